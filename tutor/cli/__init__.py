@@ -1,0 +1,84 @@
+"""The `tutor` command: one small typer app per command group, composed here.
+
+Exit codes: 0 ok, 1 the work failed (model unreachable, store broken), 2 bad usage or bad input.
+Heavy libraries (torch, crewai, chromadb) are imported inside commands so `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from tutor import __version__
+from tutor.cli import knowledge
+from tutor.cli.render import err_console
+from tutor.errors import TutorError
+
+
+class TutorGroup(TyperGroup):
+    """Turns expected failures into one readable line and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TutorError as e:
+            err_console().print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            raise typer.Exit(e.exit_code) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort, typer.Exit):
+            raise
+        except KeyboardInterrupt:
+            err_console().print("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as e:  # the last line of defence: never a bare traceback unless asked
+            if ctx.obj and ctx.obj.get("verbose"):
+                traceback.print_exc()
+            err_console().print(
+                f"[bold red]error:[/] unexpected {e.__class__.__name__}: {e} (run with --verbose for the traceback)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=TutorGroup,
+    name="tutor",
+    help="A multi-agent deep learning tutor that teaches from the course notes, offline by default.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tutor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show agents' thoughts, tool calls and tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """A multi-agent deep learning tutor that teaches from the course notes, offline by default."""
+    ctx.obj = {"verbose": verbose}
+
+
+knowledge.register(app)
+
+
+def main() -> None:
+    app(prog_name="tutor")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

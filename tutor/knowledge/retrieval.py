@@ -1,0 +1,199 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25, bm25s) rankings fused by reciprocal rank fusion.
+
+Dense search finds paraphrases; BM25 finds exact terms (names, acronyms, formulas) that a small
+embedder blurs. Reciprocal rank fusion needs no score calibration between the two.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from tutor.errors import UsageError
+from tutor.knowledge.chunking import Chunk
+from tutor.knowledge.store import NoteStore
+
+RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the very top ranks
+CANDIDATES = 40  # how deep each ranking is read before fusion
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+class Passage(BaseModel):
+    """A retrieved piece of the notes with its citation; the `--json` form of a search hit."""
+
+    text: str
+    source: str
+    section: str
+    subsection: str = ""
+    module: str
+    anchor: str
+    line_start: int
+    line_end: int
+    score: float  # fused score scaled to [0, 1]: 1 means first in both rankings
+    similarity: float  # cosine similarity of query and passage (0 when only BM25 found it)
+    id: str
+
+    @property
+    def citation(self) -> str:
+        return f"{self.source} § {self.section}"
+
+
+def _stemmer():
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:  # PyStemmer is optional for bm25s; without it BM25 matches exact word forms
+        return None
+
+
+class LexicalIndex:
+    """BM25 over the chunks' text, cached on disk per collection content."""
+
+    def __init__(self, chunks: list[Chunk], retriever) -> None:
+        self.chunks = chunks
+        self.retriever = retriever
+
+    @classmethod
+    def build(cls, chunks: list[Chunk]) -> "LexicalIndex":
+        import bm25s
+
+        tokens = bm25s.tokenize([c.search_text for c in chunks], stopwords="en", stemmer=_stemmer(), show_progress=False)
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        return cls(chunks, retriever)
+
+    @classmethod
+    def load_or_build(cls, store: NoteStore) -> "LexicalIndex":
+        import bm25s
+
+        content = store.content_hash() or "unknown"
+        folder = store.settings.index_dir / "lexical" / f"{store.settings.collection}-{content}"
+        chunks_file = folder / "chunks.jsonl"
+        if chunks_file.exists():
+            try:
+                chunks = [Chunk.model_validate_json(line) for line in chunks_file.read_text().splitlines()]
+                return cls(chunks, bm25s.BM25.load(str(folder)))
+            except (OSError, ValueError):
+                shutil.rmtree(folder, ignore_errors=True)
+        index = cls.build(store.all_chunks())
+        if content != "unknown" and index.chunks:
+            parent = folder.parent
+            if parent.exists():
+                for old in parent.glob(f"{store.settings.collection}-*"):
+                    shutil.rmtree(old, ignore_errors=True)
+            folder.mkdir(parents=True, exist_ok=True)
+            index.retriever.save(str(folder))
+            chunks_file.write_text("\n".join(c.model_dump_json() for c in index.chunks))
+        return index
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        import bm25s
+
+        if not self.chunks:
+            return []
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False)
+        if not tokens.vocab:
+            return []
+        # Words the corpus has never seen get their own ids; drop them so BM25 reads only known words.
+        vocab = self.retriever.vocab_dict
+        inverse = {i: w for w, i in tokens.vocab.items()}
+        known = [[inverse[i] for i in ids if inverse[i] in vocab] for ids in tokens.ids]
+        if not known[0]:
+            return []
+        results, scores = self.retriever.retrieve(known, k=min(k, len(self.chunks)), show_progress=False)
+        return [(self.chunks[int(i)].id, float(s)) for i, s in zip(results[0], scores[0]) if s > 0]
+
+
+def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, start=1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class Retriever:
+    """Search the notes; one instance loads the embedder and the indexes once."""
+
+    def __init__(self, store: NoteStore) -> None:
+        self.store = store
+        self._lexical: LexicalIndex | None = None
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            self._lexical = LexicalIndex.load_or_build(self.store)
+        return self._lexical
+
+    def search(self, query: str, k: int = 5, mode: Mode = "hybrid", per_section: bool = True) -> list[Passage]:
+        """The k best passages, best first; with `per_section`, one passage per note section."""
+        query = query.strip()
+        if not query:
+            raise UsageError("the query is empty: say what to search for")
+        if k < 1:
+            raise UsageError(f"--k must be at least 1, got {k}")
+        by_id = {c.id: c for c in self.lexical.chunks}
+        dense = self.store.dense(query, CANDIDATES) if mode != "bm25" else []
+        lexical = self.lexical.search(query, CANDIDATES) if mode != "dense" else []
+        similarity = dict(dense)
+        rankings = [r for r in ([cid for cid, _ in dense], [cid for cid, _ in lexical]) if r]
+        fused = rrf(rankings)
+        best = 1.0 / (RRF_K + 1) * max(1, len(rankings))
+        if mode != "bm25":
+            missing = [cid for cid in fused if cid not in similarity]
+            if missing:
+                similarity.update(self._similarity(query, [by_id[c] for c in missing if c in by_id]))
+        passages: list[Passage] = []
+        seen: set[tuple[str, str]] = set()
+        for cid, value in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
+            chunk = by_id.get(cid)
+            if chunk is None:
+                continue
+            key = (chunk.source, chunk.section) if per_section else (chunk.source, chunk.id)
+            if key in seen:
+                continue
+            seen.add(key)
+            passages.append(
+                Passage(
+                    **chunk.model_dump(exclude={"id"}),
+                    id=cid,
+                    score=round(value / best, 4),
+                    similarity=round(similarity.get(cid, 0.0), 4),
+                )
+            )
+            if len(passages) == k:
+                break
+        return passages
+
+    def _similarity(self, query: str, chunks: list[Chunk]) -> dict[str, float]:
+        if not chunks:
+            return {}
+        import numpy as np
+
+        vectors = self.store.embedder([query] + [c.search_text for c in chunks])
+        q = np.asarray(vectors[0])
+        return {c.id: float(np.dot(q, np.asarray(v))) for c, v in zip(chunks, vectors[1:])}
+
+
+def open_retriever(settings=None, on_progress=None, echo=None) -> Retriever:
+    """A retriever over an index that is built or refreshed first if the notes changed."""
+    from tutor.settings import get_settings
+
+    settings = settings or get_settings()
+    store = NoteStore(settings)
+    if store.needs_sync():
+        report = store.sync(on_progress=on_progress)
+        if echo:
+            for notice in report.notices:
+                echo(notice)
+            echo(f"indexed {report.files} files, {report.chunks} passages ({report.embedded} embedded) in {report.seconds:.1f}s")
+            for skipped in report.skipped:
+                echo(f"skipped {skipped}")
+    elif echo:
+        for notice in store.notices:
+            echo(notice)
+    return Retriever(store)

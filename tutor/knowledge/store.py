@@ -1,0 +1,284 @@
+"""The Chroma collection that holds the notes' chunks: embedded on disk, or a Chroma server.
+
+Indexing is idempotent: chunk ids come from content, so a re-index embeds only chunks that are new
+and deletes only chunks that are gone. The collection records the embedder that built it; opening it
+with another embedder rebuilds it rather than mixing vectors from two models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, Field
+
+from tutor.errors import UsageError, WorkFailed
+from tutor.knowledge.chunking import SUPPORTED_SUFFIXES, Chunk, UnreadableFile, chunk_file
+from tutor.settings import Settings, quiet_libraries
+
+BATCH = 64
+
+
+class IndexReport(BaseModel):
+    """What one `tutor index` run did."""
+
+    files: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    deleted: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = Field(default_factory=list)  # "path: reason" for each file left out
+    notices: list[str] = Field(default_factory=list)  # rebuilds and other things the user should know
+
+
+class IndexState(BaseModel):
+    """Kept in TUTOR_HOME/index/state.json: the user's own sources and the files seen last time."""
+
+    sources: list[str] = Field(default_factory=list)
+    fingerprint: str = ""
+
+
+def _client_for(settings: Settings) -> Any:
+    quiet_libraries()
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise UsageError(f"TUTOR_CHROMA_URL must look like http://host:port, got '{settings.chroma_url}'")
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as e:  # chromadb raises bare ValueError/ConnectionError/httpx errors here
+            raise WorkFailed(f"cannot reach the Chroma server at {settings.chroma_url}") from e
+        return client
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+class NoteStore:
+    """The notes collection plus the list of sources it was built from."""
+
+    def __init__(self, settings: Settings, embedder: Any | None = None) -> None:
+        from tutor.knowledge.embedder import make_embedder
+
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.embedder)
+        self.notices: list[str] = []
+        self._client: Any = None
+        self._collection: Any = None
+
+    # ---- opening -------------------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        return self.settings.index_dir / "state.json"
+
+    def load_state(self) -> IndexState:
+        try:
+            return IndexState.model_validate_json(self.state_path.read_text())
+        except (OSError, ValueError):
+            return IndexState()
+
+    def save_state(self, state: IndexState) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(state.model_dump_json(indent=2))
+        tmp.replace(self.state_path)
+
+    def _open(self) -> Any:
+        try:
+            self._client = _client_for(self.settings)
+            return self._get_collection()
+        except (UsageError, WorkFailed):
+            raise
+        except Exception as e:  # a damaged sqlite file or segment surfaces as many exception types
+            if self.settings.chroma_url:
+                raise WorkFailed(f"the Chroma server at {self.settings.chroma_url} failed: {e}") from e
+            self.notices.append(
+                f"the index at {self.settings.chroma_dir} is damaged or from an incompatible version "
+                f"({e.__class__.__name__}); rebuilding it"
+            )
+            self._client = None
+            shutil.rmtree(self.settings.chroma_dir, ignore_errors=True)
+            self._client = _client_for(self.settings)
+            return self._get_collection()
+
+    def _get_collection(self) -> Any:
+        name = self.settings.collection
+        wanted = self.embedder.name()
+        existing = {c.name if hasattr(c, "name") else c for c in self._client.list_collections()}
+        if name in existing:
+            # Read the recorded embedder without letting Chroma build one from the stored config.
+            meta = self._client.get_collection(name, embedding_function=self.embedder).metadata or {}
+            if meta.get("embedder") != wanted:
+                self.notices.append(
+                    f"the index was built with embedder '{meta.get('embedder', 'unknown')}', "
+                    f"not '{wanted}'; rebuilding it"
+                )
+                self._client.delete_collection(name)
+        return self._client.get_or_create_collection(
+            name,
+            embedding_function=self.embedder,
+            metadata={"embedder": wanted},
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    @property
+    def collection(self) -> Any:
+        if self._collection is None:
+            self._collection = self._open()
+        return self._collection
+
+    # ---- sources -------------------------------------------------------------------------------
+    def _source_files(self, state: IndexState) -> tuple[list[tuple[Path, str]], list[str]]:
+        """(path, source name) for every file to index, and warnings for sources that vanished."""
+        files: list[tuple[Path, str]] = []
+        warnings: list[str] = []
+        notes = self.settings.knowledge_dir
+        if notes.is_dir():
+            for path in sorted(notes.rglob("*")):
+                if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
+                    files.append((path, path.relative_to(notes).as_posix()))
+        for source in state.sources:
+            root = Path(source)
+            if root.is_dir():
+                for path in sorted(root.rglob("*")):
+                    if path.is_file() and not any(p.startswith(".") for p in path.relative_to(root).parts):
+                        files.append((path, str(path)))
+            elif root.exists():
+                files.append((root, str(root)))
+            else:
+                warnings.append(f"{source}: no longer exists; its passages leave the index")
+        return files, warnings
+
+    def fingerprint(self, state: IndexState | None = None) -> str:
+        state = state or self.load_state()
+        files, _ = self._source_files(state)
+        h = hashlib.sha1(self.embedder.name().encode())
+        for path, source in files:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            h.update(f"{source}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return h.hexdigest()
+
+    def add_sources(self, paths: Iterable[Path]) -> None:
+        state = self.load_state()
+        for path in paths:
+            if not path.exists():
+                raise UsageError(f"no such file or folder: {path}")
+            resolved = str(path.resolve())
+            notes = self.settings.knowledge_dir.resolve()
+            if Path(resolved) == notes or notes in Path(resolved).parents:
+                continue  # the course notes are always indexed
+            if resolved not in state.sources:
+                state.sources.append(resolved)
+        self.save_state(state)
+
+    # ---- indexing -------------------------------------------------------------------------------
+    def needs_sync(self) -> bool:
+        state = self.load_state()
+        return state.fingerprint != self.fingerprint(state) or self.collection.count() == 0
+
+    def sync(
+        self,
+        rebuild: bool = False,
+        on_progress: Callable[[str, int, int], None] | None = None,
+    ) -> IndexReport:
+        """Bring the collection in line with the source files; embed only what changed."""
+        started = time.perf_counter()
+        report = IndexReport()
+        if rebuild:
+            self.reset()
+        state = self.load_state()
+        files, warnings = self._source_files(state)
+        report.skipped.extend(warnings)
+        state.sources = [s for s in state.sources if Path(s).exists()]
+
+        chunks: dict[str, Chunk] = {}
+        for i, (path, source) in enumerate(files, start=1):
+            if on_progress:
+                on_progress(f"reading {path.name}", i, len(files))
+            try:
+                for chunk in chunk_file(path, source):
+                    chunks.setdefault(chunk.id, chunk)
+                report.files += 1
+            except UnreadableFile as e:
+                report.skipped.append(f"{path}: {e}")
+
+        collection = self.collection
+        existing = set(collection.get(include=[])["ids"])
+        new_ids = [cid for cid in chunks if cid not in existing]
+        stale = sorted(existing - set(chunks))
+        for start in range(0, len(stale), 500):
+            collection.delete(ids=stale[start : start + 500])
+        for start in range(0, len(new_ids), BATCH):
+            batch = [chunks[cid] for cid in new_ids[start : start + BATCH]]
+            collection.add(
+                ids=[c.id for c in batch],
+                documents=[c.search_text for c in batch],
+                metadatas=[{**c.metadata(), "text": c.text} for c in batch],
+            )
+            if on_progress:
+                on_progress("embedding", min(start + BATCH, len(new_ids)), len(new_ids))
+        content_hash = hashlib.sha1("\n".join(sorted(chunks)).encode()).hexdigest()
+        collection.modify(metadata={"embedder": self.embedder.name(), "content": content_hash})
+        state.fingerprint = self.fingerprint(state)
+        self.save_state(state)
+
+        report.chunks = len(chunks)
+        report.embedded = len(new_ids)
+        report.deleted = len(stale)
+        report.notices = list(self.notices)
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def reset(self) -> None:
+        """Drop the collection (keep the list of sources) so the next sync re-embeds everything."""
+        try:
+            self.collection  # opening may already rebuild a damaged store
+            self._client.delete_collection(self.settings.collection)
+        except ValueError:
+            pass
+        self._collection = None
+        state = self.load_state()
+        state.fingerprint = ""
+        self.save_state(state)
+
+    # ---- reading --------------------------------------------------------------------------------
+    def content_hash(self) -> str:
+        return str((self.collection.metadata or {}).get("content", ""))
+
+    def all_chunks(self) -> list[Chunk]:
+        got = self.collection.get(include=["metadatas"])
+        chunks = []
+        for cid, meta in zip(got["ids"], got["metadatas"]):
+            chunks.append(Chunk(id=cid, **{k: v for k, v in meta.items() if k in Chunk.model_fields}))
+        chunks.sort(key=lambda c: (c.source, c.line_start, c.id))
+        return chunks
+
+    def dense(self, query: str, k: int) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) for the k nearest chunks."""
+        count = self.collection.count()
+        if count == 0:
+            return []
+        got = self.collection.query(query_texts=[query], n_results=min(k, count), include=["distances"])
+        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0])]
+
+
+def dump_json(items: list[BaseModel]) -> str:
+    return json.dumps([i.model_dump(mode="json") for i in items], indent=2, ensure_ascii=False)
