@@ -1,0 +1,61 @@
+"""The pydantic models tasks name in tasks.yaml (`output:`): CrewAI validates answers into them,
+the CLI renders them, and `--json` prints them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    source: str
+    section: str
+
+
+class DemoRef(BaseModel):
+    """A demo model run inside a lesson: the numbers a learner reads and the figure's path."""
+
+    name: str
+    title: str = ""
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    summary: str = ""
+    figure: str | None = None
+
+
+class CheckQuestion(BaseModel):
+    question: str = Field(min_length=1)
+    answer: str = Field(min_length=1)  # the reference answer, from the notes
+    source: str = ""
+    section: str = ""
+
+
+class CheckQuestions(BaseModel):
+    questions: list[CheckQuestion] = Field(default_factory=list)
+
+
+class Lesson(BaseModel):
+    topic: str
+    markdown: str = Field(min_length=1)
+    citations: list[Citation] = Field(default_factory=list)
+    check_questions: list[CheckQuestion] = Field(default_factory=list)
+    demo: DemoRef | None = None
+    covered: bool = True  # False when the notes do not cover the topic
+    read_next: list[Citation] = Field(default_factory=list)
+
+
+def output_model(name: str) -> type[BaseModel]:
+    """The model class for an `output:` name in tasks.yaml."""
+    if name == "Lesson":
+        return Lesson
+    if name == "CheckQuestions":
+        return CheckQuestions
+    if name == "Quiz":
+        from tutor.learning.quiz import Quiz
+
+        return Quiz
+    if name == "Grade":
+        from tutor.learning.grading import Grade
+
+        return Grade
+    raise KeyError(name)

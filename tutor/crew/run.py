@@ -1,0 +1,221 @@
+"""Build a CrewAI crew for a task (and the tasks it reads as context) from the YAML, and run it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from tutor.crew.config import CrewConfig, load_config
+from tutor.errors import UsageError, WorkFailed
+from tutor.settings import get_settings, quiet_libraries
+
+Process = Literal["sequential", "hierarchical"]
+MANAGER = "manager"  # the agent key the hierarchical process uses as its manager
+
+
+class TaskResult(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: str
+    agent: str
+    raw: str
+    output: Any = None  # the validated pydantic model, when the task names one
+
+
+class CrewRun(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    task: str
+    process: str
+    model: str
+    results: list[TaskResult]
+
+    def result(self, name: str) -> TaskResult:
+        return next(r for r in self.results if r.name == name)
+
+    @property
+    def last(self) -> TaskResult:
+        return self.results[-1]
+
+
+def _silence(verbose: bool) -> None:
+    level = logging.INFO if verbose else logging.ERROR
+    for name in ("crewai", "LiteLLM", "litellm", "httpx", "chromadb", "opentelemetry", "instructor"):
+        logging.getLogger(name).setLevel(level)
+
+
+def tool_names() -> list[str]:
+    from tutor.tools.registry import load_registry
+
+    return load_registry().names()
+
+
+def load_checked_config(config_dir: Path | None) -> CrewConfig:
+    return load_config(config_dir, tool_names())
+
+
+def _tools_for(patterns: list[str]) -> list[Any]:
+    from tutor.tools.registry import load_registry
+
+    registry = load_registry()
+    names: list[str] = []
+    for pattern in patterns:
+        matched = [n for n in registry.names() if n.startswith(pattern[:-1])] if pattern.endswith("*") else [pattern]
+        names.extend(n for n in matched if n not in names)
+    return [registry.create(n) for n in names if registry.available(n)]
+
+
+def resolve_model(model: str | None) -> str:
+    return (model or get_settings().model or "offline").strip()
+
+
+def make_llm(model: str, run_context: Any) -> Any:
+    """The built-in offline model, or any model string CrewAI / LiteLLM accepts."""
+    if model == "offline":
+        from tutor.llms.offline import OfflineLLM
+
+        return OfflineLLM(run=run_context)
+    from crewai import LLM
+
+    settings = get_settings()
+    kwargs: dict[str, Any] = {"model": model, "timeout": settings.timeout, "temperature": 0.2}
+    if settings.base_url:
+        kwargs["base_url"] = settings.base_url
+        kwargs.setdefault("api_key", os.environ.get("OPENAI_API_KEY") or "not-needed")
+    try:
+        return LLM(**kwargs)
+    except (ImportError, ValueError) as e:
+        raise UsageError(f"cannot use model '{model}': {e}") from None
+
+
+def build_and_run(
+    task: str,
+    inputs: dict[str, Any],
+    process: Process = "sequential",
+    model: str | None = None,
+    config_dir: Path | None = None,
+    verbose: bool = False,
+    no_demo: bool = False,
+    config: CrewConfig | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> CrewRun:
+    """Run `task` and the tasks it reads as context, in dependency order, and validate each output."""
+    if process not in ("sequential", "hierarchical"):
+        raise UsageError(f"--process must be sequential or hierarchical, got '{process}'")
+    quiet_libraries()
+    _silence(verbose)
+    config = config or load_checked_config(config_dir)
+    config.require_task(task)
+    config.check_inputs(task, inputs)
+    chosen_model = resolve_model(model)
+
+    from crewai import Agent, Crew, Task
+    from crewai import Process as CrewProcess
+
+    from tutor.crew.outputs import output_model
+    from tutor.llms.offline import RunContext, TaskInfo
+
+    order = config.closure(task)
+    run_context = RunContext(
+        inputs=inputs,
+        tasks={
+            name: TaskInfo(
+                name=name,
+                description=config.tasks[name].description.format(**inputs),
+                output=config.tasks[name].output,
+                agent=config.tasks[name].agent,
+                placeholders=sorted(config.tasks[name].placeholders()),
+            )
+            for name in order
+        },
+        roles={spec.role: key for key, spec in config.agents.items()},
+        goals={key: f"{spec.role} {spec.goal}" for key, spec in config.agents.items()},
+        no_demo=no_demo,
+    )
+    default_llm = make_llm(chosen_model, run_context)
+
+    agents: dict[str, Any] = {}
+
+    def agent(key: str) -> Any:
+        if key not in agents:
+            spec = config.agents[key]
+            llm = make_llm(spec.llm, run_context) if spec.llm else default_llm
+            backstory = f"{spec.backstory.strip()}\n\n{spec.reasoning.strip()}".strip()
+            agents[key] = Agent(
+                role=spec.role,
+                goal=spec.goal.strip(),
+                backstory=backstory,
+                tools=_tools_for(spec.tools),
+                llm=llm,
+                allow_delegation=spec.allow_delegation and process == "sequential",
+                max_iter=spec.max_iter,
+                verbose=verbose,
+            )
+        return agents[key]
+
+    hierarchical = process == "hierarchical"
+    tasks: dict[str, Any] = {}
+    for name in order:
+        spec = config.tasks[name]
+        kwargs: dict[str, Any] = {
+            "name": name,
+            "description": spec.description,
+            "expected_output": spec.expected_output,
+            "context": [tasks[d] for d in spec.context],
+        }
+        if spec.output:
+            kwargs["output_pydantic"] = output_model(spec.output)
+        if not hierarchical:
+            kwargs["agent"] = agent(spec.agent)
+        tasks[name] = Task(**kwargs)
+
+    crew_kwargs: dict[str, Any] = {"tasks": list(tasks.values()), "verbose": verbose}
+    if hierarchical:
+        if MANAGER not in config.agents:
+            raise UsageError("the hierarchical process needs an agent named 'manager' in agents.yaml")
+        # The manager may delegate to every agent, the ones a teacher added included.
+        crew_kwargs["agents"] = [agent(k) for k in config.agents if k != MANAGER]
+        manager_spec = config.agents[MANAGER]
+        crew_kwargs["manager_agent"] = Agent(
+            role=manager_spec.role,
+            goal=manager_spec.goal.strip(),
+            backstory=f"{manager_spec.backstory.strip()}\n\n{manager_spec.reasoning.strip()}",
+            llm=make_llm(manager_spec.llm, run_context) if manager_spec.llm else default_llm,
+            allow_delegation=True,
+            max_iter=manager_spec.max_iter,
+            verbose=verbose,
+        )
+        crew_kwargs["process"] = CrewProcess.hierarchical
+    else:
+        crew_kwargs["agents"] = [agent(config.tasks[n].agent) for n in order]
+        crew_kwargs["process"] = CrewProcess.sequential
+
+    crew = Crew(**crew_kwargs)
+    try:
+        output = crew.kickoff(inputs=inputs)
+    except (UsageError, WorkFailed):
+        raise
+    except Exception as e:
+        raise WorkFailed(f"the crew failed on task '{task}' with model '{chosen_model}': {_one_line(e)}") from e
+
+    results = []
+    for name, task_output in zip(order, output.tasks_output):
+        results.append(
+            TaskResult(
+                name=name,
+                agent=config.tasks[name].agent,
+                raw=task_output.raw,
+                output=task_output.pydantic,
+            )
+        )
+    return CrewRun(task=task, process=process, model=chosen_model, results=results)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{error.__class__.__name__}: {text[0] if text else ''}"[:300]

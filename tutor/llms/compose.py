@@ -1,0 +1,223 @@
+"""How the offline model writes: every sentence it outputs is a passage it read, quoted and cited.
+
+These functions turn retrieved passages into the answers of the built-in tasks (a lesson, research
+notes, an extractive answer for any YAML-defined task). They add structure and headings, never facts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from tutor.crew.outputs import Citation, DemoRef, Lesson
+from tutor.llms.protocol import Retrieved
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
+STOPWORDS = frozenset(
+    "a an the of to in on for and or is are was were be been being with by as at from that this these those "
+    "it its into how what why when which who whom whose do does did can could should would will shall may might "
+    "must about explain tell me us give show describe between vs versus over under than then there their they "
+    "you your we our i my not no yes so such also more most less least very much many some any each every all "
+    "short history topic notes course learner lesson please".split()
+)
+CONTRAST = re.compile(r"\b(not|unlike|instead|rather than|whereas|however|but|vs\.?|versus|only)\b", re.I)
+SIMILARITY_COVERED = 0.45  # MiniLM cosine above which a passage is on topic even without shared words
+
+
+def content_words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 2]
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ations", "ation", "ings", "ing", "ers", "er", "ies", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def mentions(text: str, word: str) -> bool:
+    stem = _stem(word.lower())
+    return any(_stem(w.lower()) == stem for w in _WORD.findall(text))
+
+
+def topic_covered(topic: str, passages: list[Retrieved]) -> bool:
+    """The notes cover a topic when a passage is very close in meaning, or every topic word is in them."""
+    if not passages:
+        return False
+    if max(p.similarity for p in passages) >= SIMILARITY_COVERED:
+        return True
+    words = [w for w in content_words(topic) if len(w) >= 4] or content_words(topic)
+    text = "\n".join(f"{p.section}\n{p.text}" for p in passages)
+    return bool(words) and all(mentions(text, w) for w in words)
+
+
+def relevant(topic: str, passages: list[Retrieved], limit: int) -> list[Retrieved]:
+    """The passages that are about the topic: near the best similarity, or naming a topic word."""
+    if not passages:
+        return []
+    best = max(p.similarity for p in passages)
+    words = content_words(topic)
+    keep = [
+        p for p in passages
+        if p.similarity >= best - 0.2 or any(mentions(f"{p.section} {p.text}", w) for w in words)
+    ]
+    return keep[:limit]
+
+
+def lines_of(text: str) -> list[str]:
+    """The passage's lines without heading markers or empty lines."""
+    out = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        out.append(re.sub(r"^#{1,6}\s+", "", stripped))
+    return out
+
+
+def plain(line: str) -> str:
+    """A line without list markers, for quoting inline."""
+    return re.sub(r"^([-*+]|\d+\.)\s+", "", line).strip()
+
+
+def clip_lines(lines: list[str], limit: int) -> list[str]:
+    kept, size = [], 0
+    for line in lines:
+        if kept and size + len(line) > limit:
+            break
+        kept.append(line)
+        size += len(line)
+    return kept
+
+
+def unique_citations(passages: Iterable[Retrieved]) -> list[Citation]:
+    seen, out = set(), []
+    for p in passages:
+        if (p.source, p.section) not in seen:
+            seen.add((p.source, p.section))
+            out.append(Citation(source=p.source, section=p.section))
+    return out
+
+
+def not_covered_lesson(topic: str, passages: list[Retrieved]) -> Lesson:
+    nearest = unique_citations(passages[:3])
+    listing = "\n".join(f"- {c.section} ({c.source})" for c in nearest) or "- (the index is empty)"
+    markdown = (
+        f"# {topic}\n\n"
+        f"The course notes do not cover **{topic}**, so this tutor will not teach it from memory.\n\n"
+        f"The nearest sections the notes do cover:\n\n{listing}\n\n"
+        "Try `tutor study` with one of these, or add your own notes with `tutor index PATH`."
+    )
+    return Lesson(topic=topic, markdown=markdown, citations=nearest, covered=False)
+
+
+def compose_lesson(
+    topic: str,
+    passages: list[Retrieved],
+    demo: DemoRef | None = None,
+    read_next: list[Citation] | None = None,
+) -> Lesson:
+    """A lesson from the passages, in the order the notes teach them."""
+    if not topic_covered(topic, passages):
+        return not_covered_lesson(topic, passages)
+    chosen = relevant(topic, passages, limit=8)
+    top = chosen[0]
+    ordered = sorted(chosen, key=lambda p: (p.source, p.line_start))
+
+    parts = [f"# {topic}"]
+    first = next((plain(l) for l in lines_of(top.text) if len(plain(l)) > 30), plain(lines_of(top.text)[0]))
+    sections = ", ".join(dict.fromkeys(p.section for p in ordered))
+    parts.append(
+        "## Overview\n\n"
+        f"> {first} {top.cite}\n\n"
+        f"The notes build this up in {len(ordered)} steps, from {sections}."
+    )
+
+    steps = ["## Key ideas, step by step"]
+    for i, p in enumerate(ordered, start=1):
+        body = clip_lines(lines_of(p.text), 700)
+        quoted = "\n".join(f"   > {l}" for l in body)
+        steps.append(f"{i}. **{p.section}** {p.cite}\n{quoted}")
+    parts.append("\n\n".join(steps))
+
+    examples = [
+        (plain(l), p) for p in ordered for l in lines_of(p.text) if re.search(r"\bexample\b|e\.g\.", l, re.I)
+    ]
+    if examples or demo:
+        block = ["## Worked example"]
+        for line, p in examples[:3]:
+            block.append(f"- {line} {p.cite}")
+        if demo:
+            block.append(f"- Run it yourself: `tutor demo run {demo.name}` (shown below).")
+        parts.append("\n".join(block))
+
+    if demo:
+        rows = "\n".join(f"| {k} | {_fmt(v)} |" for k, v in list(demo.metrics.items())[:10])
+        figure = f"\n\nFigure: `{demo.figure}`" if demo.figure else ""
+        parts.append(
+            f"## Demo: {demo.title or demo.name}\n\n{demo.summary}\n\n| metric | value |\n|---|---|\n{rows}{figure}"
+        )
+
+    contrasts = [
+        (plain(l), p) for p in ordered for l in lines_of(p.text) if CONTRAST.search(l) and len(plain(l)) > 25
+    ]
+    if contrasts:
+        block = ["## Common misconceptions", "The notes draw these distinctions; mixing them up is the usual mistake:"]
+        for line, p in contrasts[:3]:
+            block.append(f"- {line} {p.cite}")
+        parts.append("\n".join(block))
+
+    if read_next:
+        parts.append("## Read next\n\n" + "\n".join(f"- {c.section} ({c.source})" for c in read_next))
+
+    return Lesson(
+        topic=topic,
+        markdown="\n\n".join(parts),
+        citations=unique_citations(ordered),
+        demo=demo,
+        read_next=read_next or [],
+    )
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        shown = ", ".join(_fmt(v) for v in value[:6])
+        return f"[{shown}{', ...' if len(value) > 6 else ''}]"
+    return str(value)
+
+
+def compose_research(topic: str, passages: list[Retrieved]) -> str:
+    if not topic_covered(topic, passages):
+        near = ", ".join(f"{p.section} ({p.source})" for p in passages[:3]) or "none"
+        return f"The course notes do not cover {topic}. Nearest sections: {near}."
+    chosen = relevant(topic, passages, limit=8)
+    lines = [f"Research notes on {topic}, from the course notes:"]
+    for p in chosen:
+        quote = " ".join(plain(l) for l in clip_lines(lines_of(p.text), 400))
+        lines.append(f"- {p.cite} {quote}")
+    return "\n".join(lines)
+
+
+def compose_extract(query: str, task_text: str, passages: list[Retrieved], max_lines: int = 8) -> str:
+    """A grounded extractive answer for any task: the note lines that best match it, quoted and cited."""
+    if not topic_covered(query, passages):
+        near = ", ".join(f"{p.section} ({p.source})" for p in passages[:3]) or "none"
+        return f'The course notes do not cover "{query}". The nearest sections they do cover: {near}.'
+    wanted = set(content_words(f"{query} {task_text}"))
+    query_words = set(content_words(query))
+    scored = []
+    for rank, p in enumerate(passages):
+        for order, line in enumerate(lines_of(p.text)):
+            words = set(content_words(line))
+            overlap = len(words & wanted) + 2 * len(words & query_words)
+            scored.append((overlap + p.similarity * 2 - rank * 0.3, rank, order, plain(line), p))
+    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+    picked = sorted(scored[:max_lines], key=lambda s: (s[1], s[2]))
+    lines = [f'From the course notes, on "{query}":']
+    for _, _, _, line, p in picked:
+        if line:
+            lines.append(f'- "{line}" {p.cite}')
+    lines.append("(The offline model quotes the notes; configure a generative model for a written answer.)")
+    return "\n".join(lines)

@@ -1,0 +1,273 @@
+"""The built-in offline model: a CrewAI `BaseLLM` that invents nothing.
+
+It speaks CrewAI's ReAct protocol for real: it reads the tools an agent is offered, calls
+`search_notes` (and a demo tool where a lesson asks for one) with `Action` / `Action Input`, delegates
+to the coworker whose role fits when it is a hierarchical manager, and writes its `Final Answer` only
+from passages it retrieved, quoted and cited. It knows the built-in tasks by name (`from_task`) and
+gives any task a teacher adds in YAML a grounded extractive answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from crewai.llms.base_llm import BaseLLM
+from tutor.llms import compose
+from tutor.llms.protocol import Conversation, action, final, read_conversation
+
+DELEGATE = "delegate_work_to_coworker"
+ASK = "ask_question_to_coworker"
+
+
+class TaskInfo(BaseModel):
+    name: str
+    description: str  # with its placeholders filled
+    output: str | None = None
+    agent: str = ""
+    placeholders: list[str] = Field(default_factory=list)
+
+
+class RunContext(BaseModel):
+    """What the crew builder tells the offline model about the run it serves."""
+
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    tasks: dict[str, TaskInfo] = Field(default_factory=dict)
+    roles: dict[str, str] = Field(default_factory=dict)  # agent role -> agent key
+    goals: dict[str, str] = Field(default_factory=dict)  # agent key -> role + goal, for choosing coworkers
+    no_demo: bool = False
+
+
+class OfflineLLM(BaseLLM):
+    llm_type: str = "offline"
+    model: str = "offline"
+    run: RunContext = Field(default_factory=RunContext)
+
+    # ---- BaseLLM protocol ------------------------------------------------------------------------
+    def supports_function_calling(self) -> bool:
+        return False  # ReAct text, the protocol every CrewAI agent understands
+
+    def supports_stop_words(self) -> bool:
+        return False
+
+    def get_context_window_size(self) -> int:
+        return 128_000
+
+    def get_input_tokens_count(self, messages: Any, tools: Any = None, response_model: Any = None) -> int:
+        text = messages if isinstance(messages, str) else json.dumps(messages, default=str)
+        return (len(text) + 3) // 4
+
+    def call(
+        self,
+        messages: Any,
+        tools: Any = None,
+        callbacks: Any = None,
+        available_functions: Any = None,
+        from_task: Any = None,
+        from_agent: Any = None,
+        response_model: Any = None,
+    ) -> str:
+        conv = read_conversation(messages)
+        task = self._identify(conv, from_task)
+        if DELEGATE in conv.tools:
+            return self._manage(conv, task)
+        skill = {
+            "research_topic": self._research,
+            "explain_topic": self._explain,
+            "check_understanding": self._check,
+            "make_quiz": self._quiz,
+            "grade_answer": self._grade,
+        }.get(task.name if task else "", self._extract)
+        return skill(conv, task)
+
+    # ---- which task is this? ---------------------------------------------------------------------
+    def _identify(self, conv: Conversation, from_task: Any) -> TaskInfo | None:
+        name = getattr(from_task, "name", None)
+        if name in self.run.tasks:
+            return self.run.tasks[name]
+        # A delegated task arrives as a new Task whose text quotes the original description.
+        norm = " ".join(conv.task_text.split())
+        for info in self.run.tasks.values():
+            if " ".join(info.description.split()) in norm:
+                return info
+        return None
+
+    def _query(self, task: TaskInfo | None, conv: Conversation) -> str:
+        """What to search for: the values the task's placeholders were filled with, else its text."""
+        if task:
+            values = [str(self.run.inputs[p]) for p in task.placeholders if str(self.run.inputs.get(p, "")).strip()]
+            if values:
+                return " ".join(values)
+        return conv.task_text or "deep learning"
+
+    def _search_first(self, conv: Conversation, query: str, k: int = 8) -> str | None:
+        if "search_notes" in conv.tools and not conv.called("search_notes"):
+            return action(f"I should find what the notes say about {query} before answering.", "search_notes",
+                          {"query": query, "k": k})
+        return None
+
+    # ---- hierarchical manager --------------------------------------------------------------------
+    def _manage(self, conv: Conversation, task: TaskInfo | None) -> str:
+        result = conv.observation_of(DELEGATE)
+        if result is not None:
+            return final("My coworker has done the work; I pass it on unchanged.", result)
+        coworkers = _coworkers(conv.system)
+        chosen = self._choose_coworker(task, conv.task_text, coworkers)
+        context = json.dumps({k: v for k, v in self.run.inputs.items()}, ensure_ascii=False, default=str)
+        return action(
+            f"This is work for the {chosen}; I delegate it once with everything they need.",
+            DELEGATE,
+            {"task": conv.task_text, "context": f"The learner's inputs: {context}", "coworker": chosen},
+        )
+
+    def _choose_coworker(self, task: TaskInfo | None, text: str, coworkers: list[str]) -> str:
+        if task and task.agent:
+            for role in coworkers:
+                if self.run.roles.get(role.strip()) == task.agent:
+                    return role
+        words = set(compose.content_words(text))
+
+        def fit(role: str) -> float:
+            key = self.run.roles.get(role, "")
+            about = set(compose.content_words(f"{role} {self.run.goals.get(key, '')}"))
+            return len(words & about) / (len(about) or 1)
+
+        return max(coworkers, key=fit) if coworkers else "Course Notes Researcher"
+
+    # ---- built-in tasks --------------------------------------------------------------------------
+    def _research(self, conv: Conversation, task: TaskInfo | None) -> str:
+        topic = str(self.run.inputs.get("topic") or self._query(task, conv))
+        step = self._search_first(conv, topic)
+        if step:
+            return step
+        return final("I have the passages; I report them with their citations.",
+                     compose.compose_research(topic, conv.passages()))
+
+    def _explain(self, conv: Conversation, task: TaskInfo | None) -> str:
+        topic = str(self.run.inputs.get("topic") or self._query(task, conv))
+        step = self._search_first(conv, topic, k=10)
+        if step:
+            return step
+        passages = conv.passages()
+        demo_tool = self._demo_tool(topic, conv)
+        if demo_tool and compose.topic_covered(topic, passages) and not conv.called(demo_tool):
+            return action(f"A demo shows {topic} in numbers; I run it.", demo_tool, {})
+        demo = _demo_from_observation(demo_tool, conv.observation_of(demo_tool)) if demo_tool else None
+        lesson = compose.compose_lesson(topic, passages, demo=demo, read_next=_read_next(topic, passages))
+        return final("I compose the lesson from the passages, in the order the notes teach them.",
+                     lesson.model_dump_json())
+
+    def _demo_tool(self, topic: str, conv: Conversation) -> str | None:
+        if self.run.no_demo:
+            return None
+        try:
+            from tutor.demos import pick_demo_for_topic
+        except ImportError:
+            return None
+        name = pick_demo_for_topic(topic)
+        tool = f"demo_{name}" if name else None
+        return tool if tool in conv.tools else None
+
+    def _check(self, conv: Conversation, task: TaskInfo | None) -> str:
+        from tutor.crew.outputs import CheckQuestion, CheckQuestions
+
+        topic = str(self.run.inputs.get("topic") or self._query(task, conv))
+        step = self._search_first(conv, topic)
+        if step:
+            return step
+        items = _quiz_items(topic, conv, n=3, kind="short", seed=int(self.run.inputs.get("seed", 0) or 0))
+        questions = [CheckQuestion(question=i.question, answer=i.answer, source=i.source, section=i.section) for i in items]
+        return final("Three questions, one per key idea, answered from the notes.",
+                     CheckQuestions(questions=questions).model_dump_json())
+
+    def _quiz(self, conv: Conversation, task: TaskInfo | None) -> str:
+        from tutor.crew.outputs import output_model
+
+        topic = str(self.run.inputs.get("topic") or "").strip()
+        if topic and topic.lower() not in ("all", "any", "everything"):
+            step = self._search_first(conv, topic, k=6)
+            if step:
+                return step
+        n = int(self.run.inputs.get("n", 5))
+        kind = str(self.run.inputs.get("kind", "mixed"))
+        seed = int(self.run.inputs.get("seed", 0) or 0)
+        items = _quiz_items(topic, conv, n=n, kind=kind, seed=seed)
+        quiz = output_model("Quiz")(items=items)
+        return final("Each question comes from one passage of the notes.", quiz.model_dump_json())
+
+    def _grade(self, conv: Conversation, task: TaskInfo | None) -> str:
+        from tutor.learning.grading import OfflineGrader
+
+        question = str(self.run.inputs.get("question", ""))
+        reference = str(self.run.inputs.get("reference", "")).strip()
+        answer = str(self.run.inputs.get("answer", ""))
+        citations: list[dict[str, str]] = []
+        if not reference:
+            step = self._search_first(conv, question or answer, k=3)
+            if step:
+                return step
+            passages = conv.passages()
+            if passages:
+                best = passages[0]
+                reference = " ".join(compose.plain(l) for l in compose.lines_of(best.text))
+                citations = [{"source": best.source, "section": best.section}]
+        grade = OfflineGrader.shared().grade(answer, reference, question=question, citations=citations)
+        return final("I graded the answer against the reference by meaning and key points.", grade.model_dump_json())
+
+    def _extract(self, conv: Conversation, task: TaskInfo | None) -> str:
+        query = self._query(task, conv)
+        step = self._search_first(conv, query)
+        if step:
+            return step
+        return final("I answer with the note passages that bear on the task, each cited.",
+                     compose.compose_extract(query, conv.task_text, conv.passages()))
+
+
+def _coworkers(system: str) -> list[str]:
+    m = re.search(r"following coworkers: (.+)", system)
+    return [c.strip() for c in m.group(1).split(",")] if m else []
+
+
+def _demo_from_observation(tool: str, observation: str | None) -> Any:
+    """The demo tools end their text with a JSON line of the result; the lesson carries it."""
+    from tutor.crew.outputs import DemoRef
+
+    if not observation:
+        return None
+    for line in reversed(observation.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            return DemoRef(
+                name=data.get("name", tool.removeprefix("demo_")),
+                title=data.get("title", ""),
+                metrics=data.get("metrics", {}),
+                summary=data.get("summary", ""),
+                figure=data.get("figure"),
+            )
+    return DemoRef(name=tool.removeprefix("demo_"), summary=observation.strip()[:600])
+
+
+def _read_next(topic: str, passages: list[Any]) -> list[Any]:
+    try:
+        from tutor.learning.prerequisites import read_next_for
+    except ImportError:
+        return []
+    return read_next_for(topic, [(p.source, p.section) for p in passages])
+
+
+def _quiz_items(topic: str, conv: Conversation, n: int, kind: str, seed: int) -> list[Any]:
+    """Quiz items from the note sections the search found (all the notes when there is no topic)."""
+    from tutor.learning.quiz import generate_quiz
+    from tutor.tools.notes import shared_retriever
+
+    chunks = shared_retriever().lexical.chunks
+    passages = compose.relevant(topic, conv.passages(), limit=6) if topic else []
+    sections = [(p.source, p.section) for p in passages] or None
+    return generate_quiz(chunks, n=n, kind=kind, seed=seed, topic_sections=sections)
