@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from tutor import __version__
-from tutor.cli import crew, knowledge
+from tutor.cli import crew, knowledge, learn
 from tutor.cli.render import err_console
 from tutor.errors import TutorError
 
@@ -74,6 +74,7 @@ def root(
 
 
 knowledge.register(app)
+learn.register(app)
 crew.register(app)
 
 

@@ -79,7 +79,7 @@ def make_llm(model: str, run_context: Any) -> Any:
     if model == "offline":
         from tutor.llms.offline import OfflineLLM
 
-        return OfflineLLM(run=run_context)
+        return OfflineLLM(model="offline", run=run_context)
     from crewai import LLM
 
     settings = get_settings()

@@ -1,0 +1,379 @@
+"""The three learner flows as library calls: study a topic, take a quiz, grade an answer.
+
+Each runs its crew (built from the YAML), takes the validated output, and leaves the rendering to
+the CLI. The offline model is the floor; a configured model lifts the ceiling.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from tutor.crew.outputs import CheckQuestions, Lesson
+from tutor.errors import UsageError, WorkFailed
+
+MAX_ANSWER_CHARS = 20_000  # longer answers are rejected: no exam answer is a book
+
+
+class CrewOptions(BaseModel):
+    process: str = "sequential"
+    model: str | None = None
+    config_dir: Path | None = None
+    verbose: bool = False
+
+
+# ---- study ---------------------------------------------------------------------------------------
+def study(topic: str, options: CrewOptions, no_demo: bool = False) -> Lesson:
+    from tutor.crew.run import build_and_run
+
+    topic = " ".join(topic.split())
+    if not topic:
+        raise UsageError("the topic is empty: say what you want to study, e.g. tutor study \"transformers\"")
+    run = build_and_run(
+        "check_understanding", {"topic": topic}, process=options.process, model=options.model,  # type: ignore[arg-type]
+        config_dir=options.config_dir, verbose=options.verbose, no_demo=no_demo,
+    )
+    lesson = _as(Lesson, run.result("explain_topic"), topic=topic)
+    checks = _as(CheckQuestions, run.result("check_understanding"))
+    if lesson.covered and checks.questions:
+        lesson.check_questions = checks.questions[:3]
+        block = ["## Check your understanding"]
+        for i, q in enumerate(lesson.check_questions, start=1):
+            block.append(f"{i}. {q.question}  \n   *(tests: {q.section})*")
+        lesson.markdown = f"{lesson.markdown.rstrip()}\n\n" + "\n".join(block)
+    return lesson
+
+
+def _as(model: type[BaseModel], result: Any, **defaults: Any) -> Any:
+    """A task's validated output; a model that answered in prose is wrapped, not dropped."""
+    if isinstance(result.output, model):
+        return result.output
+    try:
+        return model.model_validate_json(result.raw)
+    except ValidationError:
+        if model is Lesson:
+            return Lesson(markdown=result.raw or "(no answer)", **defaults)
+        if model is CheckQuestions:
+            return CheckQuestions(questions=[])
+        raise WorkFailed(f"the {result.agent} returned no valid {model.__name__}") from None
+
+
+# ---- grading -------------------------------------------------------------------------------------
+def read_answer(value: str, stdin: Callable[[], str] | None = None) -> str:
+    """ANSWER as text, '-' for stdin, or '@path'; empty, huge or non-UTF-8 answers are bad input."""
+    import sys
+
+    if value == "-":
+        data = (stdin or sys.stdin.buffer.read)()
+        text = _decode(data, "standard input")
+    elif value.startswith("@"):
+        path = Path(value[1:])
+        if not value[1:]:
+            raise UsageError("'@' must be followed by a file path, e.g. @answer.txt")
+        if path.is_dir():
+            raise UsageError(f"{path} is a directory; give the file that holds the answer")
+        try:
+            text = _decode(path.read_bytes(), str(path))
+        except FileNotFoundError:
+            raise UsageError(f"answer file not found: {path}") from None
+        except OSError as e:
+            raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+    else:
+        text = value
+    return check_answer_text(text)
+
+
+def _decode(data: str | bytes, where: str) -> str:
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"the answer from {where} is not UTF-8 text (byte {e.start})") from None
+
+
+def check_answer_text(text: str) -> str:
+    if not text.strip():
+        raise UsageError("the answer is empty: write what you think, or '-' to read it from standard input")
+    if len(text) > MAX_ANSWER_CHARS:
+        raise UsageError(f"the answer is {len(text):,} characters; the limit is {MAX_ANSWER_CHARS:,}")
+    if "\x00" in text:
+        raise UsageError("the answer contains NUL bytes; is it a binary file?")
+    return text.strip()
+
+
+def grade(answer: str, question: str, reference: str, options: CrewOptions) -> Any:
+    """One answer graded by the crew's grader; the model's reply is validated into Grade or retried."""
+    from tutor.crew.run import build_and_run
+    from tutor.learning.grading import Grade
+
+    inputs = {"question": question, "reference": reference, "answer": answer}
+    last_error = ""
+    for _ in range(3):  # a malformed or out-of-range grade is rejected and asked for again
+        run = build_and_run("grade_answer", inputs, process=options.process, model=options.model,  # type: ignore[arg-type]
+                            config_dir=options.config_dir, verbose=options.verbose)
+        result = run.result("grade_answer")
+        if isinstance(result.output, Grade):
+            return result.output
+        try:
+            return Grade.model_validate_json(_json_block(result.raw))
+        except ValidationError as e:
+            last_error = str(e).splitlines()[0]
+    raise WorkFailed(f"the grader's reply was not a valid grade after 3 tries ({last_error})")
+
+
+def _json_block(text: str) -> str:
+    m = re.search(r"\{.*\}", text, re.S)
+    return m.group(0) if m else text
+
+
+class BatchRow(BaseModel):
+    id: str
+    question: str
+    answer: str
+    reference: str = ""
+
+
+class BatchResult(BaseModel):
+    id: str
+    grade: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def read_batch(path: Path) -> list[BatchRow]:
+    """JSONL or CSV rows with question, answer, optional reference and id (ids default to the row number)."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory; give a .jsonl or .csv file")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"batch file not found: {path}") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+    text = _decode(raw, str(path))
+    records: list[tuple[int, dict[str, Any]]] = []
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames or not {"question", "answer"} <= {f.strip() for f in reader.fieldnames}:
+            raise UsageError(f"{path}: the CSV header must name at least 'question' and 'answer'")
+        for number, row in enumerate(reader, start=2):
+            records.append((number, {k.strip(): v for k, v in row.items() if k}))
+    else:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UsageError(f"{path}:{number}: not valid JSON ({e.msg})") from None
+            if not isinstance(obj, dict):
+                raise UsageError(f"{path}:{number}: each line must be a JSON object")
+            records.append((number, obj))
+    rows = []
+    for i, (number, obj) in enumerate(records, start=1):
+        question, answer = str(obj.get("question") or "").strip(), str(obj.get("answer") or "")
+        if not question:
+            raise UsageError(f"{path}:{number}: 'question' is missing or empty")
+        rows.append(BatchRow(id=str(obj.get("id") or i), question=question, answer=answer,
+                             reference=str(obj.get("reference") or "")))
+    if not rows:
+        raise UsageError(f"{path}: no rows to grade")
+    return rows
+
+
+def grade_batch(rows: list[BatchRow], options: CrewOptions) -> Iterator[BatchResult]:
+    """Grades in input order. Offline, every answer goes through one grader in one process, batched."""
+    from tutor.crew.run import resolve_model
+
+    if resolve_model(options.model) == "offline":
+        yield from _grade_batch_offline(rows)
+        return
+    for row in rows:
+        try:
+            answer = check_answer_text(row.answer)
+            g = grade(answer, row.question, row.reference, options)
+            yield BatchResult(id=row.id, grade=g.model_dump(mode="json"))
+        except UsageError as e:
+            yield BatchResult(id=row.id, error=str(e))
+
+
+def _grade_batch_offline(rows: list[BatchRow]) -> Iterator[BatchResult]:
+    from tutor.learning.grading import OfflineGrader
+    from tutor.tools.notes import shared_retriever
+
+    valid: list[tuple[BatchRow, str, str, list[dict[str, str]]]] = []
+    errors: dict[str, str] = {}
+    references: dict[str, tuple[str, list[dict[str, str]]]] = {}
+    for row in rows:
+        try:
+            answer = check_answer_text(row.answer)
+        except UsageError as e:
+            errors[row.id] = str(e)
+            continue
+        reference, citations = row.reference.strip(), []
+        if not reference:
+            if row.question not in references:
+                hits = shared_retriever().search(row.question, k=1)
+                references[row.question] = (
+                    (hits[0].text, [{"source": hits[0].source, "section": hits[0].section}]) if hits else ("", [])
+                )
+            reference, citations = references[row.question]
+        valid.append((row, answer, reference, citations))
+    grades = OfflineGrader.shared().grade_many(
+        [{"answer": a, "reference": r, "question": row.question, "citations": c} for row, a, r, c in valid]
+    )
+    by_id = {row.id: g for (row, *_), g in zip(valid, grades)}
+    for row in rows:
+        if row.id in errors:
+            yield BatchResult(id=row.id, error=errors[row.id])
+        else:
+            yield BatchResult(id=row.id, grade=by_id[row.id].model_dump(mode="json"))
+
+
+# ---- quiz ----------------------------------------------------------------------------------------
+QUIZ_KINDS = ("mcq", "short", "cloze", "computed", "mixed")
+MAX_QUIZ_ITEMS = 50
+
+
+def make_quiz(topic: str | None, n: int, kind: str, seed: int, options: CrewOptions) -> list[Any]:
+    """A grounded quiz from the quizzer; the same seed gives the same quiz."""
+    from tutor.crew.run import build_and_run
+    from tutor.learning.quiz import QuizItem
+
+    if n < 1 or n > MAX_QUIZ_ITEMS:
+        raise UsageError(f"--n must be between 1 and {MAX_QUIZ_ITEMS}, got {n}")
+    if kind not in QUIZ_KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(QUIZ_KINDS)}, got '{kind}'")
+    if seed < 0:
+        raise UsageError(f"--seed must be zero or positive, got {seed}")
+    topic = " ".join((topic or "").split()) or "all"
+    run = build_and_run("make_quiz", {"topic": topic, "n": n, "kind": kind, "seed": seed},
+                        process=options.process, model=options.model,  # type: ignore[arg-type]
+                        config_dir=options.config_dir, verbose=options.verbose)
+    result = run.result("make_quiz")
+    items = getattr(result.output, "items", None)
+    if items is None:
+        try:
+            items = [QuizItem.model_validate(i) for i in json.loads(_json_block(result.raw)).get("items", [])]
+        except (ValidationError, json.JSONDecodeError, AttributeError) as e:
+            raise WorkFailed(f"the quizzer returned no valid quiz ({str(e).splitlines()[0]})") from None
+    unique, seen = [], set()
+    for item in items:  # a model may repeat itself; a quiz never does
+        key = " ".join(item.question.lower().split())
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique[:n]
+
+
+class LastQuestion(BaseModel):
+    """The last quiz question asked, so `tutor grade ANSWER` can grade against it."""
+
+    question: str
+    answer: str
+    kind: str = "short"
+    options: list[str] | None = None
+    source: str = ""
+    section: str = ""
+    check: dict[str, Any] | None = None
+
+
+def last_question_path() -> Path:
+    from tutor.settings import get_settings
+
+    return get_settings().home / "last_question.json"
+
+
+def remember_question(item: Any) -> None:
+    path = last_question_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = LastQuestion(
+        question=item.question, answer=item.answer, kind=item.kind, options=item.options,
+        source=item.source, section=item.section, check=getattr(item, "check", None),
+    )
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(data.model_dump_json())
+    tmp.replace(path)
+
+
+def last_question() -> LastQuestion:
+    try:
+        return LastQuestion.model_validate_json(last_question_path().read_text())
+    except FileNotFoundError:
+        raise UsageError("no quiz question has been asked yet: pass --question, or take a quiz first (tutor quiz)") from None
+    except (OSError, ValidationError) as e:
+        raise UsageError(f"the last quiz question could not be read ({e.__class__.__name__}); pass --question") from None
+
+
+def mcq_choice(item: Any, answer: str) -> str | None:
+    """The option a learner chose: a letter (A-E), a number (1-5) or the option's text."""
+    options = item.options or []
+    text = answer.strip()
+    letter = re.fullmatch(r"\(?([A-Ea-e])[).:]?", text)
+    if letter:
+        index = ord(letter.group(1).upper()) - ord("A")
+        return options[index] if index < len(options) else None
+    if text.isdigit() and 1 <= int(text) <= len(options):
+        return options[int(text) - 1]
+    folded = " ".join(text.lower().split())
+    for option in options:
+        if " ".join(option.lower().split()) == folded:
+            return option
+    return None
+
+
+def grade_quiz_answer(item: Any, answer: str, options: CrewOptions) -> Any:
+    """Multiple choice and cloze are checked exactly, computed questions by running the computation,
+    short answers by the grader."""
+    from tutor.learning.grading import Grade
+
+    cite = [{"source": item.source, "section": item.section}]
+    if item.kind == "mcq":
+        chosen = mcq_choice(item, answer)
+        ok = chosen is not None and chosen == item.answer
+        feedback = (
+            "Correct." if ok else
+            f"Not quite: the answer is \"{item.answer}\"." + ("" if chosen else " (Answer with the option's letter.)")
+        )
+        return Grade(score=1.0 if ok else 0.0, verdict="correct" if ok else "incorrect",
+                     covered=[item.answer] if ok else [], missed=[] if ok else [item.answer],
+                     feedback=f"{feedback} See {item.section} ({item.source}).", citations=cite, confidence=1.0)
+    if item.kind == "cloze":
+        ok = _same_term(answer, item.answer)
+        return Grade(score=1.0 if ok else 0.0, verdict="correct" if ok else "incorrect",
+                     covered=[item.answer] if ok else [], missed=[] if ok else [item.answer],
+                     feedback=("Correct." if ok else f"The missing term is \"{item.answer}\".")
+                     + f" See {item.section} ({item.source}).", citations=cite, confidence=0.95)
+    if item.kind == "computed" and getattr(item, "check", None):
+        from tutor.demos.checks import ComputedQuestion, check_answer
+
+        question = ComputedQuestion.model_validate(item.check)
+        ok, parsed, feedback = check_answer(question, answer)
+        return Grade(score=1.0 if ok else 0.0, verdict="correct" if ok else "incorrect",
+                     covered=[f"{question.answer:g}"] if ok else [], missed=[] if ok else [f"{question.answer:g}"],
+                     feedback=feedback, citations=cite, confidence=1.0 if parsed is not None else 0.6)
+    grade_result = grade(answer, item.question, item.answer, options)
+    if not grade_result.citations:
+        grade_result.citations = cite
+    return grade_result
+
+
+def _same_term(answer: str, term: str) -> bool:
+    def norm(s: str) -> str:
+        return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
+
+    a, t = norm(answer), norm(term)
+    if not a:
+        return False
+    if a == t or a.rstrip("s") == t.rstrip("s"):
+        return True
+    import difflib
+
+    return len(t) > 5 and difflib.SequenceMatcher(None, a, t).ratio() >= 0.85
