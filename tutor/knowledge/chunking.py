@@ -59,18 +59,69 @@ def chunk_id(source: str, heading_path: str, text: str) -> str:
     return digest[:24]
 
 
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def _cut_line(line: str, limit: int) -> list[str]:
+    """A line longer than `limit` cut at sentence ends, then at spaces, then anywhere."""
+    parts: list[str] = []
+    buf = ""
+    for sentence in re.split(r"(?<=[.!?])\s+", line.strip()):
+        words = sentence.split(" ") if len(sentence) > limit else [sentence]
+        for word in words:
+            while len(word) > limit:  # a formula or URL with no space in it
+                if buf:
+                    parts.append(buf)
+                    buf = ""
+                parts.append(word[:limit])
+                word = word[limit:]
+            joiner = " " if buf else ""
+            if len(buf) + len(joiner) + len(word) > limit:
+                parts.append(buf)
+                buf, joiner = "", ""
+            buf = f"{buf}{joiner}{word}"
+    if buf:
+        parts.append(buf)
+    return [p for p in parts if p.strip()]
+
+
 def _split_long(lines: list[tuple[int, str]], limit: int) -> list[list[tuple[int, str]]]:
-    """Cut numbered lines into pieces under `limit` characters at blank lines or bullets."""
+    """Cut numbered lines into pieces whose text stays within `limit` characters.
+
+    A piece closes at the last blank line, list item or code fence that keeps it under the limit;
+    only a run of text with no such boundary is cut at the line that overflows, and only a single
+    line longer than the limit is cut inside (at sentence ends, then spaces).
+    """
+    units: list[tuple[int, str]] = []
+    for number, line in lines:
+        if len(line) <= limit:
+            units.append((number, line))
+        else:
+            units.extend((number, part) for part in _cut_line(line, limit))
+
     pieces: list[list[tuple[int, str]]] = []
     current: list[tuple[int, str]] = []
-    size = 0
-    for number, line in lines:
-        boundary = not line.strip() or line.lstrip().startswith(("- ", "* ", "1. ")) or re.match(r"^\s*\d+\.\s", line)
-        if current and size + len(line) > limit and boundary:
-            pieces.append(current)
-            current, size = [], 0
+    size = 0  # characters of "\n".join(current) + 1
+    last_boundary = 0  # index in `current` where a cut keeps paragraphs, lists and code blocks whole
+    in_fence = False
+    for number, line in units:
+        fence = bool(_FENCE.match(line))
+        boundary = not in_fence and (not line.strip() or fence or bool(_LIST_ITEM.match(line)))
+        if fence:
+            in_fence = not in_fence
+        while current and size + len(line) > limit:
+            cut = len(current) if boundary or last_boundary == 0 else last_boundary
+            pieces.append(current[:cut])
+            current = current[cut:]
+            while current and not current[0][1].strip():
+                current.pop(0)
+            size = sum(len(l) + 1 for _, l in current)
+            last_boundary = 0
         if not current and not line.strip():
             continue
+        if boundary and current:
+            last_boundary = len(current)
         current.append((number, line))
         size += len(line) + 1
     if current:
@@ -78,37 +129,29 @@ def _split_long(lines: list[tuple[int, str]], limit: int) -> list[list[tuple[int
     for piece in pieces:
         while piece and not piece[-1][1].strip():
             piece.pop()
-    pieces = [p for p in pieces if p]
-    # A single line longer than the limit is cut at sentence ends.
-    result: list[list[tuple[int, str]]] = []
-    for piece in pieces:
-        if sum(len(l) for _, l in piece) <= limit * 2 or len(piece) > 1:
-            result.append(piece)
+    return [p for p in pieces if p]
+
+
+def _heading_lines(lines: list[str]) -> dict[int, tuple[int, str]]:
+    """{line index: (level, title)} for Markdown headings outside fenced code blocks."""
+    headings: dict[int, tuple[int, str]] = {}
+    in_fence = False
+    for index, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence  # a `# comment` inside a code block is not a heading
             continue
-        number, line = piece[0]
-        sentences = re.split(r"(?<=[.!?])\s+", line)
-        buf = ""
-        for sentence in sentences:
-            if buf and len(buf) + len(sentence) > limit:
-                result.append([(number, buf)])
-                buf = ""
-            buf = f"{buf} {sentence}".strip()
-        if buf:
-            result.append([(number, buf)])
-    return result
+        if not in_fence and (m := _HEADING.match(line)):
+            headings[index] = (len(m.group(1)), m.group(2).strip())
+    return headings
 
 
 def chunk_markdown(text: str, source: str, default_title: str) -> list[Chunk]:
     """Chunks of a Markdown document: one or more per `##` section (or per heading if it has no `##`)."""
     lines = text.splitlines()
-    has_h2 = any(l.startswith("## ") for l in lines)
+    headings = _heading_lines(lines)
+    has_h2 = any(level == 2 for level, _ in headings.values())
     split_level = 2 if has_h2 else 1
-    module = default_title
-    for line in lines:
-        m = _HEADING.match(line)
-        if m and len(m.group(1)) == 1:
-            module = m.group(2).strip()
-            break
+    module = next((title for level, title in headings.values() if level == 1 and title), default_title)
 
     # Group lines into (section, subsection, [(lineno, text)]) blocks.
     blocks: list[tuple[str, str, list[tuple[int, str]]]] = []
@@ -121,9 +164,8 @@ def chunk_markdown(text: str, source: str, default_title: str) -> list[Chunk]:
         current.clear()
 
     for number, line in enumerate(lines, start=1):
-        m = _HEADING.match(line)
-        if m:
-            level, title = len(m.group(1)), m.group(2).strip()
+        if number - 1 in headings:
+            level, title = headings[number - 1]
             if level < split_level:
                 flush()
                 continue
