@@ -47,7 +47,7 @@ def topic_covered(topic: str, passages: list[Retrieved]) -> bool:
     if max(p.similarity for p in passages) >= SIMILARITY_COVERED:
         return True
     words = [w for w in content_words(topic) if len(w) >= 4] or content_words(topic)
-    text = "\n".join(f"{p.section}\n{p.text}" for p in passages)
+    text = "\n".join(f"{p.heading}\n{p.text}" for p in passages)
     return bool(words) and all(mentions(text, w) for w in words)
 
 
@@ -59,7 +59,7 @@ def relevant(topic: str, passages: list[Retrieved], limit: int) -> list[Retrieve
     words = content_words(topic)
     keep = [
         p for p in passages
-        if p.similarity >= best - 0.2 or any(mentions(f"{p.section} {p.text}", w) for w in words)
+        if p.similarity >= best - 0.2 or any(mentions(f"{p.heading} {p.text}", w) for w in words)
     ]
     return keep[:limit]
 
@@ -126,7 +126,7 @@ def compose_lesson(
 
     parts = [f"# {topic}"]
     first = next((plain(l) for l in lines_of(top.text) if len(plain(l)) > 30), plain(lines_of(top.text)[0]))
-    sections = ", ".join(dict.fromkeys(p.section for p in ordered))
+    sections = ", ".join(dict.fromkeys(p.subsection or p.section for p in ordered))
     parts.append(
         "## Overview\n\n"
         f"> {first} {top.cite}\n\n"
@@ -135,9 +135,9 @@ def compose_lesson(
 
     steps = ["## Key ideas, step by step"]
     for i, p in enumerate(ordered, start=1):
-        body = clip_lines(lines_of(p.text), 700)
+        body = clip_lines([l for l in lines_of(p.text) if l != p.subsection], 700)
         quoted = "\n".join(f"   > {l}" for l in body)
-        steps.append(f"{i}. **{p.section}** {p.cite}\n{quoted}")
+        steps.append(f"{i}. **{p.subsection or p.section}** {p.cite}\n{quoted}")
     parts.append("\n\n".join(steps))
 
     examples = [
@@ -190,7 +190,7 @@ def _fmt(value: object) -> str:
 
 def compose_research(topic: str, passages: list[Retrieved]) -> str:
     if not topic_covered(topic, passages):
-        near = ", ".join(f"{p.section} ({p.source})" for p in passages[:3]) or "none"
+        near = ", ".join(f"{p.heading} ({p.source})" for p in passages[:3]) or "none"
         return f"The course notes do not cover {topic}. Nearest sections: {near}."
     chosen = relevant(topic, passages, limit=8)
     lines = [f"Research notes on {topic}, from the course notes:"]
@@ -203,7 +203,7 @@ def compose_research(topic: str, passages: list[Retrieved]) -> str:
 def compose_extract(query: str, task_text: str, passages: list[Retrieved], max_lines: int = 8) -> str:
     """A grounded extractive answer for any task: the note lines that best match it, quoted and cited."""
     if not topic_covered(query, passages):
-        near = ", ".join(f"{p.section} ({p.source})" for p in passages[:3]) or "none"
+        near = ", ".join(f"{p.heading} ({p.source})" for p in passages[:3]) or "none"
         return f'The course notes do not cover "{query}". The nearest sections they do cover: {near}.'
     wanted = set(content_words(f"{query} {task_text}"))
     query_words = set(content_words(query))
@@ -214,10 +214,12 @@ def compose_extract(query: str, task_text: str, passages: list[Retrieved], max_l
             overlap = len(words & wanted) + 2 * len(words & query_words)
             scored.append((overlap + p.similarity * 2 - rank * 0.3, rank, order, plain(line), p))
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-    picked = sorted(scored[:max_lines], key=lambda s: (s[1], s[2]))
+    on_topic = [s for s in scored if s[0] - s[4].similarity * 2 + s[1] * 0.3 > 0] or scored
+    picked = sorted(on_topic[:max_lines], key=lambda s: (s[1], s[2]))
     lines = [f'From the course notes, on "{query}":']
     for _, _, _, line, p in picked:
         if line:
             lines.append(f'- "{line}" {p.cite}')
+    lines.append("")
     lines.append("(The offline model quotes the notes; configure a generative model for a written answer.)")
     return "\n".join(lines)

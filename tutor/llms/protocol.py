@@ -27,15 +27,20 @@ class Retrieved(BaseModel):
     """A passage the model read in a search_notes observation."""
 
     source: str
-    section: str
+    section: str  # the `##` heading
+    subsection: str = ""  # the `###` heading inside it, when the passage sits under one
     line_start: int
     line_end: int
     similarity: float
     text: str
 
     @property
+    def heading(self) -> str:
+        return f"{self.section} > {self.subsection}" if self.subsection else self.section
+
+    @property
     def cite(self) -> str:
-        return f"[{self.source} § {self.section}]"
+        return f"[{self.source} § {self.heading}]"
 
 
 @dataclass
@@ -81,7 +86,8 @@ def parse_passages(observation: str) -> list[Retrieved]:
     return [
         Retrieved(
             source=m["source"],
-            section=m["section"],
+            section=m["section"].split(" > ", 1)[0],
+            subsection=m["section"].split(" > ", 1)[1] if " > " in m["section"] else "",
             line_start=int(m["a"]),
             line_end=int(m["b"]),
             similarity=float(m["sim"]),
