@@ -56,6 +56,7 @@ class LexicalIndex:
     def __init__(self, chunks: list[Chunk], retriever) -> None:
         self.chunks = chunks
         self.retriever = retriever
+        self.by_id = {c.id: c for c in chunks}
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> "LexicalIndex":
@@ -136,18 +137,15 @@ class Retriever:
             raise UsageError("the query is empty: say what to search for")
         if k < 1:
             raise UsageError(f"--k must be at least 1, got {k}")
-        by_id = {c.id: c for c in self.lexical.chunks}
-        dense = self.store.dense(query, CANDIDATES) if mode != "bm25" else []
+        by_id = self.lexical.by_id
+        query_vector = self.store.embed_query(query) if mode != "bm25" else None
+        dense = self.store.dense(query, CANDIDATES, query_vector) if mode != "bm25" else []
         lexical = self.lexical.search(query, CANDIDATES) if mode != "dense" else []
         similarity = dict(dense)
         rankings = [r for r in ([cid for cid, _ in dense], [cid for cid, _ in lexical]) if r]
         fused = rrf(rankings)
         best = 1.0 / (RRF_K + 1) * max(1, len(rankings))
-        if mode != "bm25":
-            missing = [cid for cid in fused if cid not in similarity]
-            if missing:
-                similarity.update(self._similarity(query, [by_id[c] for c in missing if c in by_id]))
-        passages: list[Passage] = []
+        hits: list[tuple[Chunk, float]] = []
         seen: set[tuple[str, str]] = set()
         for cid, value in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
             chunk = by_id.get(cid)
@@ -157,26 +155,27 @@ class Retriever:
             if key in seen:
                 continue
             seen.add(key)
-            passages.append(
-                Passage(
-                    **chunk.model_dump(exclude={"id"}),
-                    id=cid,
-                    score=round(value / best, 4),
-                    similarity=round(similarity.get(cid, 0.0), 4),
-                )
-            )
-            if len(passages) == k:
+            hits.append((chunk, value))
+            if len(hits) == k:
                 break
-        return passages
+        if query_vector is not None:
+            similarity.update(self._similarity(query_vector, [c.id for c, _ in hits if c.id not in similarity]))
+        return [
+            Passage(
+                **chunk.model_dump(exclude={"id"}),
+                id=chunk.id,
+                score=round(value / best, 4),
+                similarity=round(similarity.get(chunk.id, 0.0), 4),
+            )
+            for chunk, value in hits
+        ]
 
-    def _similarity(self, query: str, chunks: list[Chunk]) -> dict[str, float]:
-        if not chunks:
-            return {}
+    def _similarity(self, query_vector, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity for passages only BM25 found, from their stored vectors."""
         import numpy as np
 
-        vectors = self.store.embedder([query] + [c.search_text for c in chunks])
-        q = np.asarray(vectors[0])
-        return {c.id: float(np.dot(q, np.asarray(v))) for c, v in zip(chunks, vectors[1:])}
+        q = np.asarray(query_vector, dtype=np.float32)
+        return {cid: float(np.dot(q, np.asarray(v, dtype=np.float32))) for cid, v in self.store.vectors(ids).items()}
 
 
 def open_retriever(settings=None, on_progress=None, echo=None) -> Retriever:

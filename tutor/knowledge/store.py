@@ -32,6 +32,7 @@ class IndexReport(BaseModel):
     chunks: int = 0
     embedded: int = 0
     deleted: int = 0
+    relocated: int = 0  # unchanged passages whose line range moved (metadata updated, not re-embedded)
     seconds: float = 0.0
     skipped: list[str] = Field(default_factory=list)  # "path: reason" for each file left out
     notices: list[str] = Field(default_factory=list)  # rebuilds and other things the user should know
@@ -67,6 +68,29 @@ def _client_for(settings: Settings) -> Any:
         return client
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+def release_local_store(path: Path) -> None:
+    """Stop and forget the embedded Chroma system this process holds for `path`.
+
+    Chroma shares one system per directory per process and keeps it even when starting it failed,
+    so a damaged directory must be released before it is deleted and created again; otherwise the
+    next client reuses the broken system (or an sqlite handle on the deleted file).
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    system = SharedSystemClient._identifier_to_system.pop(str(path), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+    if system is not None:
+        try:
+            system.stop()
+        except Exception:  # a system that never started cannot stop cleanly; it is dropped all the same
+            pass
+
+
+def embedder_identity(embedder: Any) -> dict[str, str]:
+    """What a collection records about the embedder that built it: its name and its config."""
+    return {"embedder": embedder.name(), "embedder_config": json.dumps(embedder.get_config(), sort_keys=True)}
 
 
 class NoteStore:
@@ -112,27 +136,39 @@ class NoteStore:
                 f"({e.__class__.__name__}); rebuilding it"
             )
             self._client = None
+            release_local_store(self.settings.chroma_dir)
             shutil.rmtree(self.settings.chroma_dir, ignore_errors=True)
-            self._client = _client_for(self.settings)
-            return self._get_collection()
+            self.save_state(self.load_state().model_copy(update={"fingerprint": ""}))
+            try:
+                self._client = _client_for(self.settings)
+                return self._get_collection()
+            except Exception as again:
+                raise WorkFailed(
+                    f"cannot create an index at {self.settings.chroma_dir}: {again.__class__.__name__}: {again}"
+                ) from again
 
     def _get_collection(self) -> Any:
         name = self.settings.collection
-        wanted = self.embedder.name()
-        existing = {c.name if hasattr(c, "name") else c for c in self._client.list_collections()}
+        wanted = embedder_identity(self.embedder)
+        # Read the recorded embedder from the listing: `get_collection` with another embedder raises a
+        # conflict error before its metadata can be read.
+        existing = {c.name: (c.metadata or {}) for c in self._client.list_collections()}
         if name in existing:
-            # Read the recorded embedder without letting Chroma build one from the stored config.
-            meta = self._client.get_collection(name, embedding_function=self.embedder).metadata or {}
-            if meta.get("embedder") != wanted:
-                self.notices.append(
-                    f"the index was built with embedder '{meta.get('embedder', 'unknown')}', "
-                    f"not '{wanted}'; rebuilding it"
-                )
+            recorded = {key: existing[name].get(key) for key in wanted}
+            if recorded != wanted:
+                was = recorded["embedder"] or "unknown"
+                if recorded["embedder"] == wanted["embedder"]:
+                    was += f" {recorded['embedder_config'] or '{}'}"
+                    now = f"{wanted['embedder']} {wanted['embedder_config']}"
+                else:
+                    now = wanted["embedder"]
+                self.notices.append(f"the index was built with embedder '{was}', not '{now}'; rebuilding it")
                 self._client.delete_collection(name)
+                self.save_state(self.load_state().model_copy(update={"fingerprint": ""}))
         return self._client.get_or_create_collection(
             name,
             embedding_function=self.embedder,
-            metadata={"embedder": wanted},
+            metadata=wanted,
             configuration={"hnsw": {"space": "cosine"}},
         )
 
@@ -155,8 +191,11 @@ class NoteStore:
         for source in state.sources:
             root = Path(source)
             if root.is_dir():
+                # In a folder only note-like files count; a file named on the command line is tried
+                # whatever its type, so the user hears why it was skipped.
                 for path in sorted(root.rglob("*")):
-                    if path.is_file() and not any(p.startswith(".") for p in path.relative_to(root).parts):
+                    hidden = any(p.startswith(".") for p in path.relative_to(root).parts)
+                    if path.is_file() and not hidden and path.suffix.lower() in SUPPORTED_SUFFIXES:
                         files.append((path, str(path)))
             elif root.exists():
                 files.append((root, str(root)))
@@ -167,7 +206,7 @@ class NoteStore:
     def fingerprint(self, state: IndexState | None = None) -> str:
         state = state or self.load_state()
         files, _ = self._source_files(state)
-        h = hashlib.sha1(self.embedder.name().encode())
+        h = hashlib.sha1(json.dumps(embedder_identity(self.embedder), sort_keys=True).encode())
         for path, source in files:
             try:
                 st = path.stat()
@@ -221,38 +260,53 @@ class NoteStore:
                 report.skipped.append(f"{path}: {e}")
 
         collection = self.collection
-        existing = set(collection.get(include=[])["ids"])
+        stored = collection.get(include=["metadatas"])
+        existing = dict(zip(stored["ids"], stored["metadatas"]))
         new_ids = [cid for cid in chunks if cid not in existing]
-        stale = sorted(existing - set(chunks))
+        stale = sorted(set(existing) - set(chunks))
         for start in range(0, len(stale), 500):
             collection.delete(ids=stale[start : start + 500])
+        # Same text at the same heading keeps its id (and its vector) when lines above it move;
+        # its line range still changes, so the metadata is updated without re-embedding.
+        moved = [cid for cid in chunks if cid in existing and existing[cid] != self._metadata(chunks[cid])]
+        for start in range(0, len(moved), 500):
+            ids = moved[start : start + 500]
+            collection.update(ids=ids, metadatas=[self._metadata(chunks[cid]) for cid in ids])
         for start in range(0, len(new_ids), BATCH):
             batch = [chunks[cid] for cid in new_ids[start : start + BATCH]]
             collection.add(
                 ids=[c.id for c in batch],
                 documents=[c.search_text for c in batch],
-                metadatas=[{**c.metadata(), "text": c.text} for c in batch],
+                metadatas=[self._metadata(c) for c in batch],
             )
             if on_progress:
                 on_progress("embedding", min(start + BATCH, len(new_ids)), len(new_ids))
-        content_hash = hashlib.sha1("\n".join(sorted(chunks)).encode()).hexdigest()
-        collection.modify(metadata={"embedder": self.embedder.name(), "content": content_hash})
+        # The lexical index is cached per content hash, so it covers citations (line ranges) too.
+        content_hash = hashlib.sha1("\n".join(chunks[cid].model_dump_json() for cid in sorted(chunks)).encode())
+        collection.modify(metadata={**embedder_identity(self.embedder), "content": content_hash.hexdigest()})
         state.fingerprint = self.fingerprint(state)
         self.save_state(state)
 
         report.chunks = len(chunks)
         report.embedded = len(new_ids)
+        report.relocated = len(moved)
         report.deleted = len(stale)
         report.notices = list(self.notices)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
+    @staticmethod
+    def _metadata(chunk: Chunk) -> dict[str, str | int]:
+        return {**chunk.metadata(), "text": chunk.text}
+
     def reset(self) -> None:
         """Drop the collection (keep the list of sources) so the next sync re-embeds everything."""
+        from chromadb.errors import NotFoundError
+
         try:
             self.collection  # opening may already rebuild a damaged store
             self._client.delete_collection(self.settings.collection)
-        except ValueError:
+        except (ValueError, NotFoundError):  # nothing to drop
             pass
         self._collection = None
         state = self.load_state()
@@ -271,13 +325,24 @@ class NoteStore:
         chunks.sort(key=lambda c: (c.source, c.line_start, c.id))
         return chunks
 
-    def dense(self, query: str, k: int) -> list[tuple[str, float]]:
+    def embed_query(self, query: str) -> Any:
+        return self.embedder.embed_query([query])[0]
+
+    def dense(self, query: str, k: int, query_vector: Any = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) for the k nearest chunks."""
         count = self.collection.count()
         if count == 0:
             return []
-        got = self.collection.query(query_texts=[query], n_results=min(k, count), include=["distances"])
+        vector = self.embed_query(query) if query_vector is None else query_vector
+        got = self.collection.query(query_embeddings=[vector], n_results=min(k, count), include=["distances"])
         return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0])]
+
+    def vectors(self, ids: list[str]) -> dict[str, Any]:
+        """The stored embeddings of these chunks (no model call)."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"]))
 
 
 def dump_json(items: list[BaseModel]) -> str:
