@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     base_url: str | None = None
     config_dir: Path | None = None
     device: str = "auto"
-    timeout: float = 60.0
+    timeout: float = 60.0  # seconds per model call
+    retries: int = 2  # retries per model call on 429 / 5xx / timeouts, with exponential backoff
     collection: str = "notes"
     embedder: str = "minilm"  # "hashing" is the instant, model-free embedder the unit tests use
 

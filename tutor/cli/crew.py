@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tutor.cli.options import ConfigOpt, JsonOpt, ModelOpt, ProcessOpt, offline_notice, verbose
+from tutor.cli.options import ConfigOpt, JsonOpt, ModelOpt, NoFallbackOpt, ProcessOpt, offline_notice, verbose
 from tutor.cli.render import console, print_json
 
 
@@ -30,6 +30,7 @@ def run(
     process: ProcessOpt = "sequential",
     model: ModelOpt = None,
     config: ConfigOpt = None,
+    no_fallback: NoFallbackOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Run any task from tasks.yaml (with the tasks it reads as context)."""
@@ -37,7 +38,10 @@ def run(
 
     inputs = parse_vars(var)
     offline_notice(model)
-    result = build_and_run(task, inputs, process=process, model=model, config_dir=config, verbose=verbose(ctx))  # type: ignore[arg-type]
+    result = build_and_run(
+        task, inputs, process=process, model=model, config_dir=config, verbose=verbose(ctx),  # type: ignore[arg-type]
+        fallback=not no_fallback,
+    )
     if json_out:
         print_json(
             {

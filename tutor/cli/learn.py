@@ -9,16 +9,19 @@ from typing import Annotated, Any
 
 import typer
 
-from tutor.cli.options import ConfigOpt, JsonOpt, ModelOpt, ProcessOpt, offline_notice, verbose
+from tutor.cli.options import ConfigOpt, JsonOpt, ModelOpt, NoFallbackOpt, ProcessOpt, offline_notice, verbose
 from tutor.cli.render import console, note, print_json
 
 LearnerOpt = Annotated[str | None, typer.Option("--learner", help="Whose record to use (default: 'default').")]
 
 
-def _options(ctx: typer.Context, process: str, model: str | None, config: Path | None) -> Any:
+def _options(ctx: typer.Context, process: str, model: str | None, config: Path | None, no_fallback: bool) -> Any:
+    from tutor.errors import UsageError
     from tutor.learning.flows import CrewOptions
 
-    return CrewOptions(process=process, model=model, config_dir=config, verbose=verbose(ctx))
+    if process not in ("sequential", "hierarchical"):
+        raise UsageError(f"--process must be sequential or hierarchical, got '{process}'")
+    return CrewOptions(process=process, model=model, config_dir=config, verbose=verbose(ctx), fallback=not no_fallback)
 
 
 def open_learner(name: str | None) -> Any:
@@ -36,6 +39,7 @@ def study(
     process: ProcessOpt = "sequential",
     model: ModelOpt = None,
     config: ConfigOpt = None,
+    no_fallback: NoFallbackOpt = False,
     out: Annotated[Path | None, typer.Option("--out", help="Also save the lesson as Markdown here.")] = None,
     no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not run a demo model in the lesson.")] = False,
     learner: LearnerOpt = None,
@@ -52,7 +56,7 @@ def study(
     store = open_learner(learner)
     unmet = _unmet_prerequisites(store, topic)
     offline_notice(model)
-    lesson = flows.study(topic, _options(ctx, process, model, config), no_demo=no_demo)
+    lesson = flows.study(topic, _options(ctx, process, model, config, no_fallback), no_demo=no_demo)
     if unmet and lesson.covered:
         lesson.markdown += "\n\n## Before this\n\nYou have not yet studied (or are weak on): " + ", ".join(unmet) + "."
     if lesson.covered:
@@ -90,6 +94,7 @@ def quiz(
     process: ProcessOpt = "sequential",
     model: ModelOpt = None,
     config: ConfigOpt = None,
+    no_fallback: NoFallbackOpt = False,
     learner: LearnerOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the quiz as JSON without asking.")] = False,
 ) -> None:
@@ -106,7 +111,7 @@ def quiz(
     if seed is not None and seed < 0:
         raise UsageError(f"--seed must be zero or positive, got {seed}")
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 1_000_000)
-    options = _options(ctx, process, model, config)
+    options = _options(ctx, process, model, config, no_fallback)
     store = open_learner(learner)
     if adaptive and not topic:
         topic = _adaptive_topic(store)
@@ -200,6 +205,7 @@ def grade(
     process: ProcessOpt = "sequential",
     model: ModelOpt = None,
     config: ConfigOpt = None,
+    no_fallback: NoFallbackOpt = False,
     learner: LearnerOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -207,7 +213,7 @@ def grade(
     from tutor.errors import UsageError
     from tutor.learning import flows
 
-    options = _options(ctx, process, model, config)
+    options = _options(ctx, process, model, config, no_fallback)
     if batch is not None:
         if answer is not None:
             raise UsageError("give either an ANSWER or --batch FILE, not both")

@@ -18,6 +18,10 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="A folder whose agents.yaml / tasks.yaml are merged over the defaults."),
 ]
+NoFallbackOpt = Annotated[
+    bool,
+    typer.Option("--no-fallback", help="If the configured model fails, stop with an error instead of answering offline."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of the terminal view.")]
 
 

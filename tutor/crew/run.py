@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+
 from pydantic import BaseModel, ConfigDict
 
 from tutor.crew.config import CrewConfig, load_config
@@ -83,7 +84,9 @@ def make_llm(model: str, run_context: Any) -> Any:
     from crewai import LLM
 
     settings = get_settings()
-    kwargs: dict[str, Any] = {"model": model, "timeout": settings.timeout, "temperature": 0.2}
+    kwargs: dict[str, Any] = {
+        "model": model, "timeout": settings.timeout, "max_retries": settings.retries, "temperature": 0.2,
+    }
     if settings.base_url:
         kwargs["base_url"] = settings.base_url
         kwargs.setdefault("api_key", os.environ.get("OPENAI_API_KEY") or "not-needed")
@@ -102,9 +105,15 @@ def build_and_run(
     verbose: bool = False,
     no_demo: bool = False,
     config: CrewConfig | None = None,
-    on_step: Callable[[str], None] | None = None,
+    fallback: bool = True,
+    on_notice: Callable[[str], None] | None = None,
 ) -> CrewRun:
-    """Run `task` and the tasks it reads as context, in dependency order, and validate each output."""
+    """Run `task` and the tasks it reads as context, in dependency order, and validate each output.
+
+    When a configured model fails (unreachable, timing out, rate-limited past its retries, answering
+    garbage) the run falls back to the built-in offline model with a one-line notice, unless
+    `fallback` is off, in which case the failure is the error.
+    """
     if process not in ("sequential", "hierarchical"):
         raise UsageError(f"--process must be sequential or hierarchical, got '{process}'")
     quiet_libraries()
@@ -113,6 +122,26 @@ def build_and_run(
     config.require_task(task)
     config.check_inputs(task, inputs)
     chosen_model = resolve_model(model)
+    try:
+        return _run_crew(task, inputs, process, chosen_model, config, verbose, no_demo)
+    except WorkFailed as e:
+        if chosen_model == "offline" or not fallback:
+            raise
+        from tutor.cli.render import warn
+
+        (on_notice or warn)(f"{e}; answering with the built-in offline model instead (--no-fallback makes this an error)")
+        return _run_crew(task, inputs, process, "offline", config, verbose, no_demo)
+
+
+def _run_crew(
+    task: str,
+    inputs: dict[str, Any],
+    process: str,
+    chosen_model: str,
+    config: CrewConfig,
+    verbose: bool,
+    no_demo: bool,
+) -> CrewRun:
 
     from crewai import Agent, Crew, Task
     from crewai import Process as CrewProcess
@@ -200,11 +229,18 @@ def build_and_run(
         output = crew.kickoff(inputs=inputs)
     except (UsageError, WorkFailed):
         raise
-    except Exception as e:
-        raise WorkFailed(f"the crew failed on task '{task}' with model '{chosen_model}': {_one_line(e)}") from e
+    except Exception as e:  # provider SDKs raise their own families; all mean the model failed this run
+        raise WorkFailed(f"model '{chosen_model}' failed on task '{task}': {_one_line(e)}") from e
+    outputs = list(output.tasks_output)
+    if len(outputs) != len(order):
+        raise WorkFailed(f"model '{chosen_model}' finished {len(outputs)} of {len(order)} tasks")
+    for name, task_output in zip(order, outputs):
+        expected = config.tasks[name].output
+        if expected and task_output.pydantic is None:
+            raise WorkFailed(f"model '{chosen_model}' gave task '{name}' an answer that is not a valid {expected}")
 
     results = []
-    for name, task_output in zip(order, output.tasks_output):
+    for name, task_output in zip(order, outputs):
         results.append(
             TaskResult(
                 name=name,

@@ -27,6 +27,11 @@ class CrewOptions(BaseModel):
     model: str | None = None
     config_dir: Path | None = None
     verbose: bool = False
+    fallback: bool = True  # a failing model hands over to the offline model, with a notice
+
+    def crew_kwargs(self) -> dict[str, Any]:
+        return {"process": self.process, "model": self.model, "config_dir": self.config_dir,
+                "verbose": self.verbose, "fallback": self.fallback}
 
 
 # ---- study ---------------------------------------------------------------------------------------
@@ -37,8 +42,7 @@ def study(topic: str, options: CrewOptions, no_demo: bool = False) -> Lesson:
     if not topic:
         raise UsageError("the topic is empty: say what you want to study, e.g. tutor study \"transformers\"")
     run = build_and_run(
-        "check_understanding", {"topic": topic}, process=options.process, model=options.model,  # type: ignore[arg-type]
-        config_dir=options.config_dir, verbose=options.verbose, no_demo=no_demo,
+        "check_understanding", {"topic": topic}, no_demo=no_demo, **options.crew_kwargs()
     )
     lesson = _as(Lesson, run.result("explain_topic"), topic=topic)
     checks = _as(CheckQuestions, run.result("check_understanding"))
@@ -117,8 +121,7 @@ def grade(answer: str, question: str, reference: str, options: CrewOptions) -> A
     inputs = {"question": question, "reference": reference, "answer": answer}
     last_error = ""
     for _ in range(3):  # a malformed or out-of-range grade is rejected and asked for again
-        run = build_and_run("grade_answer", inputs, process=options.process, model=options.model,  # type: ignore[arg-type]
-                            config_dir=options.config_dir, verbose=options.verbose)
+        run = build_and_run("grade_answer", inputs, **options.crew_kwargs())
         result = run.result("grade_answer")
         if isinstance(result.output, Grade):
             return result.output
@@ -254,9 +257,7 @@ def make_quiz(topic: str | None, n: int, kind: str, seed: int, options: CrewOpti
     if seed < 0:
         raise UsageError(f"--seed must be zero or positive, got {seed}")
     topic = " ".join((topic or "").split()) or "all"
-    run = build_and_run("make_quiz", {"topic": topic, "n": n, "kind": kind, "seed": seed},
-                        process=options.process, model=options.model,  # type: ignore[arg-type]
-                        config_dir=options.config_dir, verbose=options.verbose)
+    run = build_and_run("make_quiz", {"topic": topic, "n": n, "kind": kind, "seed": seed}, **options.crew_kwargs())
     result = run.result("make_quiz")
     items = getattr(result.output, "items", None)
     if items is None:
