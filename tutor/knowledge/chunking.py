@@ -234,9 +234,13 @@ class UnreadableFile(Exception):
 
 
 def read_pdf(path: Path, source: str) -> list[Chunk]:
+    import logging
+
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf logs every repair it attempts ("EOF marker not found"); the skip warning says it once.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(str(path))
         pages = [page.extract_text() or "" for page in reader.pages]
