@@ -114,22 +114,37 @@ def check_answer_text(text: str) -> str:
 
 
 def grade(answer: str, question: str, reference: str, options: CrewOptions) -> Any:
-    """One answer graded by the crew's grader; the model's reply is validated into Grade or retried."""
-    from tutor.crew.run import build_and_run
+    """One answer graded by the crew's grader. The model's reply must validate into Grade (score in
+    [0, 1], a known verdict); a malformed or out-of-range reply is rejected and asked for once more,
+    then the offline grader answers (or, with --no-fallback, the failure is the error)."""
+    from tutor.crew.run import build_and_run, resolve_model
     from tutor.learning.grading import Grade
 
     inputs = {"question": question, "reference": reference, "answer": answer}
-    last_error = ""
-    for _ in range(3):  # a malformed or out-of-range grade is rejected and asked for again
-        run = build_and_run("grade_answer", inputs, **options.crew_kwargs())
+    kwargs = options.crew_kwargs()
+    attempts = 1 if resolve_model(options.model) == "offline" else 2
+    failure: WorkFailed | None = None
+    for _ in range(attempts):
+        try:
+            run = build_and_run("grade_answer", inputs, **{**kwargs, "fallback": False})
+        except WorkFailed as e:
+            failure = e
+            continue
         result = run.result("grade_answer")
         if isinstance(result.output, Grade):
             return result.output
         try:
             return Grade.model_validate_json(_json_block(result.raw))
         except ValidationError as e:
-            last_error = str(e).splitlines()[0]
-    raise WorkFailed(f"the grader's reply was not a valid grade after 3 tries ({last_error})")
+            failure = WorkFailed(f"the grader's reply is not a valid grade ({str(e).splitlines()[0]})")
+    assert failure is not None
+    if not options.fallback or resolve_model(options.model) == "offline":
+        raise failure
+    from tutor.cli.render import warn
+
+    warn(f"{failure}; answering with the built-in offline model instead (--no-fallback makes this an error)")
+    run = build_and_run("grade_answer", inputs, **{**kwargs, "model": "offline"})
+    return run.result("grade_answer").output
 
 
 def _json_block(text: str) -> str:
