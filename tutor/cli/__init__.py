@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from tutor import __version__
 from tutor.cli import crew, knowledge, learn
+from tutor.cli import progress
 from tutor.cli.render import err_console
 from tutor.errors import TutorError
 
@@ -76,6 +77,7 @@ def root(
 knowledge.register(app)
 learn.register(app)
 crew.register(app)
+progress.register(app)
 
 
 def main() -> None:
