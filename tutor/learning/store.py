@@ -291,8 +291,13 @@ def _module_title(knowledge_dir: str, source: str) -> str:
     return stem.replace("-", " ").replace("_", " ").capitalize()
 
 
-def _damaged(path: Path, reason: str) -> WorkFailed:
-    return WorkFailed(
+class StoreDamaged(WorkFailed):
+    """The learner store's file is not a sound database; it is left as it was."""
+
+
+def _damaged(path: Path, reason: str) -> StoreDamaged:
+    reason = " ".join(reason.replace("*** in database main ***", "").split())
+    return StoreDamaged(
         f"the learner store {path} is damaged ({reason}); it was left untouched for recovery: "
         f"restore a backup, or move it aside and tutor starts a new one"
     )
@@ -319,6 +324,18 @@ def _check_readable(path: Path) -> None:
         raise WorkFailed(f"cannot read the learner store {path}: {e.strerror or e}") from e
     if head != _SQLITE_MAGIC:
         raise _damaged(path, "not an SQLite database")
+    sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    existed = {p for p in sidecars if p.exists()}
+    try:
+        _quick_check(path)
+    except StoreDamaged:
+        for p in sidecars:  # the check's own WAL files, so the damaged file is found as it was left
+            if p not in existed:
+                p.unlink(missing_ok=True)
+        raise
+
+
+def _quick_check(path: Path) -> None:
     try:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
         try:
