@@ -1,0 +1,181 @@
+"""Measure the offline grader on SciEntsBank against two cosine baselines, and on our deep-learning set.
+
+    python benchmarks/grading.py [--data /work/shared/datasets/scientsbank]
+
+Three systems, each tuned on the train file only and reported on both test files:
+  - bag-of-words cosine (lower-cased word counts) with two cut-offs tuned on train,
+  - MiniLM cosine (answer vs reference) with two cut-offs tuned on train,
+  - OfflineGrader (tutor.learning.grading) with the shipped weights (benchmarks/fit_grader.py).
+Metrics: accuracy and macro-F1 over correct / incorrect / contradictory, and the Spearman
+correlation of each system's score with the label order contradictory < incorrect < correct
+(the order the grader's score is built on; see tutor/learning/grading.py).
+
+Then benchmarks/dl_grading_set.jsonl: for each question, does score(good) > score(partial) > score(wrong)?
+And the throughput of grade_many on 500 answers with a fresh grader (no cached vectors).
+Results go to benchmarks/out/grading.json; a Markdown table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fit_grader import DATA, REPO, TESTS, TRAIN, CachedEmbedder, items_of, load_rows, macro_f1  # noqa: E402
+
+DL_SET = REPO / "benchmarks" / "dl_grading_set.jsonl"
+OUT = REPO / "benchmarks" / "out" / "grading.json"
+LABELS = ("correct", "incorrect", "contradictory")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def bow_cosine(a: str, b: str) -> float:
+    ca, cb = Counter(_WORD.findall(a.lower())), Counter(_WORD.findall(b.lower()))
+    dot = sum(v * cb[k] for k, v in ca.items())
+    norm = (sum(v * v for v in ca.values()) * sum(v * v for v in cb.values())) ** 0.5
+    return dot / norm if norm else 0.0
+
+
+class CutOffs:
+    """Two cut-offs on one similarity: below, between, above; which label sits in which band is tuned too."""
+
+    def fit(self, scores: np.ndarray, truth: list[str]) -> "CutOffs":
+        candidates = np.unique(np.quantile(scores, np.linspace(0.0, 1.0, 81)))
+        best = (-1.0, 0.0, 0.0, ("incorrect", "incorrect", "correct"))
+        for bands in (("incorrect", "contradictory", "correct"), ("contradictory", "incorrect", "correct")):
+            for i, low in enumerate(candidates):
+                for high in candidates[i:]:  # low == high: one cut-off, no middle band
+                    f1 = macro_f1(truth, self._apply(scores, low, high, bands), LABELS)
+                    if f1 > best[0]:
+                        best = (f1, low, high, bands)
+        _, self.low, self.high, self.bands = best
+        return self
+
+    @staticmethod
+    def _apply(scores: np.ndarray, low: float, high: float, bands: tuple[str, str, str]) -> list[str]:
+        return [bands[2] if s >= high else bands[1] if s >= low else bands[0] for s in scores]
+
+    def predict(self, scores: np.ndarray) -> list[str]:
+        return self._apply(scores, self.low, self.high, self.bands)
+
+    def describe(self) -> dict:
+        return {"low": round(float(self.low), 4), "high": round(float(self.high), 4), "bands": list(self.bands)}
+
+
+def metrics(truth: list[str], predicted: list[str], score: np.ndarray) -> dict:
+    order = {"contradictory": 0, "incorrect": 1, "correct": 2}
+    rho = spearmanr(score, [order[t] for t in truth]).statistic
+    return {
+        "accuracy": round(float(np.mean([t == p for t, p in zip(truth, predicted)])), 4),
+        "macro_f1": round(macro_f1(truth, predicted, LABELS), 4),
+        "spearman": round(float(rho), 4),
+    }
+
+
+def dl_ordering(grader) -> dict:
+    rows = load_rows(DL_SET)
+    items = []
+    for row in rows:
+        for kind in ("good", "partial", "wrong"):
+            items.append({"answer": row[kind], "reference": row["reference"], "question": row["question"]})
+    grades = grader.grade_many(items)
+    per_item, strict, good_over_wrong = [], 0, 0
+    for k, row in enumerate(rows):
+        good, partial, wrong = (g.score for g in grades[3 * k : 3 * k + 3])
+        ordered = good > partial > wrong
+        strict += ordered
+        good_over_wrong += good > wrong
+        per_item.append({"id": row["id"], "good": good, "partial": partial, "wrong": wrong, "ordered": ordered,
+                         "verdicts": [g.verdict for g in grades[3 * k : 3 * k + 3]]})
+    return {"items": len(rows), "ordered": strict, "good_over_wrong": good_over_wrong, "per_item": per_item}
+
+
+def throughput(rows: list[dict], n: int = 500) -> dict:
+    from tutor.knowledge.embedder import MiniLMEmbedder, load_sentence_model
+    from tutor.learning.grading import OfflineGrader
+
+    embedder = MiniLMEmbedder()
+    started = time.perf_counter()
+    load_sentence_model(embedder.model_dir, embedder.device)
+    load_s = time.perf_counter() - started
+    items = items_of(rows[:n])
+    grader = OfflineGrader(embedder=embedder)  # fresh: nothing cached
+    started = time.perf_counter()
+    grader.grade_many(items)
+    seconds = time.perf_counter() - started
+    return {"answers": len(items), "seconds": round(seconds, 2), "answers_per_second": round(len(items) / seconds, 1),
+            "model_load_seconds_if_cold": round(load_s, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tutor.learning.grading import OfflineGrader
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+
+    embedder = CachedEmbedder()
+    grader = OfflineGrader(embedder=embedder)
+    splits = {"train": load_rows(args.data / TRAIN)}
+    splits |= {name: load_rows(args.data / f"sciEntsBank_3way_{name}.jsonl") for name in TESTS}
+
+    def minilm_cosine(rows: list[dict]) -> np.ndarray:
+        texts = [t for r in rows for t in (r["student_answer"], r["reference_answer"])]
+        vectors = np.asarray(embedder(texts))  # (2N, D), unit length
+        return np.einsum("nd,nd->n", vectors[0::2], vectors[1::2])
+
+    baselines = {
+        "bag-of-words cosine": lambda rows: np.array([bow_cosine(r["student_answer"], r["reference_answer"]) for r in rows]),
+        "MiniLM cosine": minilm_cosine,
+    }
+    truth = {name: [r["label"] for r in rows] for name, rows in splits.items()}
+    results: dict[str, dict] = {}
+    for system, similarity in baselines.items():
+        cutoffs = CutOffs().fit(similarity(splits["train"]), truth["train"])
+        results[system] = {"tuned_on_train": cutoffs.describe()}
+        for name in TESTS:
+            score = similarity(splits[name])
+            results[system][name] = metrics(truth[name], cutoffs.predict(score), score)
+
+    results["OfflineGrader"] = {}
+    for name in TESTS:
+        items = items_of(splits[name])
+        started = time.perf_counter()
+        grades = grader.grade_many(items)
+        predicted = grader.predict_labels(items)
+        results["OfflineGrader"][name] = metrics(truth[name], predicted, np.array([g.score for g in grades]))
+        results["OfflineGrader"][name]["seconds"] = round(time.perf_counter() - started, 2)
+    embedder.save()
+
+    ordering = dl_ordering(grader)
+    speed = throughput(splits["test-unseen-questions"])
+    report = {"scientsbank": results, "dl_grading_set": ordering, "throughput_minilm_cpu": speed,
+              "label_order": "contradictory < incorrect < correct"}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+
+    print("| system | test | accuracy | macro-F1 | Spearman |")
+    print("|---|---|---|---|---|")
+    for system, by_split in results.items():
+        for name in TESTS:
+            m = by_split[name]
+            print(f"| {system} | {name} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {m['spearman']:.3f} |")
+    print(f"\nDL set: score(good) > score(partial) > score(wrong) on {ordering['ordered']}/{ordering['items']} items; "
+          f"good > wrong on {ordering['good_over_wrong']}/{ordering['items']}.")
+    print(f"Throughput (MiniLM, CPU, fresh grader): {speed['answers']} answers in {speed['seconds']}s "
+          f"= {speed['answers_per_second']} answers/s.")
+    print(f"Wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
