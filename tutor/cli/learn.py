@@ -196,6 +196,60 @@ def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, 
     )
 
 
+def review(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many cards.")] = 20,
+    process: ProcessOpt = "sequential",
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    no_fallback: NoFallbackOpt = False,
+    learner: LearnerOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the due cards as JSON without asking.")] = False,
+) -> None:
+    """Review the cards that are due (spaced repetition with FSRS), then reschedule them."""
+    from rich.markup import escape
+
+    from tutor.errors import UsageError
+    from tutor.learning import flows
+
+    if limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {limit}")
+    options = _options(ctx, process, model, config, no_fallback)
+    store = open_learner(learner)
+    cards = store.due_cards(limit=limit)
+    if json_out:
+        print_json([c.model_dump(mode="json") for c in cards])
+        return
+    if not cards:
+        console().print("Nothing is due. Take a quiz (tutor quiz) to add cards.")
+        return
+    offline_notice(model)
+    total = 0.0
+    done = 0
+    for number, card in enumerate(cards, start=1):
+        console().print(f"\n[bold]Card {number}/{len(cards)}[/] [dim]({escape(card.section)})[/]")
+        console().print(escape(card.question))
+        answer = _read_line("Your answer")
+        if answer is None:
+            break
+        if not answer.strip():
+            console().print("[yellow]skipped (still due)[/]")
+            continue
+        try:
+            answer = flows.check_answer_text(answer)
+        except UsageError as e:
+            console().print(f"[yellow]{escape(str(e))}; skipped[/]")
+            continue
+        graded = flows.grade_review_answer(card.question, card.reference, answer, options)
+        after = store.review(card.id, graded.score, answer=answer, verdict=graded.verdict)
+        done += 1
+        total += graded.score
+        colour = {"correct": "green", "partially_correct": "yellow"}.get(graded.verdict, "red")
+        console().print(f"[{colour}]{graded.verdict.replace('_', ' ')}[/] ({graded.score:.2f}) {escape(graded.feedback)}")
+        console().print(f"[dim]next review: {after.due:%Y-%m-%d %H:%M} UTC[/]")
+    console().print(f"\n[bold]Reviewed {done} of {len(cards)} cards[/], average score {total / max(done, 1):.2f}")
+
+
 def grade(
     ctx: typer.Context,
     answer: Annotated[str | None, typer.Argument(help="Your answer: text, '-' for stdin, or @file.")] = None,
@@ -271,3 +325,4 @@ def register(app: typer.Typer) -> None:
     app.command()(study)
     app.command()(quiz)
     app.command()(grade)
+    app.command()(review)

@@ -381,6 +381,18 @@ def grade_quiz_answer(item: Any, answer: str, options: CrewOptions) -> Any:
     return grade_result
 
 
+def grade_review_answer(question: str, reference: str, answer: str, options: CrewOptions) -> Any:
+    """A review card keeps the question and its reference; a one-term reference is checked as a term."""
+    from tutor.learning.grading import Grade
+
+    if len(reference.split()) <= 4:
+        ok = _same_term(answer, reference)
+        return Grade(score=1.0 if ok else 0.0, verdict="correct" if ok else "incorrect",
+                     covered=[reference] if ok else [], missed=[] if ok else [reference],
+                     feedback="Correct." if ok else f"The answer is \"{reference}\".", citations=[], confidence=0.9)
+    return grade(answer, question, reference, options)
+
+
 def _same_term(answer: str, term: str) -> bool:
     def norm(s: str) -> str:
         return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
