@@ -45,6 +45,12 @@ def test_yaml_only_agent_runs_offline_in_both_processes(tutor, historian_config,
     assert "03-cnns.md §" in result["raw"]  # grounded: every line cites the notes
     assert "offline model" in ran.stderr  # said once per run
     assert ran.stderr.count("Using the built-in offline model") == 1
+    calls = json.loads(ran.stdout)["tool_calls"]
+    assert any(c["tool"] == "search_notes" for c in calls)
+    if process == "hierarchical":  # the manager delegated to the agent the teacher added in YAML
+        delegation = next(c for c in calls if c["tool"] == "delegate_work_to_coworker")
+        assert delegation["agent"] == "Tutoring Lead"
+        assert delegation["args"]["coworker"] == "Historian of Deep Learning"
 
 
 @pytest.mark.parametrize("process", ["sequential", "hierarchical"])

@@ -53,6 +53,7 @@ def run(
                      "output": r.output.model_dump(mode="json") if r.output is not None else None}
                     for r in result.results
                 ],
+                "tool_calls": [c.model_dump(mode="json") for c in result.tool_calls],
             }
         )
         return

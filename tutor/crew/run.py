@@ -17,6 +17,7 @@ from tutor.settings import get_settings, quiet_libraries
 
 Process = Literal["sequential", "hierarchical"]
 MANAGER = "manager"  # the agent key the hierarchical process uses as its manager
+DELEGATE = "delegate_work_to_coworker"
 
 
 class TaskResult(BaseModel):
@@ -28,6 +29,12 @@ class TaskResult(BaseModel):
     output: Any = None  # the validated pydantic model, when the task names one
 
 
+class ToolCall(BaseModel):
+    agent: str
+    tool: str
+    args: Any = None
+
+
 class CrewRun(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -35,6 +42,7 @@ class CrewRun(BaseModel):
     process: str
     model: str
     results: list[TaskResult]
+    tool_calls: list[ToolCall] = []  # every tool an agent called, delegations included, in order
 
     def result(self, name: str) -> TaskResult:
         return next(r for r in self.results if r.name == name)
@@ -42,6 +50,29 @@ class CrewRun(BaseModel):
     @property
     def last(self) -> TaskResult:
         return self.results[-1]
+
+
+_RECORDING: list[list[ToolCall]] = []
+_LISTENING = False
+
+
+def _record_tool_calls() -> list[ToolCall]:
+    """Collect the tool calls of the crew about to run, through CrewAI's own event bus."""
+    global _LISTENING
+    from crewai.events.event_bus import crewai_event_bus
+    from crewai.events.types.tool_usage_events import ToolUsageStartedEvent
+
+    if not _LISTENING:
+
+        @crewai_event_bus.on(ToolUsageStartedEvent)
+        def _on_tool(source: Any, event: ToolUsageStartedEvent) -> None:
+            if _RECORDING:
+                _RECORDING[-1].append(ToolCall(agent=event.agent_role or "", tool=event.tool_name, args=event.tool_args))
+
+        _LISTENING = True
+    calls: list[ToolCall] = []
+    _RECORDING.append(calls)
+    return calls
 
 
 def _silence(verbose: bool) -> None:
@@ -225,12 +256,21 @@ def _run_crew(
         crew_kwargs["process"] = CrewProcess.sequential
 
     crew = Crew(**crew_kwargs)
+    calls = _record_tool_calls()
     try:
         output = crew.kickoff(inputs=inputs)
     except (UsageError, WorkFailed):
         raise
     except Exception as e:  # provider SDKs raise their own families; all mean the model failed this run
         raise WorkFailed(f"model '{chosen_model}' failed on task '{task}': {_one_line(e)}") from e
+    finally:
+        from crewai.events.event_bus import crewai_event_bus
+
+        crewai_event_bus.flush()
+        _RECORDING.remove(calls)
+    if hierarchical and not any(c.tool == DELEGATE for c in calls):
+        # A known failure mode: the manager answers by itself. The work is then not the team's.
+        raise WorkFailed(f"the manager (model '{chosen_model}') answered without delegating to any coworker")
     outputs = list(output.tasks_output)
     if len(outputs) != len(order):
         raise WorkFailed(f"model '{chosen_model}' finished {len(outputs)} of {len(order)} tasks")
@@ -249,7 +289,7 @@ def _run_crew(
                 output=task_output.pydantic,
             )
         )
-    return CrewRun(task=task, process=process, model=chosen_model, results=results)
+    return CrewRun(task=task, process=process, model=chosen_model, results=results, tool_calls=list(calls))
 
 
 def _one_line(error: BaseException) -> str:

@@ -70,6 +70,22 @@ def _as(model: type[BaseModel], result: Any, **defaults: Any) -> Any:
 
 
 # ---- grading -------------------------------------------------------------------------------------
+_GRADER: Any = None
+
+
+def offline_grader() -> Any:
+    """One offline grader per process, on the configured embedder (its vectors cached across answers)."""
+    global _GRADER
+    from tutor.knowledge.embedder import make_embedder
+    from tutor.learning.grading import OfflineGrader
+    from tutor.settings import get_settings
+
+    kind = get_settings().embedder
+    if _GRADER is None or _GRADER[0] != kind:
+        _GRADER = (kind, OfflineGrader(embedder=make_embedder(kind)))
+    return _GRADER[1]
+
+
 def read_answer(value: str, stdin: Callable[[], str] | None = None) -> str:
     """ANSWER as text, '-' for stdin, or '@path'; empty, huge or non-UTF-8 answers are bad input."""
     import sys
@@ -223,11 +239,10 @@ def grade_batch(rows: list[BatchRow], options: CrewOptions) -> Iterator[BatchRes
 
 
 def _grade_batch_offline(rows: list[BatchRow]) -> Iterator[BatchResult]:
-    from tutor.learning.grading import OfflineGrader
     from tutor.tools.notes import shared_retriever
 
     valid: list[tuple[BatchRow, str, str, list[dict[str, str]]]] = []
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = {}  # by row id; a row that failed is reported by its id
     references: dict[str, tuple[str, list[dict[str, str]]]] = {}
     for row in rows:
         try:
@@ -244,15 +259,15 @@ def _grade_batch_offline(rows: list[BatchRow]) -> Iterator[BatchResult]:
                 )
             reference, citations = references[row.question]
         valid.append((row, answer, reference, citations))
-    grades = OfflineGrader.shared().grade_many(
+    grades = offline_grader().grade_many(
         [{"answer": a, "reference": r, "question": row.question, "citations": c} for row, a, r, c in valid]
     )
-    by_id = {row.id: g for (row, *_), g in zip(valid, grades)}
+    graded = {id(row): g for (row, *_), g in zip(valid, grades)}
     for row in rows:
-        if row.id in errors:
-            yield BatchResult(id=row.id, error=errors[row.id])
+        if id(row) in graded:
+            yield BatchResult(id=row.id, grade=graded[id(row)].model_dump(mode="json"))
         else:
-            yield BatchResult(id=row.id, grade=by_id[row.id].model_dump(mode="json"))
+            yield BatchResult(id=row.id, error=errors[row.id])
 
 
 # ---- quiz ----------------------------------------------------------------------------------------

@@ -199,7 +199,7 @@ class OfflineLLM(BaseLLM):
         return final("Each question comes from one passage of the notes.", quiz.model_dump_json())
 
     def _grade(self, conv: Conversation, task: TaskInfo | None) -> str:
-        from tutor.learning.grading import OfflineGrader
+        from tutor.learning.flows import offline_grader
 
         question = str(self.run.inputs.get("question", ""))
         reference = str(self.run.inputs.get("reference", "")).strip()
@@ -214,7 +214,7 @@ class OfflineLLM(BaseLLM):
                 best = passages[0]
                 reference = " ".join(compose.plain(l) for l in compose.lines_of(best.text))
                 citations = [{"source": best.source, "section": best.section}]
-        grade = OfflineGrader.shared().grade(answer, reference, question=question, citations=citations)
+        grade = offline_grader().grade(answer, reference, question=question, citations=citations)
         return final("I graded the answer against the reference by meaning and key points.", grade.model_dump_json())
 
     def _extract(self, conv: Conversation, task: TaskInfo | None) -> str:
@@ -255,11 +255,29 @@ def _demo_from_observation(tool: str, observation: str | None) -> Any:
 
 
 def _read_next(topic: str, passages: list[Any]) -> list[Any]:
+    """Prerequisites first, then what builds on this topic, from the course's prerequisite map."""
+    from tutor.crew.outputs import Citation
+    from tutor.errors import TutorError
+    from tutor.learning.prerequisites import load_prerequisites
+    from tutor.learning.store import SectionRef
+
     try:
-        from tutor.learning.prerequisites import read_next_for
-    except ImportError:
+        pmap = load_prerequisites()
+    except TutorError:
         return []
-    return read_next_for(topic, [(p.source, p.section) for p in passages])
+    here = pmap.concepts_for_topic(topic) or pmap.concepts_for_sections(
+        [SectionRef(source=p.source, section=p.section) for p in compose.relevant(topic, passages, limit=3)]
+    )
+    before = [r for cid in here for r in pmap.concepts[cid].requires]
+    after = [cid for cid, c in pmap.concepts.items() if any(h in c.requires for h in here)]
+    shown = {(p.source, p.section) for p in passages}
+    out: list[Any] = []
+    for cid in dict.fromkeys(before + after):
+        for ref in pmap.concepts[cid].sections[:1]:
+            if (ref.source, ref.section) not in shown:
+                shown.add((ref.source, ref.section))
+                out.append(Citation(source=ref.source, section=ref.section))
+    return out[:6]
 
 
 def _quiz_items(topic: str, conv: Conversation, n: int, kind: str, seed: int) -> list[Any]:
