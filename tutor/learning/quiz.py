@@ -13,6 +13,7 @@ import hashlib
 import math
 import random
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, Literal
@@ -140,7 +141,8 @@ def normalize_space(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
+    folded = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()  # naïve -> naive
+    return re.findall(r"[a-z0-9]+", folded)
 
 
 @lru_cache(maxsize=1 << 16)  # pure and called in inner loops
@@ -246,8 +248,9 @@ def _lower_first(text: str) -> str:
 
 
 def _title(heading: str) -> str:
-    """A heading as a name: no enumeration (`1. `, `a. `) and no trailing colon."""
-    return _ENUMERATION.sub("", heading.strip()).rstrip(":").strip()
+    """A heading as a name: no enumeration (`1. `, `a. `), no "(e.g., ...)" aside, no trailing colon."""
+    title = _ENUMERATION.sub("", heading.strip()).rstrip(":").strip()
+    return re.sub(r"\s*\((?:e\.g\.?|i\.e\.?|for example)[^)]*\)", "", title, flags=re.IGNORECASE).strip()
 
 
 def _clean_term(raw: str) -> str:
@@ -320,7 +323,7 @@ class Fact(BaseModel):
     line_start: int  # the lines a pair question may quote (from the heading of a `### Term`)
     line_end: int
     siblings: str = ""  # facts under the same parent share this key; pairs are drawn from them
-    note: str = ""  # how the fact was read: "glossary", "heading", "sentence", "list"
+    note: str = ""  # how it was read: "glossary", "heading", "sentence", "list" or "inline list"
 
     @property
     def is_list(self) -> bool:
@@ -574,8 +577,9 @@ class _Reader:
             elif (item.subsection and not is_generic(item.subsection) and _norm(item.subsection) != _norm(term)
                   and not _contrasts(item.subsection)):
                 context = item.subsection
-            elif is_generic(term):
-                context = _title(self.section.section)  # "Tasks" alone could be anything
+            elif is_generic(term) or item.subsection and is_generic(item.subsection):
+                # "Tasks" or a "Limitations" bullet says little on its own: name the section
+                context = _title(self.section.section)
             self.facts.append(self.fact(
                 term=term, definition=definition, example=example, context=context,
                 sentence=self.span(lines[0], lines[-1]), subsection=item.subsection,
@@ -658,7 +662,7 @@ class _Reader:
                     if members and _good_term(name) and not any(same_concept(name, m) for m in members):
                         self.facts.append(self.fact(
                             term=name, members=members, sentence=sentence, subsection=item.subsection,
-                            line_start=item.lines[0], line_end=item.lines[-1], note="list",
+                            line_start=item.lines[0], line_end=item.lines[-1], note="inline list",
                         ))
                     continue
                 defined = _IS_A.match(sentence)
@@ -729,7 +733,7 @@ def _names_a_concept(heading: str) -> bool:
 
 def _contrasts(heading: str) -> bool:
     """A heading about two things ("Data Lake vs. Data Warehouse", "Tensors and GPUs")."""
-    return bool(re.search(r"\b(vs\.?|versus|and)\b|,", heading, flags=re.IGNORECASE))
+    return bool(re.search(r"\b(vs\.?|versus|and)\b|,", _bare(heading), flags=re.IGNORECASE))
 
 
 def _head_stem(term: str) -> str:
@@ -812,6 +816,10 @@ def pick_distractors(
         else:
             if mentions(fact.definition, other.term) or mentions(other.definition, fact.term):
                 continue
+            # a term whose head word the definition uses may fit it too ("Word Embeddings" for a line on embeddings)
+            other_head = _head_stem(other.term)
+            if other_head and other_head in _content_stems(fact.definition):
+                continue
             # outside the sibling group, a term sharing a word with the answer may be its parent or a
             # variant ("Pooling Layers" for Global Average Pooling); siblings are contrasted on purpose
             if tier > 0 and _content_stems(_bare(other.term)) & _content_stems(_bare(fact.term)):
@@ -880,16 +888,23 @@ def _item(fact: Fact, kind: Kind, question: str, answer: str, options: list[str]
 
 def _mcq(fact: Fact, pool: Sequence[Fact], rng: random.Random, texts: dict[tuple[str, str], str]) -> QuizItem | None:
     if fact.is_list:
+        # members of a sentence's list ("ReLU, sigmoid, and tanh") have no sibling concepts to mix with;
+        # and a member that shares the list's words ("High Threshold" under "Threshold Adjustment") is a giveaway
+        choices = [m for m in fact.members if not leaks(fact.term, m)]
+        if fact.note == "inline list" or not choices:
+            return None
         distractors = _member_distractors(fact, pool, texts.get((fact.source, fact.section), ""), rng)
         if len(distractors) < MIN_OPTIONS - 1:
             return None
-        answer = rng.choice(fact.members)
+        answer = rng.choice(choices)
         where = f" in \u201c{fact.context}\u201d" if fact.context else ""
         question = f"Which of these is listed under \u201c{fact.term}\u201d{where}?"
         return _shuffled(fact, question, answer, distractors, rng)
-    forms = ["term", "definition"]
     if leaks(fact.definition, fact.term):
-        forms = ["definition"]  # asking "which term is described as ..." would quote the answer
+        # "which term is described as ..." would quote the answer, and as an option the definition
+        # would be the one repeating the term's words ("Adjusts the learning rate ..." for LR Scheduling)
+        return None
+    forms = ["term", "definition"]
     rng.shuffle(forms)
     for form in forms:
         if form == "term":
@@ -933,7 +948,7 @@ def _short(fact: Fact, partner: Fact | None, span: str) -> QuizItem | None:
         answer = f"{first.term}: {_with_period(first.definition)} {second.term}: {_with_period(second.definition)}"
         return _item(fact, "short", question, answer, explanation=span)
     context = _context_phrase(fact, for_term_answer=False)
-    question = f"Explain {fact.term}" + (f" (in the notes on {context})." if context else ".")
+    question = f"Explain {fact.term}" + (f", as the notes on {context} describe it." if context else ".")
     answer = _with_period(_capitalize(fact.definition))
     if fact.example:
         answer += f" Example: {_with_period(fact.example)}"
@@ -951,8 +966,7 @@ def _cloze(fact: Fact, rng: random.Random) -> QuizItem | None:
         if not choices:
             return None
         answer = rng.choice(choices)
-        if fact.note == "list" and fact.sentence.count(",") >= 1 and mentions(fact.sentence, answer) and len(
-                fact.sentence) < 200:
+        if fact.note == "inline list":
             blanked = _blank(fact.sentence, answer)
             if blanked:
                 return _item(fact, "cloze", f"Fill in the blank: \u201c{_with_period(blanked)}\u201d", answer)
