@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -147,6 +148,16 @@ def prerequisites_path() -> Path:
 def load_prerequisites(path: Path | None = None) -> PrerequisiteMap:
     """Read and validate the map; anything wrong with it ends in one line naming the file."""
     path = path or prerequisites_path()
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as e:
+        raise UsageError(f"cannot read the prerequisite map {path}: {e.strerror or e}") from e
+    return _load(path, stamp)
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, stamp: int) -> PrerequisiteMap:
+    """Parsed once per file version (`stamp` is its mtime): every lesson asks for the map."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
