@@ -161,11 +161,12 @@ def test_questions_stay_in_the_sections_asked_for(notes):
 
 def test_too_few_facts_in_the_sections_falls_back_to_their_module(notes):
     wanted = [("02-training-neural-networks.md", "7. Precision-Recall Curve vs. ROC Curve")]
-    items = generate_quiz(notes, 12, "short", 4, topic_sections=wanted)
-    assert len(items) == 12
-    assert all(i.source == "02-training-neural-networks.md" for i in items)
-    in_section = [(i.source, i.section) in wanted for i in items]
-    assert in_section[0] and in_section == sorted(in_section, reverse=True)  # the asked section first
+    for kind in ("mcq", "short", "cloze", "mixed"):
+        items = generate_quiz(notes, 12, kind, 4, topic_sections=wanted)
+        assert len(items) == 12
+        assert all(i.source == "02-training-neural-networks.md" for i in items)
+        in_section = [(i.source, i.section) in wanted for i in items]
+        assert in_section[0] and in_section == sorted(in_section, reverse=True), kind  # the asked section first
 
 
 def test_unknown_sections_give_no_items_and_bad_kinds_fail(notes):

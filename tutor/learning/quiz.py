@@ -35,7 +35,7 @@ MAX_DEFINITION_CHARS = 320
 MAX_TERM_WORDS = 7
 MAX_LIST_MEMBERS = 8
 MAX_EXPLANATION_CHARS = 900  # a list or pair explanation longer than this is more chapter than answer
-GIVEAWAY_RATIO = 1.7  # a correct option this much longer than every distractor gives itself away
+GIVEAWAY_RATIO = 1.4  # a correct option this much longer than every distractor (plus 10 characters) gives itself away
 
 STOPWORDS = frozenset(
     "a an the and or but if then else of to in on at by for with from into onto over under as is are was were be "
@@ -918,8 +918,7 @@ def _mcq(fact: Fact, pool: Sequence[Fact], rng: random.Random, texts: dict[tuple
             answer = _option(fact, "definition")
             longest = max((len(d) for d in distractors), default=0)
             if distractors and len(answer) > GIVEAWAY_RATIO * longest + 10:
-                distractors = [d for d in distractors]  # kept; the form is rejected below
-                continue
+                continue  # the longest option would be the right one: ask for the term instead
             context = _context_phrase(fact, for_term_answer=False)
             where = f" in the notes on {context}" if context else ""
             verb = "do" if _plural(fact.term) else "does"
@@ -1062,18 +1061,16 @@ def generate_quiz(
     notes = _read_notes(chunks)
     facts, texts, plain_lines = notes.facts, notes.texts, notes.lines
 
-    candidates = list(facts)
-    rng.shuffle(candidates)
+    shuffled = list(facts)
+    rng.shuffle(shuffled)
+    tiers = [shuffled]  # facts to draw from, in order: a later tier only when the earlier ones run dry
     if topic_sections:
         wanted = {(source, section) for source, section in topic_sections}
-        inside = [f for f in candidates if (f.source, f.section) in wanted]
-        if len({f.key for f in inside}) < n:
-            modules = {(f.source, f.module) for f in facts if (f.source, f.section) in wanted}
-            modules |= {(c.source, c.module) for c in chunks if (c.source, c.section) in wanted}
-            inside += [f for f in candidates if (f.source, f.module) in modules and (f.source, f.section) not in wanted]
-        candidates = inside
-        if not candidates:
-            return []
+        modules = {(c.source, c.module) for c in chunks if (c.source, c.section) in wanted}
+        tiers = [
+            [f for f in shuffled if (f.source, f.section) in wanted],
+            [f for f in shuffled if (f.source, f.module) in modules and (f.source, f.section) not in wanted],
+        ]
 
     kinds: list[Kind] = list(MIXED_ORDER) if kind == "mixed" else [kind]  # type: ignore[list-item]
     items: list[QuizItem] = []
@@ -1092,27 +1089,24 @@ def generate_quiz(
             return _short(fact, pair[0], pair[1]), pair[0]
         return _short(fact, None, ""), None
 
+    def next_item(turn: int) -> bool:
+        # the asked sections before their modules; within them the kind whose turn it is, else the next
+        for tier in tiers:
+            for offset in range(len(kinds)):
+                want = kinds[(turn + offset) % len(kinds)]
+                for fact in tier:
+                    if fact.key in used_keys:
+                        continue
+                    item, partner = make(fact, want)
+                    if item is None or _norm(item.question) in asked:
+                        continue
+                    items.append(item)
+                    asked.add(_norm(item.question))
+                    used_keys.update(f.key for f in (fact, partner) if f is not None)
+                    return True
+        return False
+
     turn = 0
-    while len(items) < n:
-        made = False
-        for offset in range(len(kinds)):  # the kind whose turn it is, else the next one that can be made
-            want = kinds[(turn + offset) % len(kinds)]
-            for fact in candidates:
-                if fact.key in used_keys:
-                    continue
-                item, partner = make(fact, want)
-                if item is None or _norm(item.question) in asked:
-                    continue
-                items.append(item)
-                asked.add(_norm(item.question))
-                used_keys.add(fact.key)
-                if partner is not None:
-                    used_keys.add(partner.key)
-                made = True
-                break
-            if made:
-                break
-        if not made:
-            break
+    while len(items) < n and next_item(turn):
         turn += 1
     return items
