@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import click
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from tutor import __version__
@@ -19,6 +20,7 @@ from tutor.cli import crew, knowledge, learn
 from tutor.cli import progress
 from tutor.cli.render import err_console
 from tutor.errors import TutorError
+from tutor.security import redact
 
 
 class TutorGroup(TyperGroup):
@@ -28,7 +30,7 @@ class TutorGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except TutorError as e:
-            err_console().print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            err_console().print(f"[bold red]error:[/] {escape(redact(str(e)))}", highlight=False, soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, typer.Exit):
             raise
@@ -37,9 +39,10 @@ class TutorGroup(TyperGroup):
             raise typer.Exit(130) from None
         except Exception as e:  # the last line of defence: never a bare traceback unless asked
             if ctx.obj and ctx.obj.get("verbose"):
-                traceback.print_exc()
+                sys.stderr.write(redact(traceback.format_exc()))
             err_console().print(
-                f"[bold red]error:[/] unexpected {e.__class__.__name__}: {e} (run with --verbose for the traceback)",
+                f"[bold red]error:[/] unexpected {e.__class__.__name__}: {escape(redact(str(e)))} "
+                "(run with --verbose for the traceback)",
                 highlight=False,
                 soft_wrap=True,
             )

@@ -36,11 +36,19 @@ def print_json(data: Any) -> None:
 
 
 def warn(message: str) -> None:
-    err_console().print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    from tutor.security import redact
+
+    err_console().print(f"[yellow]warning:[/] {escape(redact(message))}", highlight=False, soft_wrap=True)
 
 
 def note(message: str) -> None:
-    err_console().print(f"[dim]{message}[/]", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    from tutor.security import redact
+
+    err_console().print(f"[dim]{escape(redact(message))}[/]", highlight=False, soft_wrap=True)
 
 
 @contextmanager

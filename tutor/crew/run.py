@@ -77,8 +77,11 @@ def _record_tool_calls() -> list[ToolCall]:
 
 def _silence(verbose: bool) -> None:
     level = logging.INFO if verbose else logging.ERROR
-    for name in ("crewai", "LiteLLM", "litellm", "httpx", "chromadb", "opentelemetry", "instructor"):
+    for name in ("crewai", "chromadb", "opentelemetry", "instructor"):
         logging.getLogger(name).setLevel(level)
+    # HTTP clients log request headers (keys) at debug level: never more than warnings from them.
+    for name in ("LiteLLM", "litellm", "httpx", "httpcore", "openai"):
+        logging.getLogger(name).setLevel(logging.WARNING if verbose else logging.ERROR)
 
 
 def tool_names() -> list[str]:
