@@ -35,6 +35,7 @@ MAX_DEFINITION_CHARS = 320
 MAX_TERM_WORDS = 7
 MAX_LIST_MEMBERS = 8
 MAX_EXPLANATION_CHARS = 900  # a list or pair explanation longer than this is more chapter than answer
+DEFINITION_OVERLAP = 0.3  # content-word overlap at which a non-sibling's definition may also fit
 GIVEAWAY_RATIO = 1.4  # a correct option this much longer than every distractor (plus 10 characters) gives itself away
 
 STOPWORDS = frozenset(
@@ -213,6 +214,9 @@ def leaks(text: str, term: str) -> bool:
 def same_concept(a: str, b: str) -> bool:
     """Two terms that name the same thing (`Dropout` twice, `NMS` and `Non-Maximum Suppression (NMS)`)."""
     if near_duplicate(a, b) or near_duplicate(_bare(a), _bare(b)):
+        return True
+    stems_a, stems_b = _content_stems(_bare(a)), _content_stems(_bare(b))
+    if stems_a and stems_a == stems_b:  # "Seq2Seq Model" and "Seq2Seq Modeling"
         return True
     acr_a, acr_b = _acronyms(a), _acronyms(b)
     if acr_a & acr_b:
@@ -568,7 +572,7 @@ class _Reader:
                     body = _split_example(definer.body if definer.label else definer.text)[0]
                     lines = list(range(item.lines[0], definer.lines[-1] + 1))
             example = example or _child_example(item)
-            definition = _first_sentence(body)
+            definition = _capitalize(_first_sentence(body))
             if not _good_definition(definition):
                 continue
             context = ""
@@ -606,7 +610,7 @@ class _Reader:
             if definer is None:
                 continue
             body, example = _split_example(definer.body if definer.label else definer.text)
-            definition = _first_sentence(body)
+            definition = _capitalize(_first_sentence(body))
             if not _good_definition(definition):
                 continue
             example = example or _child_example(definer) or next(
@@ -802,10 +806,17 @@ def pick_distractors(
     for other in pool:
         if other.is_list or other.key == fact.key or same_concept(other.term, fact.term):
             continue
+        if fact.context and same_concept(other.term, fact.context):
+            continue  # "In the notes on RNN-Based Seq2Seq, which term ...?" never offers "RNN-Based Seq2Seq"
         text = _option(other, field)
         if not text or near_duplicate(text, answer):
             continue
         tier = _tier(fact, other)
+        # outside the sibling group, a term sharing a word with the answer may be its parent or a variant
+        # ("Seq2Seq Modeling" for RNN-Based Seq2Seq, "Pooling Layers" for Global Average Pooling); siblings
+        # ("Horizontal Scaling", "Vertical Scaling") are contrasted on purpose
+        if tier > 0 and _content_stems(_bare(other.term)) & _content_stems(_bare(fact.term)):
+            continue
         if field == "definition":
             # a definition that names the answer term, an alias or its head word could be read as correct
             # ("Modern embeddings are context-dependent" for "What does Word Embeddings refer to?")
@@ -813,16 +824,16 @@ def pick_distractors(
                 continue
             if mentions(fact.definition, other.term) or head and head in _content_stems(other.definition):
                 continue
+            # a definition from elsewhere saying much the same ("Adapt the pre-trained model to a specific
+            # task" for Transfer Learning) could be defended as correct
+            if tier > 0 and _overlap(other.definition, fact.definition) >= DEFINITION_OVERLAP:
+                continue
         else:
-            if mentions(fact.definition, other.term) or mentions(other.definition, fact.term):
+            if leaks(fact.definition, other.term) or mentions(other.definition, fact.term):
                 continue
             # a term whose head word the definition uses may fit it too ("Word Embeddings" for a line on embeddings)
             other_head = _head_stem(other.term)
             if other_head and other_head in _content_stems(fact.definition):
-                continue
-            # outside the sibling group, a term sharing a word with the answer may be its parent or a
-            # variant ("Pooling Layers" for Global Average Pooling); siblings are contrasted on purpose
-            if tier > 0 and _content_stems(_bare(other.term)) & _content_stems(_bare(fact.term)):
                 continue
         spread = abs(math.log(max(len(text), 1) / max(len(answer), 1)))
         weight = 1.2 if field == "definition" else 0.4
@@ -835,6 +846,12 @@ def pick_distractors(
         if len(chosen) == count:
             break
     return chosen
+
+
+def _overlap(a: str, b: str) -> float:
+    """Jaccard overlap of two texts' content words (stemmed)."""
+    sa, sb = _content_stems(a), _content_stems(b)
+    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 
 
 def _option(fact: Fact, field: str) -> str:
