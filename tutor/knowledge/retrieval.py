@@ -7,6 +7,7 @@ embedder blurs. Reciprocal rank fusion needs no score calibration between the tw
 from __future__ import annotations
 
 import shutil
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,9 @@ from tutor.knowledge.store import NoteStore
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the very top ranks
 CANDIDATES = 40  # how deep each ranking is read before fusion
+# Students ask in sentences ("why do we...", "what should I..."): with Lucene's 33 stopwords the
+# question words survive, are rare in the notes, and so weigh most. NLTK's list drops them.
+STOPWORDS = "en_plus"
 Mode = Literal["hybrid", "dense", "bm25"]
 
 
@@ -41,6 +45,7 @@ class Passage(BaseModel):
         return f"{self.source} § {self.section}"
 
 
+@lru_cache(maxsize=1)
 def _stemmer():
     try:
         import Stemmer
@@ -48,6 +53,17 @@ def _stemmer():
         return Stemmer.Stemmer("english")
     except ImportError:  # PyStemmer is optional for bm25s; without it BM25 matches exact word forms
         return None
+
+
+def _tokenize(texts: list[str]):
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=False)
+
+
+def _tokenizer_signature() -> str:
+    """Part of the BM25 cache key: an index tokenized one way cannot answer queries tokenized another."""
+    return f"{STOPWORDS}-{'stem' if _stemmer() else 'nostem'}"
 
 
 class LexicalIndex:
@@ -62,7 +78,7 @@ class LexicalIndex:
     def build(cls, chunks: list[Chunk]) -> "LexicalIndex":
         import bm25s
 
-        tokens = bm25s.tokenize([c.search_text for c in chunks], stopwords="en", stemmer=_stemmer(), show_progress=False)
+        tokens = _tokenize([c.search_text for c in chunks])
         retriever = bm25s.BM25()
         retriever.index(tokens, show_progress=False)
         return cls(chunks, retriever)
@@ -72,7 +88,7 @@ class LexicalIndex:
         import bm25s
 
         content = store.content_hash() or "unknown"
-        folder = store.settings.index_dir / "lexical" / f"{store.settings.collection}-{content}"
+        folder = store.settings.index_dir / "lexical" / f"{store.settings.collection}-{content}-{_tokenizer_signature()}"
         chunks_file = folder / "chunks.jsonl"
         if chunks_file.exists():
             try:
@@ -92,11 +108,9 @@ class LexicalIndex:
         return index
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        import bm25s
-
         if not self.chunks:
             return []
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False)
+        tokens = _tokenize([query])
         if not tokens.vocab:
             return []
         # Words the corpus has never seen get their own ids; drop them so BM25 reads only known words.
