@@ -153,14 +153,20 @@ def _norm(text: str) -> str:
 
 @lru_cache(maxsize=1 << 16)  # pure and called in inner loops
 def near_duplicate(a: str, b: str) -> bool:
-    """True when two answers read as the same: equal or contained once normalised, or token Jaccard >= 0.8."""
-    na, nb = _norm(a), _norm(b)
+    """True when two answers read as the same: equal or contained once normalised (case, punctuation,
+    plural -s), or token Jaccard >= 0.8."""
+    na, nb = _singular(_norm(a)), _singular(_norm(b))
     if not na or not nb:
         return na == nb
     if na == nb or f" {na} " in f" {nb} " or f" {nb} " in f" {na} ":
         return True
     ta, tb = set(na.split()), set(nb.split())
     return len(ta & tb) / len(ta | tb) >= NEAR_DUPLICATE_JACCARD
+
+
+def _singular(normalized: str) -> str:
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+                    for w in normalized.split())
 
 
 def _stem(word: str) -> str:
@@ -344,7 +350,7 @@ class Fact(BaseModel):
 class QuizItem(BaseModel):
     """One question with its reference answer and the note passage that grounds it."""
 
-    id: str = ""  # sha1 of kind, question and answer; filled in when empty
+    id: str = ""  # sha1 of kind, question and answer; always derived, whatever was given
     kind: Kind
     question: str = Field(min_length=1)
     options: list[str] | None = None  # mcq only
@@ -376,11 +382,8 @@ class QuizItem(BaseModel):
                 raise ValueError("a cloze question must not contain its answer")
             if _norm(self.answer) in STOPWORDS:
                 raise ValueError("a cloze blank is never a stopword")
-        expected = item_id(self.kind, self.question, self.answer)
-        if not self.id:
-            self.id = expected
-        elif self.id != expected:
-            raise ValueError(f"id {self.id!r} does not match the item's kind, question and answer ({expected})")
+        # always derived, so an item a model wrote gets the same id as the same item made here
+        self.id = item_id(self.kind, self.question, self.answer)
         return self
 
 
@@ -907,7 +910,7 @@ def _mcq(fact: Fact, pool: Sequence[Fact], rng: random.Random, texts: dict[tuple
     if fact.is_list:
         # members of a sentence's list ("ReLU, sigmoid, and tanh") have no sibling concepts to mix with;
         # and a member that shares the list's words ("High Threshold" under "Threshold Adjustment") is a giveaway
-        choices = [m for m in fact.members if not leaks(fact.term, m)]
+        choices = [m for m in fact.members if not _content_stems(_bare(m)) & _content_stems(_bare(fact.term))]
         if fact.note == "inline list" or not choices:
             return None
         distractors = _member_distractors(fact, pool, texts.get((fact.source, fact.section), ""), rng)
