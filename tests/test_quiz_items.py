@@ -111,6 +111,17 @@ def test_no_option_is_also_correct(quizzes, facts):
                                for f in definitions), (item.question, option)
 
 
+def test_list_questions_offer_one_member_of_the_list(quizzes, facts):
+    lists = [f for f in facts if f.is_list]
+    asked = [i for i in all_items(quizzes) if i.kind == "mcq" and i.question.startswith("Which of these is listed")]
+    assert asked
+    for item in asked:
+        name = item.question.split("\u201c", 1)[1].split("\u201d", 1)[0]
+        (group,) = [f for f in lists if f.term == name and (f.source, f.section) == (item.source, item.section)]
+        assert item.answer in group.members
+        assert not any(same_concept(o, m) for o in item.options if o != item.answer for m in group.members)
+
+
 def test_the_correct_option_is_not_given_away_by_its_length(quizzes):
     for item in all_items(quizzes):
         if item.kind == "mcq" and item.question.startswith("What do"):
@@ -290,6 +301,14 @@ Common schedules include step decay, cosine annealing, and linear warm-up.
 - **Gradient Clipping**: Caps the gradient norm so one bad batch cannot blow up training.
 - **Early Stopping**: Halts training once the validation loss stops improving.
 - **Label Smoothing**: Softens one-hot targets; Momentum is not involved.
+
+## 4. Loss Landscapes
+
+**Landscape Features:**
+
+- **Saddle Point**: A point where the gradient is zero but which is neither a minimum nor a maximum.
+- **Plateau**: A flat region where gradients stay close to zero for many steps.
+- **Sharp Minimum**: A narrow valley that tends to generalise worse than a flat one.
 """
 
 
@@ -313,6 +332,8 @@ def test_facts_from_a_small_note(synthetic):
     lists = {f.term: f.members for f in facts if f.is_list}
     assert lists["Common schedules"] == ["step decay", "cosine annealing", "linear warm-up"]
     assert lists["Descent Methods"] == ["Gradient Descent", "Momentum", "Nesterov Momentum", "Adagrad"]
+    assert lists["Landscape Features"] == ["Saddle Point", "Plateau", "Sharp Minimum"]  # under a bold line
+    assert by_term["Plateau"].context == "Landscape Features"
 
 
 def test_distractors_never_name_the_answer(synthetic):

@@ -71,11 +71,6 @@ EXAMPLE_LABELS = frozenset({"example", "examples", "e g", "for example"})
 _MAYBE_CONCEPTS = frozenset({"task", "tasks", "processes", "components", "architecture", "uses", "applications"})
 _ROLE_LABELS = GENERIC_LABELS - _MAYBE_CONCEPTS  # never a concept, even among concepts
 
-
-def _concept_labels(items: Sequence["_Item"]) -> bool:
-    """True when most labelled siblings name concepts, so a generic-looking one ("Tasks") is a concept too."""
-    labels = [i.label for i in items if i.label]
-    return bool(labels) and sum(not is_generic(l) for l in labels) * 2 > len(labels)
 # Headings that introduce a discussion rather than name a concept.
 _DISCUSSION_OPENERS = frozenset(
     """why how what impact impacts role effects effect use uses advantages disadvantages improvements improved
@@ -105,6 +100,7 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+(.*)$")
 _ENUMERATION = re.compile(r"^(?:\d+|[a-zA-Z])[.)]\s+")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_PSEUDO_HEADING = re.compile(r"^(\*\*|__)[^*_]{2,80}?:?(\*\*|__):?$")  # a bold line alone: `**Key Components:**`
 
 
 @lru_cache(maxsize=1 << 16)  # pure and called in inner loops
@@ -279,6 +275,12 @@ def is_generic(label: str) -> bool:
         return True
     words = n.split()
     return all(w in _GENERIC_WORDS or w in STOPWORDS for w in words)
+
+
+def _concept_labels(items: Sequence["_Item"]) -> bool:
+    """True when most labelled siblings name concepts, so a generic-looking one ("Tasks") is a concept too."""
+    labels = [i.label for i in items if i.label]
+    return bool(labels) and sum(not is_generic(l) for l in labels) * 2 > len(labels)
 
 
 def _is_formula_garbage(text: str) -> bool:
@@ -464,7 +466,12 @@ def _sections(chunks: Iterable[Chunk]) -> dict[tuple[str, str], _Section]:
         key = (chunk.source, chunk.section)
         section = sections.setdefault(key, _Section(source=chunk.source, module=chunk.module, section=chunk.section, lines={}))
         for offset, line in enumerate(chunk.text.splitlines()):
-            section.lines.setdefault(chunk.line_start + offset, line)
+            number = chunk.line_start + offset
+            if number in section.lines and section.lines[number] != line:
+                # one line longer than a chunk was cut at sentence ends: its pieces share the line number
+                section.lines[number] = f"{section.lines[number]} {line}"
+            else:
+                section.lines[number] = line
     return sections
 
 
@@ -487,9 +494,8 @@ def _parse(section: _Section) -> list[_Item]:
         while _BLOCKQUOTE.match(line):
             line = _BLOCKQUOTE.sub("", line, count=1)
         if not line.strip():
-            last = None if last is None or last.paragraph else last
             if last is not None and last.paragraph:
-                last = None
+                last = None  # a blank line ends a paragraph; a bullet may go on (`  *Example*: ...` below it)
             continue
         heading = _HEADING.match(line)
         if heading:
@@ -511,6 +517,12 @@ def _parse(section: _Section) -> list[_Item]:
         if last is not None and (last.paragraph or indent > last.indent):
             last.lines.append(number)  # a wrapped line or an indented continuation (`  *Example*: ...`)
             last.raw = f"{last.raw} {line.strip()}"
+            continue
+        if _PSEUDO_HEADING.match(line.strip()):
+            # `**Key Components:**` on its own line heads the bullets below it, like a parent bullet
+            item = _Item(indent=-1, lines=[number], raw=line.strip(), subsection=subsection, heading_line=heading_line)
+            roots.append(item)
+            stack, last = [item], None
             continue
         item = _Item(indent=-1, lines=[number], raw=line.strip(), subsection=subsection, heading_line=heading_line,
                      paragraph=True)
@@ -579,7 +591,8 @@ class _Reader:
             if not _good_definition(definition):
                 continue
             context = ""
-            if parent is not None and parent.label and not is_generic(parent.label):
+            if parent is not None and parent.label and not is_generic(parent.label) and _good_term(
+                    _clean_term(parent.label)):
                 context = _clean_term(parent.label)
             elif (item.subsection and not is_generic(item.subsection) and _norm(item.subsection) != _norm(term)
                   and not _contrasts(item.subsection)):
@@ -1062,7 +1075,7 @@ def _pair_for(fact: Fact, facts: Sequence[Fact], used: set[str], reader_spans: d
 def generate_quiz(
     chunks: Sequence[Chunk],
     n: int,
-    kind: str = "mixed",
+    kind: QuizKind = "mixed",
     seed: int = 0,
     topic_sections: Sequence[tuple[str, str]] | None = None,
 ) -> list[QuizItem]:
