@@ -409,14 +409,23 @@ def grade_review_answer(question: str, reference: str, answer: str, options: Cre
 
 
 def _same_term(answer: str, term: str) -> bool:
+    """A term answer matches the notes' term, its bare form or the part in brackets ("LSTM" for
+    "LSTM (Long Short-Term Memory)"), ignoring case, punctuation, a plural s and small typos."""
+    import difflib
+
     def norm(s: str) -> str:
         return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
 
-    a, t = norm(answer), norm(term)
+    a = norm(answer)
     if not a:
         return False
-    if a == t or a.rstrip("s") == t.rstrip("s"):
-        return True
-    import difflib
-
-    return len(t) > 5 and difflib.SequenceMatcher(None, a, t).ratio() >= 0.85
+    forms = {norm(term)}
+    bracket = re.match(r"^(.*?)\s*\((.*?)\)\s*$", term)
+    if bracket:
+        forms |= {norm(bracket.group(1)), norm(bracket.group(2))}
+    for t in forms - {""}:
+        if a == t or a.rstrip("s") == t.rstrip("s"):
+            return True
+        if len(t) > 5 and difflib.SequenceMatcher(None, a, t).ratio() >= 0.85:
+            return True
+    return False
