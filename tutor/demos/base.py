@@ -169,6 +169,18 @@ class DemoRegistry:
 # --- parameters: `key=value` strings into a Config -------------------------------------------------
 
 
+def parse_pairs(pairs: list[str] | None, option: str = "--param") -> dict[str, str]:
+    """`["stride=2", "padding=0"]` -> `{"stride": "2", "padding": "0"}`; a malformed pair is a usage error."""
+    values: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise UsageError(f"{option} takes key=value, got '{pair}'")
+        values[key] = value
+    return values
+
+
 def _parse_scalar(kind: Any, text: str, key: str) -> Any:
     text = text.strip()
     if kind is bool:
