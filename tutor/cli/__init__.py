@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from tutor import __version__
 from tutor.cli import crew, knowledge, learn
 from tutor.cli import progress
+from tutor.cli import demo
 from tutor.cli.render import err_console
 from tutor.errors import TutorError
 from tutor.security import redact
@@ -81,6 +82,7 @@ knowledge.register(app)
 learn.register(app)
 crew.register(app)
 progress.register(app)
+demo.register(app)
 
 
 def main() -> None:
