@@ -635,3 +635,92 @@ def test_every_demo_runs_at_defaults_within_its_time_budget(tmp_path):
         assert len(re.findall(r"[.!?](\s|$)", result.summary)) >= 2, result.summary
         assert re.search(r"\d", result.summary)
         json.dumps(result.model_dump(mode="json"))
+
+
+# --- computed quiz questions ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value", "percent"), [
+    ("it's 0.25", 0.25, False),
+    ("1/4", 0.25, False),
+    ("25%", 0.25, True),
+    ("about 25 percent", 0.25, True),
+    ("1/4 = 0.25", 0.25, False),
+    ("IoU ≈ .33", 0.33, False),
+    ("(28 + 2 - 5) / 2 + 1 = 13", 13.0, False),
+    ("13x13 pixels", 13.0, False),
+    ("0,25", 0.25, False),
+    ("−0.5", -0.5, False),
+    ("3e-2", 0.03, False),
+    ("no idea", None, False),
+    ("1/0", None, False),
+])
+def test_parse_number_reads_what_a_learner_writes(text, value, percent):
+    from tutor.demos.checks import parse_number
+
+    parsed, as_percent = parse_number(text)
+    assert parsed == (pytest.approx(value) if value is not None else None)
+    assert as_percent == percent
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_computed_answers_match_independent_arithmetic(seed):
+    from tutor.demos.checks import make_check
+
+    rng = random.Random(seed)
+    conv = make_check("conv_output_size", rng)
+    p = conv.params
+    assert conv.answer == math.floor((p["input_size"] + 2 * p["padding"] - p["kernel_size"]) / p["stride"]) + 1
+    assert conv.tolerance == 0 and conv.demo == "convolution" and conv.source == "03-cnns.md"
+
+    iou = make_check("iou", rng)
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = iou.params["box_a"], iou.params["box_b"]
+    inter = max(0, min(ax2, bx2) - max(ax1, bx1)) * max(0, min(ay2, by2) - max(ay1, by1))
+    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
+    assert inter > 0 and iou.answer == pytest.approx(inter / union)
+
+    soft = make_check("softmax_temperature", rng)
+    z, t, i = soft.params["logits"], soft.params["temperature"], soft.params["token"] - 1
+    assert soft.answer == pytest.approx(math.exp(z[i] / t) / sum(math.exp(v / t) for v in z))
+    for q in (conv, iou, soft):
+        assert q.question.endswith("?") and q.section and q.working
+
+
+def test_same_rng_seed_same_question():
+    from tutor.demos.checks import make_check
+
+    assert make_check("iou", random.Random(7)) == make_check("iou", random.Random(7))
+
+
+def test_check_answer_applies_the_tolerance_and_explains():
+    from tutor.demos.checks import ComputedQuestion, check_answer
+
+    q = ComputedQuestion(kind="iou", question="?", params={}, answer=0.25, tolerance=0.01, source="s", section="x",
+                         demo="iou_nms", working="intersection 4, union 16, IoU = 4/16 = 0.250")
+    for text in ("it's 0.25", "1/4", "25%", "0.259", "roughly 0.241"):
+        correct, parsed, feedback = check_answer(q, text)
+        assert correct, text
+        assert feedback.startswith("Correct: 0.250.") and "4/16" in feedback
+    correct, parsed, feedback = check_answer(q, "0.3")
+    assert not correct and parsed == 0.3
+    assert feedback.startswith("Not quite: you answered 0.300, the answer is 0.250.")
+    assert check_answer(q, "0.262")[0] is False  # just outside the tolerance
+    assert check_answer(q, "no idea") == (False, None, "No number found in the answer: write it as 0.25, 1/4 or 25%.")
+    correct, _, feedback = check_answer(q, "25")
+    assert not correct and "If you meant 25%, write the % sign." in feedback
+
+
+def test_check_answer_is_exact_for_output_sizes():
+    from tutor.demos.checks import make_check, check_answer
+
+    q = make_check("conv_output_size", random.Random(3))
+    n = int(q.answer)
+    assert check_answer(q, f"{n}")[0] and check_answer(q, f"The output is {n}x{n}.")[0]
+    assert not check_answer(q, f"{n + 1}")[0]
+
+
+def test_unknown_question_kind_is_a_usage_error():
+    from tutor.demos.checks import make_check
+
+    with pytest.raises(UsageError, match="unknown computed question kind 'area'"):
+        make_check("area", random.Random(0))
