@@ -326,6 +326,18 @@ def test_a_corrupted_index_found_by_a_fresh_process_is_rebuilt(notes):
     assert Retriever(store).search("Kingma", k=1)[0].section == "Adam"
 
 
+def test_a_file_where_the_index_directory_should_be_is_replaced(notes):
+    chroma_dir = get_settings().chroma_dir
+    chroma_dir.parent.mkdir(parents=True)
+    chroma_dir.write_text("not a directory")
+
+    store = store_with(HashingEmbedder())
+    report = store.sync()
+
+    assert report.embedded == 4 and "damaged" in report.notices[0]
+    assert chroma_dir.is_dir()
+
+
 def test_files_that_cannot_be_read_are_skipped_and_the_rest_indexed(notes, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()

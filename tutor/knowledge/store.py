@@ -137,6 +137,8 @@ class NoteStore:
             )
             self._client = None
             release_local_store(self.settings.chroma_dir)
+            if self.settings.chroma_dir.is_file():
+                self.settings.chroma_dir.unlink()
             shutil.rmtree(self.settings.chroma_dir, ignore_errors=True)
             self.save_state(self.load_state().model_copy(update={"fingerprint": ""}))
             try:
