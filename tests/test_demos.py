@@ -510,9 +510,9 @@ def test_parameters_parse_into_the_config_types():
     ("convolution", {"kernel_size": "9", "image_size": "8", "padding": "0"}, "does not fit in the padded image"),
     ("convolution", {"noise": "nan"}, "noise takes a finite number"),
     ("mlp_approximator", {"target": "sine"}, "target must be one of wave, step, bump, got 'sine'"),
-    ("mlp_approximator", {"widths": "2,0"}, "widths must be between 1 and 512, got 0"),
+    ("mlp_approximator", {"widths": "2,0"}, "widths must be between 1 and 256, got 0"),
     ("attention", {"d_model": "30", "n_heads": "4"}, "not a multiple of n_heads"),
-    ("temperature", {"temperatures": "1,0"}, "temperatures must be above 0"),
+    ("temperature", {"temperatures": "1,0"}, "temperatures must be between 0.01 and 100.0, got 0.0"),
     ("nope", {}, "unknown demo 'nope'"),
 ])
 def test_bad_parameters_are_usage_errors(name, params, message):
@@ -617,8 +617,14 @@ def test_a_tool_for_a_fake_demo_and_its_errors():
     tool = registry.create("demo_fake")
     assert tool.run(times=3).startswith("Demo 'Fake' ran on cpu")
     assert "Counted 3 times." in tool.run(times=3)
-    enum = registry.create("demo_mlp_approximator").args_schema.model_json_schema()["properties"]["target"]["enum"]
-    assert enum == ["wave", "step", "bump"]
+    mlp = registry.create("demo_mlp_approximator").args_schema.model_json_schema()["properties"]
+    assert mlp["target"]["enum"] == ["wave", "step", "bump"]
+    assert mlp["widths"]["default"] == [1, 3, 10, 50] and mlp["widths"]["items"]["maximum"] == 256
+    temperature = registry.create("demo_temperature")
+    text = temperature.run(temperatures=[0.5, 2.0], samples=4)
+    assert "T=0.5" in text and "T=2.0" in text
+    with pytest.raises(ValueError, match="greater than or equal to 0.01"):
+        temperature.run(temperatures=[0.0])
 
 
 # --- every demo at its defaults ----------------------------------------------------------------------------

@@ -26,8 +26,8 @@ SECTIONS = [
 ]
 KEYWORDS = ["attention", "self-attention", "transformer", "multi-head", "positional encoding",
             "query", "key", "value", "scaled dot-product", "attention heatmap"]
-LIMITS = {"seq_len": (2, 32), "vocab": (2, 64), "d_model": (4, 128), "n_heads": (1, 8), "steps": (0, 3000),
-          "batch": (1, 512), "lr": (1e-5, 0.1), "seed": (0, 2**31 - 1)}
+LIMITS = {"seq_len": (2, 32), "vocab": (2, 64), "d_model": (4, 128), "n_heads": (1, 8), "steps": (0, 1000),
+          "batch": (1, 256), "lr": (1e-5, 0.1), "seed": (0, 2**31 - 1)}
 
 
 @dataclass

@@ -26,8 +26,8 @@ SECTIONS = [
 ]
 KEYWORDS = ["cnn", "convolutional neural network", "fully connected", "mlp vs cnn", "parameter sharing",
             "weight sharing", "translation invariance", "pooling", "image classification", "computer vision"]
-LIMITS = {"image_size": (8, 32), "bar_length": (2, 16), "noise": (0.0, 2.0), "train_images": (16, 5000),
-          "test_images": (16, 5000), "steps": (1, 2000), "lr": (1e-5, 0.1), "channels": (1, 64), "hidden": (1, 512),
+LIMITS = {"image_size": (8, 32), "bar_length": (2, 16), "noise": (0.0, 2.0), "train_images": (16, 2000),
+          "test_images": (16, 2000), "steps": (1, 500), "lr": (1e-5, 0.1), "channels": (1, 32), "hidden": (1, 256),
           "seed": (0, 2**31 - 1)}
 
 

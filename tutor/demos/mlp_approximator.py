@@ -25,8 +25,8 @@ SECTIONS = [
 ]
 KEYWORDS = ["mlp", "multilayer perceptron", "universal approximation", "universal approximator", "hidden layer",
             "hidden units", "activation function", "perceptron", "neural network", "width"]
-LIMITS = {"target": ["wave", "step", "bump"], "widths": (1, 512), "steps": (1, 20000), "lr": (1e-5, 1.0),
-          "points": (8, 5000), "seed": (0, 2**31 - 1)}
+LIMITS = {"target": ["wave", "step", "bump"], "widths": (1, 256), "steps": (1, 5000), "lr": (1e-5, 1.0),
+          "points": (8, 2000), "seed": (0, 2**31 - 1)}
 
 TARGETS = {
     "wave": lambda x: torch.sin(2 * x) + 0.3 * x,

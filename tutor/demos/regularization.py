@@ -22,7 +22,7 @@ SECTIONS = [
 ]
 KEYWORDS = ["regularization", "regularisation", "overfitting", "dropout", "l2", "weight decay", "early stopping",
             "validation loss", "generalization", "underfitting"]
-LIMITS = {"train_points": (4, 512), "hidden": (8, 512), "steps": (10, 10000), "lr": (1e-5, 0.1),
+LIMITS = {"train_points": (4, 256), "hidden": (8, 256), "steps": (10, 3000), "lr": (1e-5, 0.1),
           "dropout": (0.0, 0.9), "l2": (0.0, 1.0), "patience": (1, 5000), "noise": (0.0, 2.0), "seed": (0, 2**31 - 1)}
 
 EVAL_EVERY = 20  # steps between two validation measurements

@@ -25,7 +25,7 @@ SECTIONS = [
 ]
 KEYWORDS = ["threshold", "decision threshold", "precision", "recall", "roc", "roc curve", "auc", "auprc",
             "precision-recall", "pr curve", "imbalanced", "class imbalance", "f1", "false positive"]
-LIMITS = {"samples": (100, 100000), "positive_rate": (0.005, 0.5), "separation": (0.0, 6.0), "steps": (1, 5000),
+LIMITS = {"samples": (100, 20000), "positive_rate": (0.005, 0.5), "separation": (0.0, 6.0), "steps": (1, 2000),
           "seed": (0, 2**31 - 1)}
 
 

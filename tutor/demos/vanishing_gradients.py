@@ -24,7 +24,7 @@ SECTIONS = [
 ]
 KEYWORDS = ["vanishing gradient", "vanishing gradients", "exploding gradient", "sigmoid", "relu",
             "batch normalization", "batchnorm", "covariance shift", "deep network", "backpropagation"]
-LIMITS = {"depth": (2, 60), "width": (4, 256), "batch": (8, 1024), "train_steps": (0, 1000), "lr": (1e-5, 1.0),
+LIMITS = {"depth": (2, 50), "width": (4, 128), "batch": (8, 512), "train_steps": (0, 300), "lr": (1e-5, 1.0),
           "seed": (0, 2**31 - 1)}
 
 VARIANTS = ["sigmoid", "relu", "relu+batchnorm"]

@@ -28,7 +28,7 @@ SECTIONS = [
 ]
 KEYWORDS = ["word2vec", "skip-gram", "skipgram", "cbow", "word embedding", "word embeddings", "embedding",
             "cosine similarity", "negative sampling", "dense vector", "semantic similarity"]
-LIMITS = {"dim": (2, 300), "window": (1, 10), "negatives": (1, 20), "epochs": (1, 200), "min_count": (1, 50),
+LIMITS = {"dim": (2, 128), "window": (1, 10), "negatives": (1, 20), "epochs": (1, 50), "min_count": (1, 50),
           "batch": (16, 8192), "lr": (1e-4, 1.0), "neighbours": (1, 20), "seed": (0, 2**31 - 1)}
 
 # Function words: in a corpus of a few thousand words they would be every word's neighbour. (On a large

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import typing
 from functools import partial
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
 MAX_OBSERVATION = 3000  # characters: the reading and the key numbers, not every curve
+MAX_LIST = 8  # values in a list argument (widths, temperatures, learning rates)
 
 
 def args_model(module: Any) -> type[BaseModel]:
@@ -23,10 +24,18 @@ def args_model(module: Any) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for f in config_fields(module):
         limits = f["limits"]
-        if limits is None or typing.get_origin(f["type"]) in (tuple, list):
-            continue  # only what LIMITS bounds, and only single values: simple for a model to fill
+        if limits is None:
+            continue  # only what LIMITS bounds is offered to a model
         help_text = f["help"] or f["name"].replace("_", " ")
-        if isinstance(limits, (list, set, frozenset)):
+        if typing.get_origin(f["type"]) in (tuple, list):  # a short list of bounded numbers
+            low, high = limits
+            item = Annotated[typing.get_args(f["type"])[0], Field(ge=low, le=high)]
+            fields[f["name"]] = (
+                list[item],  # type: ignore[valid-type]
+                Field(default=list(f["default"]), min_length=1, max_length=MAX_LIST,
+                      description=f"{help_text} (each {low} to {high})"),
+            )
+        elif isinstance(limits, (list, set, frozenset)):
             kind: Any = Literal[tuple(limits)]  # type: ignore[valid-type]
             fields[f["name"]] = (kind, Field(default=f["default"], description=help_text))
         else:
