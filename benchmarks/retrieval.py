@@ -44,6 +44,7 @@ class Report(BaseModel):
     questions: int
     passages: int
     embedder: str
+    bm25_tokenizer: str  # stopword list and stemming: without PyStemmer BM25 matches exact word forms only
     modes: dict[str, ModeScore]
     index_build_s: float  # in-process sync of the notes into an empty index, model already loaded
     index_build_cold_s: float  # `tutor index` in a fresh process into an empty TUTOR_HOME
@@ -60,7 +61,7 @@ def load_questions(path: Path) -> list[Question]:
 def score(retriever, questions: list[Question], mode: str) -> ModeScore:
     ranks: list[int | None] = []
     for q in questions:
-        hits = retriever.search(q.question, k=MRR_DEPTH, mode=mode)
+        hits = retriever.search(q.question, k=MRR_DEPTH, mode=mode, per="section")
         ranks.append(next((r for r, p in enumerate(hits, 1) if (p.source, p.section) == (q.source, q.section)), None))
     n = len(questions)
     return ModeScore(
@@ -96,7 +97,7 @@ def markdown(report: Report) -> str:
         f"| warm search p50 / p95 ({report.warm_queries} queries) | "
         f"{report.warm_search_p50_ms:.1f} / {report.warm_search_p95_ms:.1f} ms |",
     ]
-    title = f"Retrieval on {report.questions} questions, embedder {report.embedder}"
+    title = f"Retrieval on {report.questions} questions, embedder {report.embedder}, BM25 {report.bm25_tokenizer}"
     return "\n".join([title, "", *rows, *speed])
 
 
@@ -123,7 +124,7 @@ def main() -> None:
         cold_env = {**env, "TUTOR_HOME": str(Path(tmp) / "cold-home")}
         index_build_cold = run_cli(["index"], cold_env)
 
-        from tutor.knowledge.retrieval import Retriever
+        from tutor.knowledge.retrieval import Retriever, _tokenizer_signature
         from tutor.knowledge.store import NoteStore
         from tutor.settings import get_settings
 
@@ -147,6 +148,7 @@ def main() -> None:
             questions=len(questions),
             passages=report_index.chunks,
             embedder=store.embedder.name(),
+            bm25_tokenizer=_tokenizer_signature(),
             modes=modes,
             index_build_s=round(report_index.seconds, 3),
             index_build_cold_s=round(index_build_cold, 3),
