@@ -1,4 +1,4 @@
-"""Small PyTorch models that show a idea of the course with real numbers: `tutor demo` and the agents' demo tools.
+"""Small PyTorch models that show an idea of the course with real numbers: `tutor demo` and the agents' demo tools.
 
 One registry holds every demo. tutor's own demos come in through `register_builtin_demos`, the same
 kind of hook a third-party package names in the `tutor.demos` entry-point group:
