@@ -279,7 +279,7 @@ def test_search_returns_one_passage_per_section_unless_asked(notes):
     assert len(hits) == len({(p.source, p.section) for p in hits})
     assert hits[0].section == "Momentum"
 
-    every_chunk = Retriever(store).search("momentum velocity accumulates gradients", k=5, per_section=False)
+    every_chunk = Retriever(store).search("momentum velocity accumulates gradients", k=5, per="chunk")
     assert sum(p.section == "Momentum" for p in every_chunk) > 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -67,7 +68,13 @@ def _record_tool_calls() -> list[ToolCall]:
         @crewai_event_bus.on(ToolUsageStartedEvent)
         def _on_tool(source: Any, event: ToolUsageStartedEvent) -> None:
             if _RECORDING:
-                _RECORDING[-1].append(ToolCall(agent=event.agent_role or "", tool=event.tool_name, args=event.tool_args))
+                args = event.tool_args
+                if isinstance(args, str):
+                    try:
+                        args = json.loads(args)
+                    except ValueError:
+                        pass
+                _RECORDING[-1].append(ToolCall(agent=event.agent_role or "", tool=event.tool_name, args=args))
 
         _LISTENING = True
     calls: list[ToolCall] = []

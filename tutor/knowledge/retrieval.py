@@ -23,6 +23,7 @@ CANDIDATES = 40  # how deep each ranking is read before fusion
 # question words survive, are rare in the notes, and so weigh most. NLTK's list drops them.
 STOPWORDS = "en_plus"
 Mode = Literal["hybrid", "dense", "bm25"]
+Per = Literal["heading", "section", "chunk"]  # what one search hit stands for (duplicates beyond it are dropped)
 
 
 class Passage(BaseModel):
@@ -144,8 +145,8 @@ class Retriever:
             self._lexical = LexicalIndex.load_or_build(self.store)
         return self._lexical
 
-    def search(self, query: str, k: int = 5, mode: Mode = "hybrid", per_section: bool = True) -> list[Passage]:
-        """The k best passages, best first; with `per_section`, one passage per note section."""
+    def search(self, query: str, k: int = 5, mode: Mode = "hybrid", per: Per = "heading") -> list[Passage]:
+        """The k best passages, best first: one per heading (`##` or `###`), per `##` section, or per chunk."""
         query = query.strip()
         if not query:
             raise UsageError("the query is empty: say what to search for")
@@ -160,12 +161,16 @@ class Retriever:
         fused = rrf(rankings)
         best = 1.0 / (RRF_K + 1) * max(1, len(rankings))
         hits: list[tuple[Chunk, float]] = []
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str, str]] = set()
         for cid, value in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
             chunk = by_id.get(cid)
             if chunk is None:
                 continue
-            key = (chunk.source, chunk.section) if per_section else (chunk.source, chunk.id)
+            key = {
+                "heading": (chunk.source, chunk.section, chunk.subsection),
+                "section": (chunk.source, chunk.section, ""),
+                "chunk": (chunk.source, chunk.id, ""),
+            }[per]
             if key in seen:
                 continue
             seen.add(key)

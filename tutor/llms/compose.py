@@ -52,16 +52,28 @@ def topic_covered(topic: str, passages: list[Retrieved]) -> bool:
 
 
 def relevant(topic: str, passages: list[Retrieved], limit: int) -> list[Retrieved]:
-    """The passages that are about the topic: near the best similarity, or naming a topic word."""
+    """The passages about the topic: close in meaning to the best one, or headed by a topic word."""
     if not passages:
         return []
     best = max(p.similarity for p in passages)
     words = content_words(topic)
     keep = [
         p for p in passages
-        if p.similarity >= best - 0.2 or any(mentions(f"{p.heading} {p.text}", w) for w in words)
+        if p.similarity >= max(best - 0.15, 0.25) or any(mentions(p.heading, w) for w in words)
     ]
-    return keep[:limit]
+    return (keep or passages[:1])[:limit]
+
+
+def _headed_by(topic: str, p: Retrieved) -> bool:
+    return any(mentions(p.heading, w) for w in content_words(topic))
+
+
+def teaching_order(passages: list[Retrieved]) -> list[Retrieved]:
+    """The notes' own order, the module of the best passage first: the notes build ideas in sequence."""
+    if not passages:
+        return []
+    home = passages[0].source
+    return sorted(passages, key=lambda p: (p.source != home, p.source, p.line_start))
 
 
 def lines_of(text: str) -> list[str]:
@@ -78,6 +90,17 @@ def lines_of(text: str) -> list[str]:
 def plain(line: str) -> str:
     """A line without list markers, for quoting inline."""
     return re.sub(r"^([-*+]|\d+\.)\s+", "", line).strip()
+
+
+def title(heading: str) -> str:
+    """A heading without its list number: "3. Transformer Architecture" -> "Transformer Architecture"."""
+    return re.sub(r"^(\d+|[a-z])[.)]\s+", "", heading).strip()
+
+
+def is_lead_in(p: Retrieved) -> bool:
+    """A section's one-line lead-in ("Core components of the transformer:") teaches nothing alone."""
+    body = [l for l in lines_of(p.text) if l != p.subsection]
+    return len(body) <= 1 and (not body or body[0].rstrip().endswith(":") or len(body[0]) < 40)
 
 
 def clip_lines(lines: list[str], limit: int) -> list[str]:
@@ -120,24 +143,29 @@ def compose_lesson(
     """A lesson from the passages, in the order the notes teach them."""
     if not topic_covered(topic, passages):
         return not_covered_lesson(topic, passages)
-    chosen = relevant(topic, passages, limit=8)
-    top = chosen[0]
-    ordered = sorted(chosen, key=lambda p: (p.source, p.line_start))
+    chosen = [p for p in relevant(topic, passages, limit=12) if not is_lead_in(p)] or passages[:1]
+    chosen = chosen[:10]
+    ordered = teaching_order(chosen)
 
     parts = [f"# {topic}"]
-    first = next((plain(l) for l in lines_of(top.text) if len(plain(l)) > 30), plain(lines_of(top.text)[0]))
-    sections = ", ".join(dict.fromkeys(p.subsection or p.section for p in ordered))
+    first, top = next(
+        ((plain(l), p) for p in sorted(chosen, key=lambda p: (not _headed_by(topic, p), -p.similarity))
+         for l in lines_of(p.text)
+         if len(plain(l)) > 30 and not l.rstrip().endswith(":")),
+        (plain(lines_of(chosen[0].text)[0]), chosen[0]),
+    )
+    sections = ", ".join(dict.fromkeys(title(p.subsection or p.section) for p in ordered))
     parts.append(
         "## Overview\n\n"
         f"> {first} {top.cite}\n\n"
-        f"The notes build this up in {len(ordered)} steps, from {sections}."
+        f"The notes build this up in {len(ordered)} steps: {sections}."
     )
 
     steps = ["## Key ideas, step by step"]
     for i, p in enumerate(ordered, start=1):
         body = clip_lines([l for l in lines_of(p.text) if l != p.subsection], 700)
         quoted = "\n".join(f"   > {l}" for l in body)
-        steps.append(f"{i}. **{p.subsection or p.section}** {p.cite}\n{quoted}")
+        steps.append(f"{i}. **{title(p.subsection or p.section)}** {p.cite}\n{quoted}")
     parts.append("\n\n".join(steps))
 
     examples = [
@@ -168,7 +196,7 @@ def compose_lesson(
         parts.append("\n".join(block))
 
     if read_next:
-        parts.append("## Read next\n\n" + "\n".join(f"- {c.section} ({c.source})" for c in read_next))
+        parts.append("## Read next\n\n" + "\n".join(f"- **{title(c.section)}** ({c.source} § {c.section})" for c in read_next))
 
     return Lesson(
         topic=topic,

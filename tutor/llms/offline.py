@@ -148,7 +148,7 @@ class OfflineLLM(BaseLLM):
 
     def _explain(self, conv: Conversation, task: TaskInfo | None) -> str:
         topic = str(self.run.inputs.get("topic") or self._query(task, conv))
-        step = self._search_first(conv, topic, k=10)
+        step = self._search_first(conv, topic, k=12)
         if step:
             return step
         passages = conv.passages()
@@ -232,26 +232,25 @@ def _coworkers(system: str) -> list[str]:
 
 
 def _demo_from_observation(tool: str, observation: str | None) -> Any:
-    """The demo tools end their text with a JSON line of the result; the lesson carries it."""
+    """The demo tool's observation (see tutor.tools.demos.format_result) read back into a DemoRef."""
     from tutor.crew.outputs import DemoRef
 
-    if not observation:
+    if not observation or "could not run" in observation.splitlines()[0]:
         return None
-    for line in reversed(observation.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            return DemoRef(
-                name=data.get("name", tool.removeprefix("demo_")),
-                title=data.get("title", ""),
-                metrics=data.get("metrics", {}),
-                summary=data.get("summary", ""),
-                figure=data.get("figure"),
-            )
-    return DemoRef(name=tool.removeprefix("demo_"), summary=observation.strip()[:600])
+    title = re.search(r"^Demo '(.+?)' ran on", observation, re.M)
+    reading = re.search(r"^Reading: (.+)$", observation, re.M)
+    figure = re.search(r"^Figure: (.+)$", observation, re.M)
+    metrics: dict[str, Any] = {}
+    for m in re.finditer(r"^- ([^:]+): (.+)$", observation, re.M):
+        key = m.group(1).strip()
+        metrics[key] = f"{metrics[key]}; {m.group(2)}" if key in metrics else m.group(2).strip()
+    return DemoRef(
+        name=tool.removeprefix("demo_"),
+        title=title.group(1) if title else "",
+        metrics=metrics,
+        summary=reading.group(1).strip() if reading else "",
+        figure=figure.group(1).strip() if figure else None,
+    )
 
 
 def _read_next(topic: str, passages: list[Any]) -> list[Any]:
