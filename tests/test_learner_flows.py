@@ -252,3 +252,26 @@ def test_batch_bad_files(tutor, tmp_path, content, message):
     path.write_text(content)
     ran = tutor("grade", "--batch", str(path))
     assert ran.exit_code == 2 and message in ran.stderr and "Traceback" not in ran.output
+
+
+def test_computed_questions_are_checked_by_running_the_code(tutor):
+    items = quiz_json(tutor, "--kind", "computed", "--n", "3", "--seed", "4", "--topic", "convolution")
+    assert [i["kind"] for i in items] == ["computed"] * 3
+    first = items[0]
+    params = first["check"]["params"]
+    expected = (params["input_size"] + 2 * params["padding"] - params["kernel_size"]) // params["stride"] + 1
+    assert float(first["answer"]) == expected  # the demo's conv2d agrees with the formula
+    ran = tutor("quiz", "--kind", "computed", "--n", "3", "--seed", "4", "--topic", "convolution",
+                input=f"{expected}\n{expected + 7}\n")
+    assert ran.exit_code == 0, ran.stderr
+    assert "Score: 1.0 / 3" in ran.stdout
+    # `tutor grade` after the quiz grades against the last computed question, by code.
+    last = items[1]
+    graded = tutor("grade", f"I think it is {last['answer']}", "--json")
+    assert json.loads(graded.stdout)["score"] == 1.0
+
+
+def test_mixed_quiz_on_a_fitting_topic_includes_a_computed_item(tutor):
+    items = quiz_json(tutor, "--kind", "mixed", "--n", "8", "--seed", "3", "--topic", "object detection IoU")
+    kinds = [i["kind"] for i in items]
+    assert "computed" in kinds and {"mcq", "short", "cloze"} & set(kinds)

@@ -280,11 +280,21 @@ def _read_next(topic: str, passages: list[Any]) -> list[Any]:
 
 
 def _quiz_items(topic: str, conv: Conversation, n: int, kind: str, seed: int) -> list[Any]:
-    """Quiz items from the note sections the search found (all the notes when there is no topic)."""
-    from tutor.learning.quiz import generate_quiz
+    """Quiz items from the note sections the search found (all the notes when there is no topic);
+    computed items from the demo models. A mixed quiz on a fitting topic has one computed item in four."""
+    from tutor.learning.quiz import computed_items, generate_quiz, topic_has_computed
     from tutor.tools.notes import shared_retriever
 
+    topic = "" if topic.lower() in ("all", "any", "everything") else topic
+    if kind == "computed":
+        return computed_items(n, seed, topic)
     chunks = shared_retriever().lexical.chunks
     passages = compose.relevant(topic, conv.passages(), limit=6) if topic else []
     sections = [(p.source, p.section) for p in passages] or None
-    return generate_quiz(chunks, n=n, kind=kind, seed=seed, topic_sections=sections)
+    computed = n // 4 if kind == "mixed" and topic_has_computed(topic) else 0
+    items = generate_quiz(chunks, n=n - computed, kind=kind, seed=seed, topic_sections=sections)
+    if computed:
+        extra = computed_items(computed, seed, topic)
+        for i, item in enumerate(extra):  # spread them through the quiz
+            items.insert(min(len(items), (i + 1) * 4 - 1), item)
+    return items
