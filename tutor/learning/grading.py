@@ -127,7 +127,7 @@ _STOPWORDS = frozenset(
 _ANTONYMS = [
     ("increase", "decrease"), ("increase", "reduce"), ("more", "less"), ("more", "fewer"), ("larger", "smaller"),
     ("bigger", "smaller"), ("higher", "lower"), ("high", "low"), ("faster", "slower"), ("fast", "slow"),
-    ("true", "false"), ("yes", "no"), ("same", "different"), ("greater", "less"), ("greater", "smaller"),
+    ("true", "false"), ("same", "different"), ("greater", "less"), ("greater", "smaller"),
     ("longer", "shorter"), ("long", "short"), ("stronger", "weaker"), ("strong", "weak"), ("heavier", "lighter"),
     ("hotter", "colder"), ("warmer", "cooler"), ("hot", "cold"), ("heat", "cool"), ("open", "closed"),
     ("complete", "incomplete"), ("series", "parallel"), ("conductor", "insulator"),
@@ -138,9 +138,14 @@ _ANTONYMS = [
     ("supervised", "unsupervised"), ("precision", "recall"), ("encoder", "decoder"), ("local", "global"),
     ("first", "last"), ("inside", "outside"), ("dark", "light"), ("wet", "dry"), ("expand", "contract"),
     ("most", "least"), ("always", "never"), ("many", "few"), ("easier", "harder"),
-    ("better", "worse"), ("improve", "degrade"), ("static", "dynamic"), ("fixed", "adaptive"),
+    ("better", "worse"), ("improve", "degrade"), ("improve", "worsen"), ("static", "dynamic"), ("fixed", "adaptive"),
+    ("highest", "lowest"), ("largest", "smallest"), ("biggest", "smallest"), ("large", "small"), ("big", "small"),
+    ("keep", "remove"), ("keep", "discard"), ("forward", "backward"), ("raise", "lower"), ("grow", "shrink"),
+    ("fastest", "slowest"), ("easy", "hard"), ("accurate", "inaccurate"), ("correct", "incorrect"),
+    ("same", "opposite"), ("similar", "different"), ("deterministic", "random"), ("deep", "shallow"),
 ]
 _NUMBER = re.compile(r"^\d+$")
+_PUNCTUATION = re.compile(r"[.,;:!?()\n]+")
 
 # Sentences that talk to the grader instead of answering: removed before any feature is computed.
 _INSTRUCTION = re.compile(
@@ -212,14 +217,32 @@ def is_instruction(sentence: str) -> bool:
     return bool(_INSTRUCTION.search(sentence))
 
 
-def _negated(words: list[str]) -> set[str]:
-    """Stems within four words after a negation (up to the end of the clause)."""
+def _choices(question_words: list[str]) -> set[str]:
+    """Stems the question offers as alternatives: the content words on either side of "or", and antonym poles."""
+    content = [w for w in question_words if w not in _STOPWORDS or w == "or"]
+    found = set()
+    for k, word in enumerate(content):
+        if word == "or":
+            for neighbour in (k - 1, k + 1):
+                if 0 <= neighbour < len(content) and content[neighbour] != "or":
+                    found.add(_stem(content[neighbour]))
+    poles = {stem for pair in _antonym_stems() for stem in pair}
+    return found | {_stem(w) for w in question_words if _stem(w) in poles}
+
+
+def _negated(text: str) -> set[str]:
+    """Stems of the content words among the four words after a negation ("not", "doesn't", ...), within a clause.
+
+    A clause's leading "no" is a reply ("No, because ..."), which the yes/no features read, not a negation.
+    """
     scoped: set[str] = set()
-    for i, word in enumerate(words):
-        if word in _NEGATIONS or word.endswith("'t"):
-            for later in words[i + 1 : i + 5]:
-                if later not in _STOPWORDS:
-                    scoped.add(_stem(later))
+    for clause in _PUNCTUATION.split(text):
+        words = tokens(clause)
+        for i, word in enumerate(words):
+            if (word in _NEGATIONS and not (i == 0 and word == "no")) or word.endswith("'t"):
+                for later in words[i + 1 : i + 5]:
+                    if later not in _STOPWORDS:
+                        scoped.add(_stem(later))
     return scoped
 
 
@@ -228,13 +251,19 @@ def _antonym_stems() -> list[tuple[str, str]]:
     return [(_stem(a), _stem(b)) for a, b in _ANTONYMS]
 
 
-def _antonym_conflicts(answer: set[str], reference: set[str]) -> list[tuple[str, str]]:
-    """(answer word, reference word) pairs where each side holds one pole and not the other."""
+def _antonym_conflicts(
+    answer: set[str], reference: set[str], answer_negated: set[str] = frozenset(), reference_negated: set[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """(answer word, reference word) pairs where each side holds one pole and not the other.
+
+    A negated pole flips: "not the same" agrees with "different", so that pair is no conflict.
+    """
     found = []
     for a, b in _antonym_stems():
         for mine, theirs in ((a, b), (b, a)):
             if mine in answer and theirs in reference and mine not in reference and theirs not in answer:
-                found.append((mine, theirs))
+                if (mine in answer_negated) == (theirs in reference_negated):
+                    found.append((mine, theirs))
     return found
 
 
@@ -243,8 +272,10 @@ def _antonym_conflicts(answer: set[str], reference: set[str]) -> list[tuple[str,
 FEATURES = (
     "cos_answer_reference", "cos_answer_question", "cos_reference_question", "cos_gain_over_question",
     "align_recall", "align_precision", "align_worst_point", "coverage", "conflict_points",
+    "soft_recall", "soft_precision", "soft_coverage", "support", "cos_new_content", "fuzzy_recall_new",
+    "choice_conflict",
     "lex_recall_new", "lex_recall", "lex_precision", "bigram_recall", "question_copy", "off_reference",
-    "negation_xor", "negation_conflict", "antonym_conflict", "yesno_match", "yesno_mismatch",
+    "negation_xor", "negation_conflict", "antonym_conflict", "lead_match", "lead_mismatch",
     "number_recall", "number_conflict", "log_length_ratio", "log_answer_words", "short_answer",
     "log_reference_points",
 )
@@ -260,6 +291,8 @@ class _Prepared:
     answer_clauses: list[str]
     points: list[str]
     citations: list[dict[str, str]]
+    new_reference: str  # the reference's content words that the question does not already hold
+    new_answer: str  # the same for the answer
     texts: list[str] = field(default_factory=list)  # what to embed
 
 
@@ -359,9 +392,9 @@ class OfflineGrader:
         return [LABELS[i] for i in decided.argmax(axis=1)]
 
     @staticmethod
-    def score_from_probabilities(probabilities: np.ndarray, coverage: np.ndarray) -> np.ndarray:
-        """Expected credit: correct 1, incorrect PARTIAL_CREDIT x coverage, contradictory 0."""
-        return np.clip(probabilities[:, 0] + PARTIAL_CREDIT * probabilities[:, 1] * coverage, 0.0, 1.0)
+    def score_from_probabilities(probabilities: np.ndarray, support: np.ndarray) -> np.ndarray:
+        """Expected credit (N,): correct 1, incorrect PARTIAL_CREDIT x support, contradictory 0."""
+        return np.clip(probabilities[:, 0] + PARTIAL_CREDIT * probabilities[:, 1] * support, 0.0, 1.0)
 
     # -- steps ----------------------------------------------------------------------------------
 
@@ -375,8 +408,14 @@ class OfflineGrader:
         points = key_points(reference, self.config.max_points) or [reference]
         clauses = key_points(answer, self.config.max_points) if answer else []
         citations = [{"source": str(c.get("source", "")), "section": str(c.get("section", ""))} for c in item.citations or []]
+        words = _content_words(reference) + _content_words(answer)
+        # What each side says beyond the question, as a bag of words: the answer's new content vs the reference's.
+        asked = set(content_stems(question))
+        new_reference = " ".join(w for w in _content_words(reference) if _stem(w) not in asked)
+        new_answer = " ".join(w for w in _content_words(answer) if _stem(w) not in asked)
         texts = [reference, *points] + ([answer, *clauses] if answer else []) + ([question] if question else [])
-        return _Prepared(answer, reference, question, clauses, points, citations, texts)
+        texts += [t for t in (new_reference, new_answer) if t] + words
+        return _Prepared(answer, reference, question, clauses, points, citations, new_reference, new_answer, texts)
 
     def _embed(self, prepared: list[_Prepared]) -> None:
         new = list(dict.fromkeys(t for p in prepared for t in p.texts if t not in self._cache))
@@ -394,48 +433,67 @@ class OfflineGrader:
         return [self._item_details(p) for p in prepared]
 
     def _item_details(self, p: _Prepared) -> dict[str, Any]:
-        """Features of one item, and the per-point facts the feedback is built from."""
+        """Features of one item, and the per-point facts the feedback and the score are built from."""
         cfg = self.config
         n_points = len(p.points)
         if not p.answer:
-            return {
-                "features": np.zeros(len(FEATURES)),
-                "covered": [False] * n_points,
-                "conflicts": [],
-                "empty": True,
-            }
+            return {"features": np.zeros(len(FEATURES)), "support": 0.0, "covered": [False] * n_points,
+                    "conflicts": [[] for _ in p.points], "empty": True}
         vec = self._cache.__getitem__
         a, r = vec(p.answer), vec(p.reference)
         q = vec(p.question) if p.question else None
         point_vecs = np.stack([vec(t) for t in p.points])  # (P, D)
-        clause_vecs = np.stack([vec(t) for t in p.answer_clauses or [p.answer]] + [a])  # (C+1, D)
-        point_best, clause_best = _max_sims(point_vecs, clause_vecs)  # (P,), (C+1,)
+        clause_vecs = np.stack([vec(t) for t in p.answer_clauses or [p.answer]])  # (C, D)
+        point_best, clause_best = _max_sims(point_vecs, clause_vecs)  # (P,), (C,)
 
-        answer_words = tokens(p.answer)
-        reference_words = tokens(p.reference)
+        answer_words, reference_words = tokens(p.answer), tokens(p.reference)
         a_stems, r_stems = set(content_stems(p.answer)), set(content_stems(p.reference))
         q_stems = set(content_stems(p.question))
         new_ref = (r_stems - q_stems) or r_stems  # what the reference adds to the question
-        a_neg, r_neg = _negated(answer_words), _negated(reference_words)
+        a_neg, r_neg = _negated(p.answer), _negated(p.reference)
         shared = a_stems & r_stems
 
-        covered, conflicts = [], []
+        # Word-level alignment, so that synonyms count: (Rw, Aw) similarities of content words.
+        ref_words, ans_words = _content_words(p.reference), _content_words(p.answer)
+        word_sims = _word_matrix([vec(w) for w in ref_words], [vec(w) for w in ans_words])  # (Rw, Aw)
+        ref_best = {_stem(w): float(best) for w, best in zip(ref_words, word_sims.max(axis=1))}  # by stem
+        is_new = np.array([_stem(w) not in q_stems for w in ref_words]) if ref_words else np.zeros(0, bool)
+        if not is_new.any():
+            is_new = np.ones(len(ref_words), bool)
+
+        covered, conflicts, credit = [], [], []
         for text, sim in zip(p.points, point_best):
             stems = set(content_stems(text))
             own = (stems - q_stems) or stems
-            lexical = len(own & a_stems) / len(own)
-            point_neg = _negated(tokens(text))
-            clash = [f"not {w}" for w in (stems & a_stems) if (w in point_neg) != (w in a_neg)]
-            clash += [f"{mine}/{theirs}" for mine, theirs in _antonym_conflicts(a_stems, stems)]
+            lexical = len(own & a_stems) / len(own) if own else 0.0
+            point_neg = _negated(text)
+            clash = [("negation", w) for w in sorted(stems & a_stems) if (w in point_neg) != (w in a_neg)]
+            clash += [("opposite", mine, theirs) for mine, theirs in _antonym_conflicts(a_stems, stems, a_neg, point_neg)]
             conflicts.append(clash)
             hit = (sim >= cfg.point_similarity and lexical >= cfg.point_lexical) or lexical >= min(1.0, 2 * cfg.point_lexical)
             covered.append(bool(hit and not clash))
+            # A word earns full credit when its stem is in the answer, part of it for a close synonym.
+            soft = [1.0 if stem in a_stems else _word_credit(ref_best.get(stem, 0.0)) for stem in own]
+            credit.append(0.0 if clash else float(np.mean(soft)) if soft else lexical)
 
+        # Support: how much of what the answer says the reference backs (words from the question alone,
+        # and words in a conflict, are not backed). It decides the partial credit of an incomplete answer.
+        clashing = {c[1] for cs in conflicts for c in cs}
+        backed = []
+        for j, word in enumerate(ans_words):
+            stem = _stem(word)
+            if stem in clashing or (stem in q_stems and stem not in r_stems):
+                backed.append(0.0)
+            else:
+                backed.append(1.0 if stem in r_stems else _word_credit(float(word_sims[:, j].max())))
+        support = float(np.mean(backed)) if backed else 0.0
+
+        choices = _choices(tokens(p.question))
         cos_ar = float(a @ r)
         cos_aq = float(a @ q) if q is not None else 0.0
         cos_rq = float(r @ q) if q is not None else 0.0
         ref_bigrams = _bigrams(content_stems(p.reference))
-        yes_a, yes_r = _yes_no(answer_words), _yes_no(reference_words)
+        lead_a, lead_r = _leading_choice(p.answer), _leading_choice(p.reference)
         numbers_r = {w for w in reference_words if _NUMBER.match(w)} - {w for w in tokens(p.question) if _NUMBER.match(w)}
         numbers_a = {w for w in answer_words if _NUMBER.match(w)}
         n_answer, n_reference = len(content_stems(p.answer)), len(content_stems(p.reference))
@@ -445,10 +503,17 @@ class OfflineGrader:
             "cos_reference_question": cos_rq,
             "cos_gain_over_question": cos_ar - cos_aq if q is not None else 0.0,
             "align_recall": float(point_best.mean()),
-            "align_precision": float(clause_best[:-1].mean()) if len(clause_best) > 1 else float(clause_best.mean()),
+            "align_precision": float(clause_best.mean()),
             "align_worst_point": float(point_best.min()),
             "coverage": sum(covered) / n_points,
             "conflict_points": sum(bool(c) for c in conflicts) / n_points,
+            "soft_recall": float(word_sims.max(axis=1)[is_new].mean()) if ref_words else 0.0,
+            "soft_precision": float(word_sims.max(axis=0).mean()) if ans_words else 0.0,
+            "soft_coverage": float(np.mean(credit)),
+            "support": support,
+            "cos_new_content": float(vec(p.new_answer) @ vec(p.new_reference)) if p.new_answer and p.new_reference else 0.0,
+            "fuzzy_recall_new": _fuzzy_recall(new_ref, a_stems, ans_words),
+            "choice_conflict": float(bool(choices & a_stems - r_stems) and bool(choices & r_stems - a_stems)),
             "lex_recall_new": len(new_ref & a_stems) / len(new_ref) if new_ref else 0.0,
             "lex_recall": len(shared) / len(r_stems) if r_stems else 0.0,
             "lex_precision": len(shared) / len(a_stems) if a_stems else 0.0,
@@ -456,10 +521,10 @@ class OfflineGrader:
             "question_copy": len((a_stems & q_stems) - r_stems) / len(a_stems) if a_stems else 0.0,
             "off_reference": len(a_stems - r_stems - q_stems) / len(a_stems) if a_stems else 0.0,
             "negation_xor": float(bool(a_neg) != bool(r_neg)),
-            "negation_conflict": float(any(c.startswith("not ") for cs in conflicts for c in cs)),
-            "antonym_conflict": min(2.0, float(len(_antonym_conflicts(a_stems, r_stems)))),
-            "yesno_match": float(yes_a is not None and yes_a == yes_r),
-            "yesno_mismatch": float(yes_a is not None and yes_r is not None and yes_a != yes_r),
+            "negation_conflict": float(any(c[0] == "negation" for cs in conflicts for c in cs)),
+            "antonym_conflict": min(2.0, float(len(_antonym_conflicts(a_stems, r_stems, a_neg, r_neg)))),
+            "lead_match": float(lead_a is not None and lead_a == lead_r),
+            "lead_mismatch": float(lead_a is not None and lead_r is not None and lead_a != lead_r),
             "number_recall": len(numbers_r & numbers_a) / len(numbers_r) if numbers_r else 0.0,
             "number_conflict": float(bool(numbers_r) and bool(numbers_a) and not numbers_r & numbers_a),
             "log_length_ratio": float(np.clip(math.log((1 + n_answer) / (1 + n_reference)), -3.0, 3.0)),
@@ -469,8 +534,10 @@ class OfflineGrader:
         }
         return {
             "features": np.array([features[name] for name in FEATURES]),
+            "support": support,
             "covered": covered,
             "conflicts": conflicts,
+            "surface": {_stem(w): w for w in reversed(reference_words + answer_words)},  # stem -> a word as written
             "empty": False,
         }
 
@@ -508,9 +575,11 @@ class OfflineGrader:
                 score=0.0, covered=[], missed=missed, citations=p.citations, confidence=1.0,
                 feedback=_feedback([], missed, [], empty=True),
             )
-        coverage = np.array([len(covered) / len(p.points)])
-        score = float(self.score_from_probabilities(probabilities[None, :], coverage)[0])
-        conflicts = sorted({c for cs in details["conflicts"] for c in cs})
+        score = float(self.score_from_probabilities(probabilities[None, :], np.array([details["support"]]))[0])
+        surface = details["surface"]
+        conflicts = list(dict.fromkeys(
+            (c[0], *(surface.get(stem, stem) for stem in c[1:])) for cs in details["conflicts"] for c in cs
+        ))
         return Grade(
             score=round(score, 4),
             covered=covered,
@@ -521,12 +590,59 @@ class OfflineGrader:
         )
 
 
+def _trigrams(word: str) -> set[str]:
+    padded = f" {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def _fuzzy_recall(wanted: set[str], stems: set[str], words: list[str]) -> float:
+    """Share of the wanted stems the answer holds exactly or misspelt (character trigram Jaccard >= 0.5)."""
+    if not wanted:
+        return 0.0
+    grams = [_trigrams(w) for w in words]
+    hits = 0
+    for stem in wanted:
+        if stem in stems:
+            hits += 1
+        else:
+            target = _trigrams(stem)
+            hits += any(len(target & g) / len(target | g) >= 0.5 for g in grams)
+    return hits / len(wanted)
+
+
+def _word_matrix(rows: list[np.ndarray], cols: list[np.ndarray]) -> np.ndarray:
+    """Cosine similarities (R, C) of two lists of unit vectors; zeros in place of an empty side."""
+    if not rows or not cols:
+        return np.zeros((max(1, len(rows)), max(1, len(cols))))
+    return np.stack(rows) @ np.stack(cols).T
+
+
+def _word_credit(similarity: float) -> float:
+    """Credit for a reference word matched only by meaning: MiniLM puts synonyms at 0.5-0.9, unrelated words below."""
+    return float(np.clip((similarity - 0.5) / 0.4, 0.0, 1.0))
+
+
+def _content_words(text: str, limit: int = 200) -> list[str]:
+    """Distinct content words (surface forms, one per stem), for word-level alignment."""
+    seen: dict[str, str] = {}
+    for word in tokens(text):
+        if word not in _STOPWORDS and not word.endswith("'t"):
+            seen.setdefault(_stem(word), word)
+    return list(seen.values())[:limit]
+
+
 def _bigrams(stems: list[str]) -> set[tuple[str, str]]:
     return set(zip(stems, stems[1:]))
 
 
-def _yes_no(words: list[str]) -> str | None:
-    return words[0] if words and words[0] in ("yes", "no") else None
+_LEAD_OPTION = re.compile(r"^\W*([A-EXYZ])(?:[.,:;)]|\s*$)")
+_LEAD_YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
+
+
+def _leading_choice(text: str) -> str | None:
+    """The reply a text opens with: "yes", "no", or an option letter ("B." in "B. Because ...")."""
+    match = _LEAD_OPTION.match(text) or _LEAD_YES_NO.match(text)
+    return match.group(1).lower() if match else None
 
 
 def _short(text: str, limit: int = 110) -> str:
@@ -534,7 +650,9 @@ def _short(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else _truncate(text, limit) + "…"
 
 
-def _feedback(covered: list[str], missed: list[str], conflicts: list[str], empty: bool = False) -> str:
+def _feedback(
+    covered: list[str], missed: list[str], conflicts: list[tuple[str, ...]], empty: bool = False
+) -> str:
     """Two or three sentences built only from the reference's key points and the cues found."""
     if empty:
         first = f' Start from this key point: "{_short(missed[0])}".' if missed else ""
@@ -545,8 +663,11 @@ def _feedback(covered: list[str], missed: list[str], conflicts: list[str], empty
     else:
         parts.append("Your answer does not yet match any key point of the reference.")
     if conflicts:
-        cue = conflicts[0].replace("/", " where the reference says ")
-        parts.append(f'Part of it seems to say the opposite of the reference ("{cue}"): check that claim.')
+        kind, *words = conflicts[0]
+        if kind == "opposite":
+            parts.append(f'Check one claim: your answer says "{words[0]}" where the reference says "{words[1]}".')
+        else:
+            parts.append(f'Check one claim: a "not" in one of the two answers changes what is said about "{words[0]}".')
     if missed:
         parts.append("Add: " + "; ".join(f'"{_short(m)}"' for m in missed[:2]) + ".")
     else:
