@@ -63,31 +63,19 @@ def verdict_for(score: float) -> Verdict:
 class Grade(BaseModel):
     """A graded answer; the offline grader and an LLM grader both produce one."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Extra keys an LLM adds ("reasoning") are dropped; the numbers are strict: "0.8", true and NaN are rejected.
+    model_config = ConfigDict(extra="ignore")
 
-    score: float = Field(ge=0.0, le=1.0, description="credit earned, 0 to 1")
+    score: float = Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False, description="credit earned, 0 to 1")
     verdict: Verdict | None = Field(default=None, description="derived from the score when omitted")
     covered: list[str] = Field(default_factory=list, description="key points of the reference the answer covers")
     missed: list[str] = Field(default_factory=list, description="key points of the reference the answer misses")
-    feedback: str = ""
+    feedback: str = Field(default="", description="two or three sentences the learner can act on")
     citations: list[dict[str, str]] = Field(default_factory=list, description="{source, section} of the reference")
-    confidence: float = Field(default=0.5, ge=0.0, le=1.0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_text_numbers(cls, data: Any) -> Any:
-        # "0.8" from an LLM's JSON would pass pydantic's lax mode; a score must be a number.
-        if isinstance(data, Mapping):
-            for key in ("score", "confidence"):
-                value = data.get(key)
-                if isinstance(value, (str, bytes, bool)):
-                    raise ValueError(f"{key} must be a number, got {value!r}")
-        return data
+    confidence: float = Field(default=0.5, ge=0.0, le=1.0, strict=True, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _verdict_matches_score(self) -> "Grade":
-        if math.isnan(self.score) or math.isnan(self.confidence):
-            raise ValueError("score and confidence must be numbers")
         if self.verdict is None:
             self.verdict = verdict_for(self.score)
         # Loose bands, so an LLM's own judgement near a boundary stands, but "correct" at 0.1 does not.
@@ -293,6 +281,7 @@ class _Prepared:
     citations: list[dict[str, str]]
     new_reference: str  # the reference's content words that the question does not already hold
     new_answer: str  # the same for the answer
+    blank: bool  # nothing was written (as opposed to everything being removed by `clean_answer`)
     texts: list[str] = field(default_factory=list)  # what to embed
 
 
@@ -337,8 +326,10 @@ def _max_sims(rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarra
 class OfflineGrader:
     """Grades answers against reference answers with an embedder and a small fitted model, no LLM.
 
-    `embedder` is any callable from a list of texts to unit vectors (Chroma's `EmbeddingFunction`):
-    `MiniLMEmbedder` by default, whose similarity scale the shipped weights were fitted on.
+    `embedder` is any callable from a list of texts to unit vectors (Chroma's `EmbeddingFunction`);
+    by default the one TUTOR_EMBEDDER names (MiniLM). The shipped weights were fitted on MiniLM's
+    similarity scale: another embedder keeps every guarantee (empty, injection, order of magnitude)
+    but not the calibration.
     """
 
     def __init__(
@@ -348,9 +339,10 @@ class OfflineGrader:
         config: GraderConfig | None = None,
     ) -> None:
         if embedder is None:
-            from tutor.knowledge.embedder import MiniLMEmbedder
+            from tutor.knowledge.embedder import make_embedder
+            from tutor.settings import get_settings
 
-            embedder = MiniLMEmbedder()
+            embedder = make_embedder(get_settings().embedder)
         self.embedder = embedder
         self.config = config or GraderConfig()
         self._weights_source = weights
@@ -415,7 +407,10 @@ class OfflineGrader:
         new_answer = " ".join(w for w in _content_words(answer) if _stem(w) not in asked)
         texts = [reference, *points] + ([answer, *clauses] if answer else []) + ([question] if question else [])
         texts += [t for t in (new_reference, new_answer) if t] + words
-        return _Prepared(answer, reference, question, clauses, points, citations, new_reference, new_answer, texts)
+        blank = not (item.answer or "").strip()
+        return _Prepared(
+            answer, reference, question, clauses, points, citations, new_reference, new_answer, blank, texts
+        )
 
     def _embed(self, prepared: list[_Prepared]) -> None:
         new = list(dict.fromkeys(t for p in prepared for t in p.texts if t not in self._cache))
@@ -573,18 +568,18 @@ class OfflineGrader:
         if details["empty"]:
             return Grade(
                 score=0.0, covered=[], missed=missed, citations=p.citations, confidence=1.0,
-                feedback=_feedback([], missed, [], empty=True),
+                feedback=_feedback("incorrect", [], missed, [], empty="blank" if p.blank else "removed"),
             )
-        score = float(self.score_from_probabilities(probabilities[None, :], np.array([details["support"]]))[0])
+        score = round(float(self.score_from_probabilities(probabilities[None, :], np.array([details["support"]]))[0]), 4)
         surface = details["surface"]
         conflicts = list(dict.fromkeys(
             (c[0], *(surface.get(stem, stem) for stem in c[1:])) for cs in details["conflicts"] for c in cs
         ))
         return Grade(
-            score=round(score, 4),
+            score=score,
             covered=covered,
             missed=missed,
-            feedback=_feedback(covered, missed, conflicts),
+            feedback=_feedback(verdict_for(score), covered, missed, conflicts),
             citations=p.citations,
             confidence=round(float(probabilities.max()), 4),
         )
@@ -650,18 +645,27 @@ def _short(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else _truncate(text, limit) + "…"
 
 
+_OPENING = {"correct": "Good answer", "partially_correct": "Partly right", "incorrect": "Not there yet"}
+
+
 def _feedback(
-    covered: list[str], missed: list[str], conflicts: list[tuple[str, ...]], empty: bool = False
+    verdict: Verdict,
+    covered: list[str],
+    missed: list[str],
+    conflicts: list[tuple[str, ...]],
+    empty: Literal["blank", "removed"] | None = None,
 ) -> str:
-    """Two or three sentences built only from the reference's key points and the cues found."""
+    """Two or three sentences built only from the reference's key points and the cues found: no new facts."""
     if empty:
         first = f' Start from this key point: "{_short(missed[0])}".' if missed else ""
-        return f"No answer to grade was found.{first}"
-    parts = []
+        if empty == "blank":
+            return f"No answer was given.{first}"
+        return f"Nothing in the answer goes beyond restating the question or addressing the grader.{first}"
+    opening = _OPENING[verdict]
     if covered:
-        parts.append("You covered: " + "; ".join(f'"{_short(c)}"' for c in covered[:3]) + ".")
+        parts = [f"{opening}: you covered " + "; ".join(f'"{_short(c)}"' for c in covered[:3]) + "."]
     else:
-        parts.append("Your answer does not yet match any key point of the reference.")
+        parts = [f"{opening}: no key point of the reference is stated in your answer in the same terms."]
     if conflicts:
         kind, *words = conflicts[0]
         if kind == "opposite":
@@ -669,7 +673,7 @@ def _feedback(
         else:
             parts.append(f'Check one claim: a "not" in one of the two answers changes what is said about "{words[0]}".')
     if missed:
-        parts.append("Add: " + "; ".join(f'"{_short(m)}"' for m in missed[:2]) + ".")
+        parts.append("To complete it, add: " + "; ".join(f'"{_short(m)}"' for m in missed[:2]) + ".")
     else:
         parts.append("Every key point of the reference is there.")
     return " ".join(parts[:3])
