@@ -82,7 +82,36 @@ def _record_tool_calls() -> list[ToolCall]:
     return calls
 
 
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        from tutor.security import redact
+
+        return redact(super().format(record))
+
+
+_ROOT_HANDLER: logging.Handler | None = None
+
+
 def _silence(verbose: bool) -> None:
+    """Quiet by default: no banners, no library log lines, no event-bus warnings on stdout.
+    With --verbose, library warnings go to stderr with secrets masked."""
+    global _ROOT_HANDLER
+    from crewai.events import event_context
+
+    # CrewAI prints event-pairing warnings to stdout after a failed model call; they would break --json.
+    event_context._default_config.mismatch_behavior = event_context.MismatchBehavior.SILENT
+    event_context._default_config.empty_pop_behavior = event_context.MismatchBehavior.SILENT
+    root = logging.getLogger()
+    if _ROOT_HANDLER is not None:
+        root.removeHandler(_ROOT_HANDLER)
+    if verbose:
+        _ROOT_HANDLER = logging.StreamHandler()
+        _ROOT_HANDLER.setLevel(logging.WARNING)
+        _ROOT_HANDLER.setFormatter(_RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        # Providers log failures on the root logger; without a handler Python would print them anyway.
+        _ROOT_HANDLER = logging.NullHandler()
+    root.addHandler(_ROOT_HANDLER)
     level = logging.INFO if verbose else logging.ERROR
     for name in ("crewai", "chromadb", "opentelemetry", "instructor"):
         logging.getLogger(name).setLevel(level)
