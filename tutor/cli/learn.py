@@ -148,6 +148,7 @@ def _read_line(prompt: str) -> str | None:
         except (EOFError, typer.Abort):
             return None
     console().print(f"{prompt}: ", end="")
+    sys.stdout.flush()  # whoever pipes answers in sees each question before answering it
     line = sys.stdin.readline()
     if not line:
         console().print()

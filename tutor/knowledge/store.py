@@ -240,7 +240,25 @@ class NoteStore:
         rebuild: bool = False,
         on_progress: Callable[[str, int, int], None] | None = None,
     ) -> IndexReport:
-        """Bring the collection in line with the source files; embed only what changed."""
+        """Bring the collection in line with the source files; embed only what changed.
+
+        One process at a time: two commands started together on a fresh TUTOR_HOME would otherwise
+        both build the index. The second waits, then finds nothing (or little) left to embed."""
+        import fcntl
+
+        self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.settings.index_dir / "sync.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return self._sync(rebuild, on_progress)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _sync(
+        self,
+        rebuild: bool,
+        on_progress: Callable[[str, int, int], None] | None,
+    ) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport()
         if rebuild:
