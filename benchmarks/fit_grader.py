@@ -1,6 +1,6 @@
 """Fit the offline grader's model on the SciEntsBank train file and write tutor/learning/grader_weights.json.
 
-    python benchmarks/fit_grader.py [--data /work/shared/datasets/scientsbank] [--out tutor/learning/grader_weights.json]
+    python benchmarks/fit_grader.py [--data DIR] [--out tutor/learning/grader_weights.json] [--no-cache]
 
 Train only: the regularisation strength and the decision offsets are chosen by 5-fold
 cross-validation grouped by question (no question in two folds, like the unseen-questions test),
@@ -37,13 +37,13 @@ def items_of(rows: list[dict]) -> list[dict]:
 class CachedEmbedder:
     """MiniLM with its vectors kept on disk between runs (benchmarks/out/), so refits take seconds."""
 
-    def __init__(self, path: Path = CACHE) -> None:
+    def __init__(self, path: Path | None = CACHE) -> None:
         from tutor.knowledge.embedder import MiniLMEmbedder
 
         self.inner = MiniLMEmbedder()
         self.path = path
         self.vectors: dict[str, np.ndarray] = {}
-        if path.exists():
+        if path is not None and path.exists():
             with np.load(path, allow_pickle=False) as data:
                 self.vectors = dict(zip(data["texts"].tolist(), data["vectors"]))
         self.dirty = False
@@ -56,7 +56,7 @@ class CachedEmbedder:
         return [self.vectors[t] for t in texts]
 
     def save(self) -> None:
-        if self.dirty:
+        if self.dirty and self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             texts = list(self.vectors)
             np.savez(self.path, texts=np.array(texts), vectors=np.stack([self.vectors[t] for t in texts]))
@@ -106,11 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=WEIGHTS_PATH)
+    parser.add_argument("--no-cache", action="store_true", help=f"embed everything afresh instead of reading {CACHE.name}")
     args = parser.parse_args(argv)
 
     train_path = args.data / TRAIN
     rows = load_rows(train_path)
-    embedder = CachedEmbedder()
+    embedder = CachedEmbedder(None if args.no_cache else CACHE)
     grader = OfflineGrader(embedder=embedder)
     started = time.perf_counter()
     x = grader.features(items_of(rows))  # (N, F)

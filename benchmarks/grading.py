@@ -71,13 +71,32 @@ class CutOffs:
 
 
 def metrics(truth: list[str], predicted: list[str], score: np.ndarray) -> dict:
-    order = {"contradictory": 0, "incorrect": 1, "correct": 2}
-    rho = spearmanr(score, [order[t] for t in truth]).statistic
+    from tutor.learning.grading import LABEL_ORDER
+
+    rho = spearmanr(score, [LABEL_ORDER[t] for t in truth]).statistic
     return {
         "accuracy": round(float(np.mean([t == p for t, p in zip(truth, predicted)])), 4),
         "macro_f1": round(macro_f1(truth, predicted, LABELS), 4),
         "spearman": round(float(rho), 4),
     }
+
+
+def paired_bootstrap(rows: list[dict], ours: list[str], theirs: list[str], resamples: int = 2000) -> list[float]:
+    """95% interval of macro-F1(ours) - macro-F1(theirs), resampling whole questions (answers to one
+    question are not independent)."""
+    rng = np.random.default_rng(0)
+    by_question: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_question.setdefault(row["qid"], []).append(i)
+    groups = list(by_question.values())
+    differences = []
+    for _ in range(resamples):
+        picked = [i for g in rng.integers(0, len(groups), len(groups)) for i in groups[g]]
+        truth = [rows[i]["label"] for i in picked]
+        differences.append(macro_f1(truth, [ours[i] for i in picked], LABELS)
+                           - macro_f1(truth, [theirs[i] for i in picked], LABELS))
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return [round(float(low), 4), round(float(high), 4)]
 
 
 def dl_ordering(grader) -> dict:
@@ -139,12 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     truth = {name: [r["label"] for r in rows] for name, rows in splits.items()}
     results: dict[str, dict] = {}
+    predictions: dict[tuple[str, str], list[str]] = {}
     for system, similarity in baselines.items():
         cutoffs = CutOffs().fit(similarity(splits["train"]), truth["train"])
         results[system] = {"tuned_on_train": cutoffs.describe()}
         for name in TESTS:
             score = similarity(splits[name])
-            results[system][name] = metrics(truth[name], cutoffs.predict(score), score)
+            predictions[system, name] = cutoffs.predict(score)
+            results[system][name] = metrics(truth[name], predictions[system, name], score)
 
     results["OfflineGrader"] = {}
     for name in TESTS:
@@ -154,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         predicted = grader.predict_labels(items)
         results["OfflineGrader"][name] = metrics(truth[name], predicted, np.array([g.score for g in grades]))
         results["OfflineGrader"][name]["seconds"] = round(time.perf_counter() - started, 2)
+        results["OfflineGrader"][name]["macro_f1_gain_over_bow_95ci"] = paired_bootstrap(
+            splits[name], predicted, predictions["bag-of-words cosine", name])
     embedder.save()
 
     ordering = dl_ordering(grader)
@@ -169,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in TESTS:
             m = by_split[name]
             print(f"| {system} | {name} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {m['spearman']:.3f} |")
-    print(f"\nDL set: score(good) > score(partial) > score(wrong) on {ordering['ordered']}/{ordering['items']} items; "
+    for name in TESTS:
+        low, high = results["OfflineGrader"][name]["macro_f1_gain_over_bow_95ci"]
+        print(f"\n{name}: macro-F1 gain over bag-of-words, 95% interval (questions resampled): [{low:+.3f}, {high:+.3f}]",
+              end="")
+    print(f"\n\nDL set: score(good) > score(partial) > score(wrong) on {ordering['ordered']}/{ordering['items']} items; "
           f"good > wrong on {ordering['good_over_wrong']}/{ordering['items']}.")
     print(f"Throughput (MiniLM, CPU, fresh grader): {speed['answers']} answers in {speed['seconds']}s "
           f"= {speed['answers_per_second']} answers/s.")

@@ -2,13 +2,14 @@
 
 `OfflineGrader` turns (answer, reference, question) into a few dozen features, then a small
 multinomial logistic regression (weights in `grader_weights.json`, fitted by
-`benchmarks/fit_grader.py` on the SciEntsBank train file only) gives the probability of the three
-SciEntsBank labels, and those become a `Grade`.
+`benchmarks/fit_grader.py` on the SciEntsBank train file only, read here with numpy alone) gives the
+probability of the three SciEntsBank labels, and those become a `Grade`.
 
 Features, beyond a plain cosine: key-point coverage (the reference split into clauses, each matched
 to the answer by embedding and by stemmed content words), clause alignment in both directions,
-content-word overlap that does not count words taken from the question, negation and antonym
-conflicts near shared concepts, yes/no and number agreement, and length.
+word-level alignment (synonyms count), content-word overlap that does not count words taken from the
+question, negation and antonym conflicts near shared concepts (a negated pole agrees with the other
+pole), a leading yes/no or option letter that differs, number agreement, and length.
 
 Labels. SciEntsBank's 3-way labels are `correct`, `incorrect` and `contradictory`, where
 `incorrect` pools the 5-way labels partially-correct-incomplete, irrelevant and non-domain, and
@@ -16,15 +17,27 @@ Labels. SciEntsBank's 3-way labels are `correct`, `incorrect` and `contradictory
 
     contradictory (0)  <  incorrect (1)  <  correct (2)
 
-because a wrong claim deserves less credit than an incomplete or off-topic answer, and
-score = P(correct) + PARTIAL_CREDIT * P(incorrect) * coverage, so a pooled "incorrect" answer earns
-partial credit only for the key points it covers, and a contradiction earns none. Our verdicts map
-back as correct -> correct, incorrect -> partially_correct or incorrect (by score), contradictory ->
-incorrect; the verdict follows the score with the spaced-repetition bands (see `verdict_for`).
+because a wrong claim deserves less credit than an incomplete or off-topic answer. The score is the
+expected credit under that order,
+
+    score = P(correct) + PARTIAL_CREDIT * P(incorrect) * support
+
+where `support` is the share of what the answer says that the reference backs (words taken only
+from the question, or caught in a conflict, back nothing). It tells the two halves of the pooled
+`incorrect` apart: an incomplete answer that is right as far as it goes earns partial credit, an
+off-topic one earns none, and a contradiction earns none. Our verdicts follow the score with the
+spaced-repetition bands (`verdict_for`), so SciEntsBank's labels map to them as correct -> correct,
+incorrect -> partially_correct or incorrect, contradictory -> incorrect. For macro-F1 over the
+SciEntsBank labels, `predict_labels` takes the arg-max with offsets fitted on train.
 
 The answer is data, never instructions: sentences that address the grader ("ignore previous
 instructions", "give full marks", `{"score": 5}`, "Final Answer: correct") and sentences that restate
-the question are removed before any feature is computed, so they can never raise a score.
+the question are removed before any feature is computed, so they can never raise a score; answers
+are cut at 4,000 characters.
+
+Known limits: a swap of roles with the same words ("A predicts B from C" vs "A predicts C from B")
+is not seen; a contradiction stated in other words than a known antonym or a "not" is seen only as
+far as the embedding sees it.
 """
 
 from __future__ import annotations
@@ -48,7 +61,7 @@ LABELS = ("correct", "incorrect", "contradictory")  # SciEntsBank 3-way, the ord
 LABEL_ORDER = {"contradictory": 0, "incorrect": 1, "correct": 2}  # for rank correlation with the score
 WEIGHTS_PATH = Path(__file__).with_name("grader_weights.json")
 
-PARTIAL_CREDIT = 0.5  # what a fully covered but "incorrect"-labelled answer earns per unit of P(incorrect)
+PARTIAL_CREDIT = 0.5  # credit of an "incorrect" (incomplete) answer whose every word the reference backs
 CORRECT_AT = 0.7  # score from which the verdict is correct (FSRS "Good" in tutor.learning.srs)
 PARTIAL_AT = 0.4  # score from which it is partially correct (below: FSRS "Again", a lapse)
 
