@@ -484,13 +484,15 @@ class OfflineGrader:
             soft = [1.0 if stem in a_stems else _word_credit(ref_best.get(stem, 0.0)) for stem in own]
             credit.append(0.0 if clash else float(np.mean(soft)) if soft else lexical)
 
-        # Support: how much of what the answer says the reference backs (words from the question alone,
-        # and words in a conflict, are not backed). It decides the partial credit of an incomplete answer.
+        # Support: how much of what the answer adds to the question the reference backs (a word caught in a
+        # conflict backs nothing). It decides the partial credit of an incomplete answer.
         clashing = {c[1] for cs in conflicts for c in cs}
         backed = []
         for j, word in enumerate(ans_words):
             stem = _stem(word)
-            if stem in clashing or (stem in q_stems and stem not in r_stems):
+            if stem in q_stems and stem not in clashing:
+                continue  # the question's own words: neither for nor against
+            if stem in clashing:
                 backed.append(0.0)
             else:
                 backed.append(1.0 if stem in r_stems else _word_credit(float(word_sims[:, j].max())))
