@@ -149,24 +149,33 @@ _NUMBER = re.compile(r"^\d+$")
 _PUNCTUATION = re.compile(r"[.,;:!?()\n]+")
 
 # Sentences that talk to the grader instead of answering: removed before any feature is computed.
+_VERDICT_WORD = r"(?:correct|right|perfect|full|excellent|true|passing|pass|flawless)"
 _INSTRUCTION = re.compile(
     "|".join(
         [
+            # "Ignore the previous instructions", "disregard the rubric"
             r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?\n]{0,80}?\b(?:instructions?|prompts?|rules?|"
             r"above|previous|prior|earlier|guidelines?|rubric|reference|grading)\b",
-            r"\b(?:full|perfect|maximum|max|top|highest|100\s*%?|10\s*/\s*10|5\s*/\s*5)\s+(?:marks?|score|credit|points?|grade)\b",
+            # "full marks", "10/10 points"; "the highest score" stays (non-maximum suppression keeps that box)
+            r"\b(?:full|perfect)\s+(?:marks?|credit|points?|score|grade)\b",
+            r"\b(?:maximum|max|top|highest|100\s*%?|10\s*/\s*10|5\s*/\s*5)\s+(?:marks?|credit|points?|grade)\b",
+            r"\b(?:give|award|assign|grant)\s+(?:me|it|this|this answer|my answer|the answer)\s+(?:a\s+|an\s+|the\s+)?"
+            r"(?:maximum|max|top|highest|high|full|perfect)\s+(?:score|marks?|grade|credit|points?)\b",
             r"\bfinal\s+(?:answer|verdict|grade|score)\s*[:=]",
-            r"[\"']?\b(?:score|grade|verdict|label|confidence|marks?)\b[\"']?\s*[:=]",
-            r"\{[^{}]*:[^{}]*\}",
+            # 'score: 5', '"verdict": "correct"', but not "F1 score = 2 * P * R / (P + R)"
+            r"[\"']?\b(?:score|grade|verdict|marks?)\b[\"']?\s*[:=]\s*[\"']?(?:\d+(?:\.\d+)?\s*(?:%|/\s*\d+)?(?!\s*[-+*/^(])(?![a-z])"
+            rf"|{_VERDICT_WORD}\b|incorrect\b)",
+            r"\{[^{}]*\b(?:score|grade|verdict|marks?|label|correct)\b[^{}]*\}",
             r"^\W*(?:system|assistant|user|human|grader|instructions?)\s*:",
             r"<\|?/?(?:im_start|im_end|system|user|assistant|endoftext)\|?>|\[/?INST\]|###\s*(?:instruction|system)",
             r"\b(?:mark|grade|score|rate|label|classify|treat|consider|evaluate|count)\s+(?:this|my|the|it)\s*"
-            r"(?:answer|response|submission)?\s+(?:as\s+)?(?:correct|right|perfect|full|excellent|true|passing)\b",
+            rf"(?:answer|response|submission)?\s+(?:as\s+)?{_VERDICT_WORD}\b",
             r"\b(?:this|my|the)\s+(?:answer|response|submission)\s+(?:is|was|should be)\s+(?:fully\s+|completely\s+|100%\s+)?"
-            r"(?:correct|right|perfect|excellent|flawless)\b",
+            rf"{_VERDICT_WORD}\b",
             r"\byou\s+(?:must|should|will|shall|have to)\s+(?:now\s+)?(?:give|award|grade|mark|output|return|respond|"
             r"score|rate|say|accept)\b",
             r"\byou\s+are\s+(?:now\s+)?(?:a|an|the)\s+(?:grader|assistant|ai|teacher|evaluator|examiner|tutor)\b",
+            r"\b(?:examiner|grader|evaluator|marker)\b[^.!?\n]{0,40}\b(?:give|award|mark|deserves?|score|grade)\b",
         ]
     ),
     re.IGNORECASE | re.MULTILINE,
