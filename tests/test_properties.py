@@ -14,7 +14,7 @@ texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_c
 @FUZZ
 @given(query=texts, k=st.integers(min_value=-5, max_value=60))
 def test_search_never_crashes(tutor, query, k):
-    ran = tutor("search", query, "--k", str(k), "--json")
+    ran = tutor("search", "--k", str(k), "--json", "--", query)  # "--": a query may start with "-"
     assert ran.exit_code in (0, 2), ran.output
     assert "Traceback" not in ran.output
     if ran.exit_code == 0:
@@ -29,7 +29,7 @@ def test_search_never_crashes(tutor, query, k):
 @FUZZ
 @given(answer=texts, question=texts, reference=texts)
 def test_grade_never_crashes(tutor, answer, question, reference):
-    ran = tutor("grade", answer, "--question", question, "--reference", reference, "--json")
+    ran = tutor("grade", "--question", question, "--reference", reference, "--json", "--", answer)
     assert ran.exit_code in (0, 2), ran.output
     assert "Traceback" not in ran.output
     if ran.exit_code == 0:

@@ -10,9 +10,9 @@ import sys
 import traceback
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.markup import escape
+from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
 from tutor import __version__
@@ -27,13 +27,22 @@ from tutor.security import redact
 class TutorGroup(TyperGroup):
     """Turns expected failures into one readable line and a documented exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except TutorError as e:
             err_console().print(f"[bold red]error:[/] {escape(redact(str(e)))}", highlight=False, soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
-        except (click.exceptions.Exit, click.ClickException, click.Abort, typer.Exit):
+        except click_exceptions.NoArgsIsHelpError:
+            raise
+        except click_exceptions.UsageError as e:  # a typo'd command or option: one line, exit 2
+            where = e.ctx.command_path if e.ctx else "tutor"
+            err_console().print(
+                f"[bold red]error:[/] {escape(redact(e.format_message()))} (see: {where} --help)",
+                highlight=False, soft_wrap=True,
+            )
+            raise typer.Exit(2) from None
+        except (click_exceptions.ClickException, typer.Abort, typer.Exit):
             raise
         except KeyboardInterrupt:
             err_console().print("interrupted")
