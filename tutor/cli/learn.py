@@ -157,10 +157,36 @@ def _read_line(prompt: str) -> str | None:
     return line.rstrip("\n")
 
 
-def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, seed: int) -> None:
+def _ask_answer() -> str | None:
+    """The learner's answer, checked; "" when skipped (blank or unusable), None when input has ended."""
     from rich.markup import escape
 
     from tutor.errors import UsageError
+    from tutor.learning import flows
+
+    answer = _read_line("Your answer")
+    if answer is None:
+        return None
+    if not answer.strip():
+        console().print("[yellow]skipped[/]")
+        return ""
+    try:
+        return flows.check_answer_text(answer)
+    except UsageError as e:
+        console().print(f"[yellow]{escape(str(e))}; skipped[/]")
+        return ""
+
+
+def _say_grade(graded: Any) -> None:
+    from rich.markup import escape
+
+    colour = {"correct": "green", "partially_correct": "yellow"}.get(graded.verdict, "red")
+    console().print(f"[{colour}]{graded.verdict.replace('_', ' ')}[/] ({graded.score:.2f}) {escape(graded.feedback)}")
+
+
+def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, seed: int) -> None:
+    from rich.markup import escape
+
     from tutor.learning import flows
 
     quiz_id = store.start_quiz(topic, kind, seed, len(items))
@@ -171,16 +197,10 @@ def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, 
         for letter, option in zip("ABCDE", item.options or []):
             console().print(f"  {letter}. {escape(option)}")
         flows.remember_question(item)
-        answer = _read_line("Your answer")
+        answer = _ask_answer()
         if answer is None:
             break
-        if not answer.strip():
-            console().print("[yellow]skipped[/]")
-            continue
-        try:
-            answer = flows.check_answer_text(answer)
-        except UsageError as e:
-            console().print(f"[yellow]{escape(str(e))}; skipped[/]")
+        if not answer:
             continue
         graded = flows.grade_quiz_answer(item, answer, options)
         store.record_answer(
@@ -189,8 +209,7 @@ def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, 
         )
         answered += 1
         total += graded.score
-        colour = {"correct": "green", "partially_correct": "yellow"}.get(graded.verdict, "red")
-        console().print(f"[{colour}]{graded.verdict.replace('_', ' ')}[/] ({graded.score:.2f}) {escape(graded.feedback)}")
+        _say_grade(graded)
     store.finish_quiz(quiz_id)
     console().print(
         f"\n[bold]Score: {total:.1f} / {len(items)}[/] ({answered} answered; seed {seed} replays this quiz)"
@@ -230,23 +249,16 @@ def review(
     for number, card in enumerate(cards, start=1):
         console().print(f"\n[bold]Card {number}/{len(cards)}[/] [dim]({escape(card.section)})[/]")
         console().print(escape(card.question))
-        answer = _read_line("Your answer")
+        answer = _ask_answer()
         if answer is None:
             break
-        if not answer.strip():
-            console().print("[yellow]skipped (still due)[/]")
-            continue
-        try:
-            answer = flows.check_answer_text(answer)
-        except UsageError as e:
-            console().print(f"[yellow]{escape(str(e))}; skipped[/]")
+        if not answer:
             continue
         graded = flows.grade_review_answer(card.question, card.reference, answer, options)
         after = store.review(card.id, graded.score, answer=answer, verdict=graded.verdict)
         done += 1
         total += graded.score
-        colour = {"correct": "green", "partially_correct": "yellow"}.get(graded.verdict, "red")
-        console().print(f"[{colour}]{graded.verdict.replace('_', ' ')}[/] ({graded.score:.2f}) {escape(graded.feedback)}")
+        _say_grade(graded)
         console().print(f"[dim]next review: {after.due:%Y-%m-%d %H:%M} UTC[/]")
     console().print(f"\n[bold]Reviewed {done} of {len(cards)} cards[/], average score {total / max(done, 1):.2f}")
 

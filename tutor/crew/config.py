@@ -137,7 +137,6 @@ def _first_error(path: Path, key: str, error: ValidationError) -> UsageError:
     e = error.errors()[0]
     loc = ".".join(str(p) for p in e["loc"])
     if e["type"] == "extra_forbidden":
-        allowed = None
         return UsageError(f"{path}: {key}: unknown field '{loc}'{_suggest(str(e['loc'][-1]), _FIELDS[key])}")
     problem = e["msg"].removeprefix("Value error, ")
     return UsageError(f"{path}: {key}.{loc}: {problem}" if loc else f"{path}: {key}: {problem}")

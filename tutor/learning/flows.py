@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tutor.crew.outputs import CheckQuestions, Lesson
 from tutor.errors import UsageError, WorkFailed
