@@ -50,7 +50,7 @@ def test_study_names_unmet_prerequisites_and_new_learner_is_announced(tutor):
     assert ran.exit_code == 0, ran.stderr
     assert "new learner 'ada' created" in ran.stderr
     lesson = json.loads(ran.stdout)
-    assert "## Before this" in lesson["markdown"]  # ada never studied what transformers build on
+    assert "**Before this:**" in lesson["markdown"]  # ada never studied what transformers build on
     again = tutor("study", "transformers", "--no-demo", "--learner", "ada", "--json")
     assert "new learner" not in again.stderr
 

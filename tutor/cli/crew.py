@@ -36,7 +36,10 @@ def run(
     """Run any task from tasks.yaml (with the tasks it reads as context)."""
     from tutor.crew.run import build_and_run
 
+    from tutor.cli.knowledge import ensure_index
+
     inputs = parse_vars(var)
+    ensure_index(show_progress=not json_out)
     offline_notice(model)
     result = build_and_run(
         task, inputs, process=process, model=model, config_dir=config, verbose=verbose(ctx),  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,6 +27,9 @@ def index(
         store.add_sources(paths)
     with progress_bar("indexing", enabled=not json_out) as update:
         report = store.sync(rebuild=rebuild, on_progress=update)
+    from tutor.tools.notes import reset_shared_retriever
+
+    reset_shared_retriever()  # a retriever opened earlier in this process would not see the new passages
     if json_out:
         print_json(report.model_dump())
         return
@@ -55,10 +58,7 @@ def search(
         raise UsageError(f"--k must be at least 1, got {k}")
     if mode not in ("hybrid", "dense", "bm25"):
         raise UsageError(f"--mode must be hybrid, dense or bm25, got '{mode}'")
-    from tutor.knowledge.retrieval import open_retriever
-
-    with progress_bar("indexing the notes", enabled=not json_out) as update:
-        retriever = open_retriever(on_progress=update, echo=note)
+    retriever = ensure_index(show_progress=not json_out)
     passages = retriever.search(query, k=k, mode=mode)  # type: ignore[arg-type]
     if json_out:
         print_json([p.model_dump() for p in passages])
@@ -78,6 +78,14 @@ def search(
             f"score {p.score:.2f}[/]"
         )
         console().print(f"   {escape(snippet)}\n", highlight=False)
+
+
+def ensure_index(show_progress: bool = True) -> Any:
+    """The notes' index, built on first use with a progress bar and a one-line summary."""
+    from tutor.tools.notes import shared_retriever
+
+    with progress_bar("indexing the notes", enabled=show_progress) as update:
+        return shared_retriever(on_progress=update, echo=note)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from tutor.cli.options import ConfigOpt, JsonOpt, ModelOpt, NoFallbackOpt, ProcessOpt, offline_notice, verbose
+from tutor.cli.knowledge import ensure_index
 from tutor.cli.render import console, note, print_json
 
 LearnerOpt = Annotated[str | None, typer.Option("--learner", help="Whose record to use (default: 'default').")]
@@ -55,10 +56,13 @@ def study(
         raise UsageError(f"--out {out} is a directory; give a file name such as lesson.md")
     store = open_learner(learner)
     unmet = _unmet_prerequisites(store, topic)
+    ensure_index(show_progress=not json_out)
     offline_notice(model)
     lesson = flows.study(topic, _options(ctx, process, model, config, no_fallback), no_demo=no_demo)
     if unmet and lesson.covered:
-        lesson.markdown += "\n\n## Before this\n\nYou have not yet studied (or are weak on): " + ", ".join(unmet) + "."
+        title, _, rest = lesson.markdown.partition("\n\n")
+        before = "> **Before this:** you have not yet studied (or are weak on) " + ", ".join(unmet) + "."
+        lesson.markdown = f"{title}\n\n{before}\n\n{rest}"
     if lesson.covered:
         store.record_lesson(topic, [(c.source, c.section) for c in lesson.citations])
     if out is not None:
@@ -115,6 +119,7 @@ def quiz(
     store = open_learner(learner)
     if adaptive and not topic:
         topic = _adaptive_topic(store)
+    ensure_index(show_progress=not json_out)
     offline_notice(model)
     items = flows.make_quiz(topic, n, kind, seed, options)
     if json_out:
@@ -285,6 +290,7 @@ def grade(
         if answer is not None:
             raise UsageError("give either an ANSWER or --batch FILE, not both")
         rows = flows.read_batch(batch)
+        ensure_index(show_progress=False)
         offline_notice(model)
         for result in flows.grade_batch(rows, options):
             sys.stdout.write(result.model_dump_json(exclude_none=True) + "\n")
@@ -301,6 +307,7 @@ def grade(
         question = item.question
         if reference is None:
             reference = item.answer
+    ensure_index(show_progress=not json_out)
     offline_notice(model)
     if item is not None and item.kind in ("mcq", "cloze", "computed"):
         graded = flows.grade_quiz_answer(item, text, options)

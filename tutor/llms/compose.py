@@ -187,7 +187,8 @@ def compose_lesson(
         )
 
     contrasts = [
-        (plain(l), p) for p in ordered for l in lines_of(p.text) if CONTRAST.search(l) and len(plain(l)) > 25
+        (plain(l), p) for p in ordered for l in lines_of(p.text)
+        if l != p.subsection and CONTRAST.search(l) and len(plain(l)) > 25
     ]
     if contrasts:
         block = ["## Common misconceptions", "The notes draw these distinctions; mixing them up is the usual mistake:"]

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 _RETRIEVER: Any = None
 
 
-def shared_retriever() -> Any:
-    """One retriever per process: the embedder and the indexes load once, whatever calls search."""
+def shared_retriever(on_progress: Any = None, echo: Any = None) -> Any:
+    """One retriever per process: the embedder and the indexes load once, whatever calls search.
+    The first call builds or refreshes the index if the notes changed (reporting through the callbacks)."""
     global _RETRIEVER
     from tutor.settings import get_settings
 
@@ -19,7 +20,7 @@ def shared_retriever() -> Any:
     if _RETRIEVER is None or _RETRIEVER[0] != key:
         from tutor.knowledge.retrieval import open_retriever
 
-        _RETRIEVER = (key, open_retriever(settings))
+        _RETRIEVER = (key, open_retriever(settings, on_progress=on_progress, echo=echo))
     return _RETRIEVER[1]
 
 
