@@ -309,6 +309,8 @@ class _Prepared:
 
 @dataclass
 class GraderConfig:
+    """Limits and the thresholds that decide which key points count as covered (for covered / missed)."""
+
     max_answer_chars: int = 4000  # longer answers are cut at a word boundary: a few paragraphs is plenty
     max_points: int = 32  # clauses per text, answer and reference alike
     point_similarity: float = 0.6  # a key point is covered from this clause similarity (MiniLM scale) ...
@@ -317,6 +319,7 @@ class GraderConfig:
 
 
 def _truncate(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a space when there is one in the second half."""
     if len(text) <= limit:
         return text
     cut = text[:limit]
