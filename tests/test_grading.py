@@ -158,6 +158,10 @@ def test_copying_the_question_scores_zero(grader):
         assert grader.grade(row["question"], row["reference"], row["question"]).score == 0.0
 
 
+def test_the_default_embedder_is_the_configured_one():
+    assert isinstance(OfflineGrader().embedder, HashingEmbedder)  # conftest sets TUTOR_EMBEDDER=hashing
+
+
 def test_a_missing_reference_is_a_usage_error(grader):
     with pytest.raises(UsageError):
         grader.grade("Dropout drops neurons.", "  ")
