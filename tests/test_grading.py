@@ -206,8 +206,8 @@ def test_grade_many_embeds_a_batch_in_one_call():
 def test_citations_are_passed_through_and_empty_by_default(grader):
     row = ROWS[0]
     assert grader.grade(row["good"], row["reference"]).citations == []
-    cited = grader.grade(row["good"], row["reference"], citations=[{"source": "02-training.md", "section": row["section"]}])
-    assert cited.citations == [{"source": "02-training.md", "section": row["section"]}]
+    cited = grader.grade(row["good"], row["reference"], citations=[{"source": row["source"], "section": row["section"]}])
+    assert cited.citations == [{"source": row["source"], "section": row["section"]}]
 
 
 def test_feedback_is_two_or_three_sentences_quoting_only_the_reference(grader):
