@@ -68,6 +68,16 @@ def _headed_by(topic: str, p: Retrieved) -> bool:
     return any(mentions(p.heading, w) for w in content_words(topic))
 
 
+def focus(topic: str, passages: list[Retrieved], limit: int) -> list[Retrieved]:
+    """The passages under headings that name the topic (and any as close in meaning as the best one);
+    when no heading names it, the passages close in meaning to the best one."""
+    headed = [p for p in passages if _headed_by(topic, p)]
+    if not headed:
+        return relevant(topic, passages, limit)
+    best = max(p.similarity for p in passages)
+    return [p for p in passages if p in headed or p.similarity >= best - 0.03][:limit]
+
+
 def teaching_order(passages: list[Retrieved]) -> list[Retrieved]:
     """The notes' own order, the module of the best passage first: the notes build ideas in sequence."""
     if not passages:
@@ -143,7 +153,7 @@ def compose_lesson(
     """A lesson from the passages, in the order the notes teach them."""
     if not topic_covered(topic, passages):
         return not_covered_lesson(topic, passages)
-    chosen = [p for p in relevant(topic, passages, limit=12) if not is_lead_in(p)] or passages[:1]
+    chosen = [p for p in focus(topic, passages, limit=12) if not is_lead_in(p)] or passages[:1]
     chosen = chosen[:10]
     ordered = teaching_order(chosen)
 
@@ -221,10 +231,10 @@ def compose_research(topic: str, passages: list[Retrieved]) -> str:
     if not topic_covered(topic, passages):
         near = ", ".join(f"{p.heading} ({p.source})" for p in passages[:3]) or "none"
         return f"The course notes do not cover {topic}. Nearest sections: {near}."
-    chosen = relevant(topic, passages, limit=8)
+    chosen = focus(topic, passages, limit=8)
     lines = [f"Research notes on {topic}, from the course notes:"]
     for p in chosen:
-        quote = " ".join(plain(l) for l in clip_lines(lines_of(p.text), 400))
+        quote = " ".join(plain(l) for l in clip_lines([l for l in lines_of(p.text) if l != p.subsection], 400))
         lines.append(f"- {p.cite} {quote}")
     return "\n".join(lines)
 
@@ -238,7 +248,7 @@ def compose_extract(query: str, task_text: str, passages: list[Retrieved], max_l
     query_words = set(content_words(query))
     scored = []
     for rank, p in enumerate(passages):
-        for order, line in enumerate(lines_of(p.text)):
+        for order, line in enumerate(l for l in lines_of(p.text) if l != p.subsection):
             words = set(content_words(line))
             overlap = len(words & wanted) + 2 * len(words & query_words)
             scored.append((overlap + p.similarity * 2 - rank * 0.3, rank, order, plain(line), p))

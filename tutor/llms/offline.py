@@ -265,7 +265,7 @@ def _read_next(topic: str, passages: list[Any]) -> list[Any]:
     except TutorError:
         return []
     here = pmap.concepts_for_topic(topic) or pmap.concepts_for_sections(
-        [SectionRef(source=p.source, section=p.section) for p in compose.relevant(topic, passages, limit=3)]
+        [SectionRef(source=p.source, section=p.section) for p in compose.focus(topic, passages, limit=3)]
     )
     before = [r for cid in here for r in pmap.concepts[cid].requires]
     after = [cid for cid, c in pmap.concepts.items() if any(h in c.requires for h in here)]
@@ -289,7 +289,7 @@ def _quiz_items(topic: str, conv: Conversation, n: int, kind: str, seed: int) ->
     if kind == "computed":
         return computed_items(n, seed, topic)
     chunks = shared_retriever().lexical.chunks
-    passages = compose.relevant(topic, conv.passages(), limit=6) if topic else []
+    passages = compose.focus(topic, conv.passages(), limit=6) if topic else []
     sections = [(p.source, p.section) for p in passages] or None
     computed = n // 4 if kind == "mixed" and topic_has_computed(topic) else 0
     items = generate_quiz(chunks, n=n - computed, kind=kind, seed=seed, topic_sections=sections)
