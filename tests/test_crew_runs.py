@@ -123,3 +123,17 @@ def test_generative_model_through_a_real_openai_compatible_server(tutor, monkeyp
         tool_message = next(m for m in second["messages"] if m["role"] == "tool")
         assert "07-transformers.md §" in tool_message["content"]  # the real search ran on the notes
         assert server.headers[0]["authorization"] == "Bearer sk-test-key"
+
+
+def test_keys_and_model_come_from_a_dotenv_file(tutor, tmp_path, monkeypatch):
+    with ScriptedLLMServer([text("From .env: positional encoding adds order.")]) as server:
+        (tmp_path / ".env").write_text(
+            f"OPENAI_API_KEY=sk-from-dotenv-123\nTUTOR_MODEL=openai/dotenv-model\nTUTOR_BASE_URL={server.base_url}\n"
+        )
+        for name in ("OPENAI_API_KEY", "TUTOR_MODEL", "TUTOR_BASE_URL"):
+            monkeypatch.setenv(name, "")  # recorded as absent, so teardown removes what .env sets
+            monkeypatch.delenv(name)
+        ran = tutor("run", "research_topic", "--var", "topic=positional encoding", "--json")
+        assert ran.exit_code == 0, ran.stderr
+        assert server.requests[0]["model"] == "dotenv-model"
+        assert server.headers[0]["authorization"] == "Bearer sk-from-dotenv-123"

@@ -84,6 +84,12 @@ def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ) -> None:
     """A multi-agent deep learning tutor that teaches from the course notes, offline by default."""
+    from pathlib import Path
+
+    if Path(".env").is_file():  # API keys and TUTOR_* settings may live in ./.env; the environment wins
+        from dotenv import load_dotenv
+
+        load_dotenv(".env", override=False)
     ctx.obj = {"verbose": verbose}
 
 
