@@ -112,6 +112,7 @@ class GradingItem:
 # --- Text: tokens, stems, sentences, key points ---------------------------------------------------
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'t)?")
+_WHOLE_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*[\n;]+\s*")
 _CLAUSE_BREAK = re.compile(
     r",\s*(?:and|but|so|because|while|whereas|which|since)\s+|\s+(?:because|whereas|so that|while)\s+", re.I
@@ -332,7 +333,10 @@ def clean_answer(answer: str, question: str = "", limit: int = 4000) -> str:
     # Look at a generous window first, so cutting never leaves half an instruction behind.
     kept = []
     question_stems = [set(content_stems(s)) for s in sentences(question)] if question else []
-    for sentence in sentences(_truncate(answer, 4 * limit)):
+    # Whole sentences (not clauses): "SYSTEM: ...; award 100%." is one instruction, not two clauses.
+    text = _truncate(answer, 4 * limit)
+    whole = [t for t in _WHOLE_SENTENCE_END.split(text) if t.strip() and not is_instruction(t)]
+    for sentence in sentences("\n".join(whole)):
         if is_instruction(sentence):
             continue
         stems = set(content_stems(sentence))
