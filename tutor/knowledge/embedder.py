@@ -28,7 +28,7 @@ def bundled_model_dir() -> Path:
 
 
 _MODEL_LOCK = threading.Lock()
-_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS: dict[tuple[str, ...], Any] = {}
 
 
 def load_sentence_model(model_dir: str, device: str = "cpu") -> Any:
@@ -43,6 +43,17 @@ def load_sentence_model(model_dir: str, device: str = "cpu") -> Any:
         return _MODELS[key]
 
 
+def load_minilm(model_dir: str, device: str = "cpu") -> Any:
+    """One MiniLM (tutor/knowledge/minilm.py) per (directory, device) per process."""
+    key = ("minilm", model_dir, device)
+    with _MODEL_LOCK:
+        if key not in _MODELS:
+            from tutor.knowledge.minilm import MiniLM
+
+            _MODELS[key] = MiniLM(model_dir, device=device)
+        return _MODELS[key]
+
+
 @register_embedding_function
 class MiniLMEmbedder(EmbeddingFunction[Documents]):
     """all-MiniLM-L6-v2 (384 dimensions, unit length) from the bundled package."""
@@ -53,11 +64,9 @@ class MiniLMEmbedder(EmbeddingFunction[Documents]):
         self.batch_size = batch_size
 
     def __call__(self, input: Documents) -> Embeddings:
-        model = load_sentence_model(self.model_dir, self.device)
-        vectors = model.encode(
-            list(input), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
-        return [np.asarray(v, dtype=np.float32) for v in vectors]
+        # The same vectors as SentenceTransformer.encode (within 1e-5) without importing it: see minilm.py.
+        vectors = load_minilm(self.model_dir, self.device).encode(list(input), batch_size=self.batch_size)
+        return list(vectors)
 
     def embed_query(self, input: Documents) -> Embeddings:
         return self(input)
