@@ -6,8 +6,8 @@ Heavy libraries (torch, crewai, chromadb) are imported inside commands so `--hel
 
 from __future__ import annotations
 
+import os
 import sys
-import traceback
 from typing import Annotated, Any
 
 import typer
@@ -49,6 +49,8 @@ class TutorGroup(TyperGroup):
             raise typer.Exit(130) from None
         except Exception as e:  # the last line of defence: never a bare traceback unless asked
             if ctx.obj and ctx.obj.get("verbose"):
+                import traceback
+
                 sys.stderr.write(redact(traceback.format_exc()))
             err_console().print(
                 f"[bold red]error:[/] unexpected {e.__class__.__name__}: {escape(redact(str(e)))} "
@@ -100,7 +102,48 @@ progress.register(app)
 demo.register(app)
 
 
+def _help_renderer_without_markdown() -> None:
+    """Import typer's help renderer (typer.rich_utils) without the two modules it imports but never uses
+    for help in "rich" markup mode: rich.markdown (markdown-it, pygments) and rich.traceback (attrs).
+    They are half the time of `tutor --help`. Stand-ins take their place while rich_utils imports, then
+    step aside, so anything that imports them later (a lesson rendered as Markdown) gets the real ones."""
+    if "typer.rich_utils" in sys.modules:
+        return
+    import importlib
+    import types
+
+    def deferred(module: str, name: str) -> type:
+        def real() -> Any:
+            return getattr(importlib.import_module(module), name)
+
+        # A class, not a function: rich_utils writes `Markdown | Text` in annotations it evaluates.
+        return type(name, (), {"__new__": lambda cls, *a, **k: real()(*a, **k),
+                               "from_exception": classmethod(lambda cls, *a, **k: real().from_exception(*a, **k))})
+
+    stand_ins = {}
+    for module, name in (("rich.markdown", "Markdown"), ("rich.traceback", "Traceback")):
+        if module not in sys.modules:
+            stand_ins[module] = types.ModuleType(module)
+            setattr(stand_ins[module], name, deferred(module, name))
+    sys.modules.update(stand_ins)
+    try:
+        import typer.rich_utils  # noqa: F401
+    finally:
+        rich = sys.modules["rich"]
+        for module, stand_in in stand_ins.items():
+            if sys.modules.get(module) is stand_in:
+                del sys.modules[module]
+            if getattr(rich, module.rsplit(".", 1)[1], None) is stand_in:
+                delattr(rich, module.rsplit(".", 1)[1])
+
+
 def main() -> None:
+    # numpy's OpenBLAS starts a thread per core even for the small products of embedding one query; on a
+    # busy machine those threads wait on each other (ten times slower). One thread serves tutor's sizes;
+    # torch, which embeds the large batches, has its own threads.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if len(sys.argv) < 2 or any(arg in ("--help", "-h") for arg in sys.argv[1:]):
+        _help_renderer_without_markdown()
     app(prog_name="tutor")
 
 
