@@ -130,7 +130,7 @@ def load_checked_config(config_dir: Path | None) -> CrewConfig:
     return load_config(config_dir, tool_names())
 
 
-def _tools_for(patterns: list[str]) -> list[Any]:
+def _tools_for(patterns: list[str], no_demo: bool = False) -> list[Any]:
     from tutor.tools.registry import load_registry
 
     registry = load_registry()
@@ -138,6 +138,8 @@ def _tools_for(patterns: list[str]) -> list[Any]:
     for pattern in patterns:
         matched = [n for n in registry.names() if n.startswith(pattern[:-1])] if pattern.endswith("*") else [pattern]
         names.extend(n for n in matched if n not in names)
+    if no_demo:  # --no-demo: no model is offered a demo (and no demo module, nor torch, is imported to offer it)
+        names = [n for n in names if not n.startswith("demo_")]
     return [registry.create(n) for n in names if registry.available(n)]
 
 
@@ -249,7 +251,7 @@ def _run_crew(
                 role=spec.role,
                 goal=spec.goal.strip(),
                 backstory=backstory,
-                tools=_tools_for(spec.tools),
+                tools=_tools_for(spec.tools, no_demo),
                 llm=llm,
                 allow_delegation=spec.allow_delegation and process == "sequential",
                 max_iter=spec.max_iter,
