@@ -77,6 +77,12 @@ def _gelu(h: np.ndarray) -> np.ndarray:
     return poly
 
 
+def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """x (N, in) -> (N, out) with weight (out, in) as stored: torch's linear, and no transposed copy of
+    the weights (for a few tokens the product is bound by reading the weights, either way round)."""
+    return (weight @ x.T).T + bias
+
+
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
     mean = x.mean(-1, keepdims=True)
     centred = x - mean
@@ -108,17 +114,18 @@ class MiniLM:
         self.blocks = []
         for i in range(self.config.layers):
             p = f"encoder.layer.{i}."
+            # Weights stay as stored, (out, in), as torch's linear takes them; see _linear for numpy.
             self.blocks.append({
-                # query, key and value as one (C, 3C) matrix: one product instead of three
-                "qkv_w": np.concatenate([w[f"{p}attention.self.{n}.weight"] for n in ("query", "key", "value")]).T.copy(),
+                # query, key and value as one (3C, C) matrix: one product instead of three
+                "qkv_w": np.concatenate([w[f"{p}attention.self.{n}.weight"] for n in ("query", "key", "value")]),
                 "qkv_b": np.concatenate([w[f"{p}attention.self.{n}.bias"] for n in ("query", "key", "value")]),
-                "out_w": w[f"{p}attention.output.dense.weight"].T.copy(),  # (C, C)
+                "out_w": w[f"{p}attention.output.dense.weight"],  # (C, C)
                 "out_b": w[f"{p}attention.output.dense.bias"],
                 "ln1_w": w[f"{p}attention.output.LayerNorm.weight"],
                 "ln1_b": w[f"{p}attention.output.LayerNorm.bias"],
-                "ff1_w": w[f"{p}intermediate.dense.weight"].T.copy(),  # (C, 4C)
+                "ff1_w": w[f"{p}intermediate.dense.weight"],  # (4C, C)
                 "ff1_b": w[f"{p}intermediate.dense.bias"],
-                "ff2_w": w[f"{p}output.dense.weight"].T.copy(),  # (4C, C)
+                "ff2_w": w[f"{p}output.dense.weight"],  # (C, 4C)
                 "ff2_b": w[f"{p}output.dense.bias"],
                 "ln2_w": w[f"{p}output.LayerNorm.weight"],
                 "ln2_b": w[f"{p}output.LayerNorm.bias"],
@@ -138,15 +145,15 @@ class MiniLM:
         scale = 1.0 / math.sqrt(D)
         x = x.reshape(B * T, cfg.hidden)  # (B*T, C): every linear layer is one matrix product
         for blk in self.blocks:
-            qkv = (x @ blk["qkv_w"] + blk["qkv_b"]).reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
+            qkv = _linear(x, blk["qkv_w"], blk["qkv_b"]).reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
             scores = (qkv[0] @ qkv[1].transpose(0, 1, 3, 2)) * scale + padding  # (B, H, T, T)
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
             context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(B * T, cfg.hidden)  # (B*T, C)
-            x = _layer_norm(context @ blk["out_w"] + blk["out_b"] + x, blk["ln1_w"], blk["ln1_b"], cfg.eps)
-            h = x @ blk["ff1_w"] + blk["ff1_b"]  # (B*T, 4C)
+            x = _layer_norm(_linear(context, blk["out_w"], blk["out_b"]) + x, blk["ln1_w"], blk["ln1_b"], cfg.eps)
+            h = _linear(x, blk["ff1_w"], blk["ff1_b"])  # (B*T, 4C)
             h = _gelu(h)
-            x = _layer_norm(h @ blk["ff2_w"] + blk["ff2_b"] + x, blk["ln2_w"], blk["ln2_b"], cfg.eps)
+            x = _layer_norm(_linear(h, blk["ff2_w"], blk["ff2_b"]) + x, blk["ln2_w"], blk["ln2_b"], cfg.eps)
         m = mask[:, :, None].astype(np.float32)  # (B, T, 1)
         return (x.reshape(B, T, cfg.hidden) * m).sum(1) / np.maximum(m.sum(1), 1e-9)  # mean over real tokens: (B, C)
 
@@ -156,12 +163,11 @@ class MiniLM:
             import torch
 
             def t(a: np.ndarray) -> Any:
-                return torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+                return torch.from_numpy(a).to(self.device)  # on the CPU, the numpy arrays' own memory
 
             self._torch = {
                 "embeddings": {k: t(v) for k, v in self.embeddings.items()},
-                # torch's linear takes (out, in): the transposes above, undone
-                "blocks": [{k: t(v.T if v.ndim == 2 else v) for k, v in blk.items()} for blk in self.blocks],
+                "blocks": [{k: t(v) for k, v in blk.items()} for blk in self.blocks],
             }
         return self._torch
 
