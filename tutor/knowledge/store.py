@@ -350,11 +350,9 @@ class NoteStore:
 
     def dense(self, query: str, k: int, query_vector: Any = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) for the k nearest chunks."""
-        count = self.collection.count()
-        if count == 0:
-            return []
         vector = self.embed_query(query) if query_vector is None else query_vector
-        got = self.collection.query(query_embeddings=[vector], n_results=min(k, count), include=["distances"])
+        # Chroma answers with what it has when k exceeds its size (nothing when empty), so no count() per query.
+        got = self.collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
         return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0])]
 
     def vectors(self, ids: list[str]) -> dict[str, Any]:
