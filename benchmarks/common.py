@@ -78,6 +78,8 @@ def tutor_env(home: Path, knowledge: Path | None = None, **extra: str) -> dict[s
         XDG_DATA_HOME=str(home / "xdg-data"),
         CREWAI_STORAGE_DIR="tutor-bench",
         TMPDIR=str(home / "tmp"),
+        # What `tutor` sets for itself (tutor/cli/__init__.py), so in-process workers match a real process.
+        OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"),
     )
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     env.update(extra)
