@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 NUMPY_MAX_TOKENS = 2048  # up to this many tokens in one call run in numpy when torch is not loaded yet
+BATCH_TOKENS = 1024  # padded tokens per forward pass: small enough for the activations to stay in cache
 
 
 @dataclass(frozen=True)
@@ -215,9 +216,11 @@ class MiniLM:
         numpy_path = self.use_numpy(sum(lengths)) if backend is None else backend == "numpy"
         forward = self._forward_numpy if numpy_path else self._forward_torch
         order = sorted(range(len(texts)), key=lambda i: -lengths[i])  # similar lengths share a batch: less padding
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            T = lengths[rows[0]]
+        start = 0
+        while start < len(order):
+            T = lengths[order[start]]  # the longest in this batch
+            rows = order[start : start + max(1, min(batch_size, BATCH_TOKENS // T))]
+            start += len(rows)
             ids = np.zeros((len(rows), T), dtype=np.int64)
             mask = np.zeros((len(rows), T), dtype=np.int64)
             for r, i in enumerate(rows):
