@@ -93,6 +93,15 @@ def embedder_identity(embedder: Any) -> dict[str, str]:
     return {"embedder": embedder.name(), "embedder_config": json.dumps(embedder.get_config(), sort_keys=True)}
 
 
+LOCK_RETRIES = 15  # about 25 s of waiting in all for a store another process is writing
+
+
+def _transient(error: BaseException) -> bool:
+    """SQLite's "database is locked" / "busy" from Chroma while another process writes: wait, don't rebuild."""
+    text = f"{error.__class__.__name__} {error}".lower()
+    return "locked" in text or "busy" in text
+
+
 class NoteStore:
     """The notes collection plus the list of sources it was built from."""
 
@@ -123,12 +132,26 @@ class NoteStore:
         tmp.replace(self.state_path)
 
     def _open(self) -> Any:
+        """The collection; a store another process holds locked is waited for, never taken for damaged."""
+        for attempt in range(LOCK_RETRIES):
+            try:
+                return self._open_once()
+            except Exception as e:
+                if not _transient(e) or attempt == LOCK_RETRIES - 1:
+                    raise
+                self._client = None
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _open_once(self) -> Any:
         try:
             self._client = _client_for(self.settings)
             return self._get_collection()
         except (UsageError, WorkFailed):
             raise
         except Exception as e:  # a damaged sqlite file or segment surfaces as many exception types
+            if _transient(e):
+                raise
             if self.settings.chroma_url:
                 raise WorkFailed(f"the Chroma server at {self.settings.chroma_url} failed: {e}") from e
             self.notices.append(
