@@ -10,19 +10,6 @@ from tutor.cli.options import ConfigOpt, JsonOpt, ModelOpt, NoFallbackOpt, Proce
 from tutor.cli.render import console, print_json
 
 
-def parse_vars(pairs: list[str] | None) -> dict[str, str]:
-    from tutor.errors import UsageError
-
-    values: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise UsageError(f"--var takes key=value, got '{pair}'")
-        values[key] = value
-    return values
-
-
 def run(
     ctx: typer.Context,
     task: Annotated[str, typer.Argument(help="A task name from tasks.yaml (see: tutor tasks).")],
@@ -38,7 +25,9 @@ def run(
 
     from tutor.cli.knowledge import ensure_index
 
-    inputs = parse_vars(var)
+    from tutor.demos.base import parse_pairs
+
+    inputs = parse_pairs(var, "--var")
     ensure_index(show_progress=not json_out)
     offline_notice(model)
     result = build_and_run(
