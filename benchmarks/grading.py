@@ -1,19 +1,19 @@
-"""Measure the offline grader on SciEntsBank against two cosine baselines, and on our deep-learning set.
+"""Measure the grader on SciEntsBank against its baselines and against the grader it replaced.
 
-    python benchmarks/grading.py [--data /work/shared/datasets/scientsbank]
+    python benchmarks/grading.py [--data ../shared/datasets/scientsbank]
 
-Three systems, each tuned on the train file only and reported on both test files:
+Systems, each tuned on the train file only and reported on both test files:
   - bag-of-words cosine with two cut-offs tuned on train, on lower-cased word counts and, a stronger
     variant, on stemmed content words (stop words dropped),
   - MiniLM cosine (answer vs reference) with two cut-offs tuned on train,
-  - OfflineGrader (tutor.learning.grading) with the shipped weights (benchmarks/fit_grader.py).
-Metrics: accuracy and macro-F1 over correct / incorrect / contradictory, and the Spearman
-correlation of each system's score with the label order contradictory < incorrect < correct
-(the order the grader's score is built on; see tutor/learning/grading.py).
-
-Then benchmarks/dl_grading_set.jsonl: for each question, does score(good) > score(partial) > score(wrong)?
-And the throughput of grade_many on 500 answers with a fresh grader (no cached vectors).
-Results go to benchmarks/out/grading.json; a Markdown table is printed.
+  - the previous grader (features + logistic regression, read from git at LEGACY_COMMIT),
+  - the pair model alone (tutor.grading.pair, no stacker),
+  - OfflineGrader (tutor.grading) as shipped.
+Metrics: accuracy and macro-F1 over correct / incorrect / contradictory, the Spearman correlation of
+the score with the label order contradictory < incorrect < correct, and the share of `correct`
+answers scored 0.7 or more (the verdict a learner sees). Then the throughput of grade_many on 500
+answers with a fresh grader. The adversarial suite and the deep-learning set are in
+benchmarks/adversarial.py. Results go to benchmarks/out/grading.json; a Markdown table is printed.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fit_grader import DATA, REPO, TESTS, TRAIN, CachedEmbedder, items_of, load_rows, macro_f1  # noqa: E402
 
-DL_SET = REPO / "benchmarks" / "dl_grading_set.jsonl"
+LEGACY_COMMIT = "7abc96a"  # the last commit with tutor/learning/grading.py, the grader this one replaces
 OUT = REPO / "benchmarks" / "out" / "grading.json"
 LABELS = ("correct", "incorrect", "contradictory")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -41,7 +41,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def bow_cosine(a: str, b: str, stemmed: bool = False) -> float:
     """Cosine of word-count vectors: lower-cased words, or stemmed content words (stop words dropped)."""
-    from tutor.learning.grading import content_stems
+    from tutor.grading.text import content_stems
 
     if stemmed:
         ca, cb = Counter(content_stems(a)), Counter(content_stems(b))
@@ -79,7 +79,7 @@ class CutOffs:
 
 
 def metrics(truth: list[str], predicted: list[str], score: np.ndarray) -> dict:
-    from tutor.learning.grading import LABEL_ORDER
+    from tutor.grading.model import LABEL_ORDER
 
     rho = spearmanr(score, [LABEL_ORDER[t] for t in truth]).statistic
     return {
@@ -108,29 +108,33 @@ def paired_bootstrap(rows: list[dict], ours: list[str], theirs: list[str], resam
     return [round(float(low), 4), round(float(high), 4)]
 
 
-def dl_ordering(grader) -> dict:
-    rows = load_rows(DL_SET)
-    items = []
-    for row in rows:
-        for kind in ("good", "partial", "wrong"):
-            items.append({"answer": row[kind], "reference": row["reference"], "question": row["question"]})
-    grades = grader.grade_many(items)
-    per_item, strict, good_over_wrong = [], 0, 0
-    for k, row in enumerate(rows):
-        good, partial, wrong = (g.score for g in grades[3 * k : 3 * k + 3])
-        ordered = good > partial > wrong
-        strict += ordered
-        good_over_wrong += good > wrong
-        per_item.append({"id": row["id"], "good": good, "partial": partial, "wrong": wrong, "ordered": ordered,
-                         "verdicts": [g.verdict for g in grades[3 * k : 3 * k + 3]]})
-    return {"items": len(rows), "ordered": strict, "good_over_wrong": good_over_wrong, "per_item": per_item}
+def legacy_grader(embedder):
+    """The grader this one replaced, loaded from git (benchmarks/out/legacy/), on the same embedder."""
+    import importlib.util
+    import subprocess
+
+    folder = REPO / "benchmarks" / "out" / "legacy"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("grading.py", "grader_weights.json"):
+        blob = subprocess.run(["git", "-C", str(REPO), "show", f"{LEGACY_COMMIT}:tutor/learning/{name}"],
+                              capture_output=True, check=True).stdout
+        (folder / name).write_bytes(blob)
+    spec = importlib.util.spec_from_file_location("legacy_grading", folder / "grading.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.OfflineGrader(embedder=embedder)
+
+
+def correct_at(truth: list[str], score: np.ndarray, at: float = 0.7) -> float:
+    mask = np.array([t == "correct" for t in truth])
+    return round(float(np.mean(score[mask] >= at)), 4)
 
 
 def throughput(rows: list[dict], n: int = 500) -> dict:
     """Seconds to grade n answers with a fresh grader (nothing cached): the first batch in a process,
     which also pays torch's one-off set-up for each new input shape, and then a second fresh grader."""
     from tutor.knowledge.embedder import MiniLMEmbedder, load_sentence_model
-    from tutor.learning.grading import OfflineGrader
+    from tutor.grading.grader import OfflineGrader
 
     embedder = MiniLMEmbedder()
     started = time.perf_counter()
@@ -151,7 +155,7 @@ def throughput(rows: list[dict], n: int = 500) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tutor.learning.grading import OfflineGrader
+    from tutor.grading.grader import OfflineGrader
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -184,41 +188,50 @@ def main(argv: list[str] | None = None) -> int:
             predictions[system, name] = cutoffs.predict(score)
             results[system][name] = metrics(truth[name], predictions[system, name], score)
 
-    results["OfflineGrader"] = {}
+    graders = {"previous grader": legacy_grader(embedder), "pair model alone": OfflineGrader(embedder=embedder, stacker=False),
+               "OfflineGrader": grader}
+    for system, g in graders.items():
+        results[system] = {}
+        for name in TESTS:
+            items = items_of(splits[name])
+            started = time.perf_counter()
+            if system == "previous grader":
+                score = np.array([x.score for x in g.grade_many(items)])
+            else:
+                score = g.scores(items)
+            predicted = g.predict_labels(items)
+            results[system][name] = metrics(truth[name], predicted, score)
+            results[system][name]["correct_at_0.7"] = correct_at(truth[name], score)
+            results[system][name]["seconds"] = round(time.perf_counter() - started, 2)
+            predictions[system, name] = predicted
     for name in TESTS:
-        items = items_of(splits[name])
-        started = time.perf_counter()
-        grades = grader.grade_many(items)
-        predicted = grader.predict_labels(items)
-        results["OfflineGrader"][name] = metrics(truth[name], predicted, np.array([g.score for g in grades]))
-        results["OfflineGrader"][name]["seconds"] = round(time.perf_counter() - started, 2)
-        for baseline, key in (("bag-of-words cosine", "bow"), ("bag-of-words cosine, stemmed content words", "bow_stemmed")):
+        for baseline, key in (("previous grader", "previous"), ("bag-of-words cosine, stemmed content words", "bow_stemmed")):
             results["OfflineGrader"][name][f"macro_f1_gain_over_{key}_95ci"] = paired_bootstrap(
-                splits[name], predicted, predictions[baseline, name])
+                splits[name], predictions["OfflineGrader", name], predictions[baseline, name])
     embedder.save()
 
-    ordering = dl_ordering(grader)
     speed = throughput(splits["test-unseen-questions"])
-    report = {"scientsbank": results, "dl_grading_set": ordering, "throughput_minilm_cpu": speed,
+    report = {"scientsbank": results, "throughput_minilm_cpu": speed,
               "label_order": "contradictory < incorrect < correct"}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
-    print("| system | test | accuracy | macro-F1 | Spearman |")
-    print("|---|---|---|---|---|")
+    print("| system | test | accuracy | macro-F1 | Spearman | correct scored >= 0.7 |")
+    print("|---|---|---:|---:|---:|---:|")
     for system, by_split in results.items():
         for name in TESTS:
             m = by_split[name]
-            print(f"| {system} | {name} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {m['spearman']:.3f} |")
+            at = f"{m['correct_at_0.7']:.3f}" if "correct_at_0.7" in m else "-"
+            print(f"| {system} | {name} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {m['spearman']:.3f} | {at} |")
     for name in TESTS:
-        for key, label in (("bow", "bag-of-words"), ("bow_stemmed", "stemmed bag-of-words")):
+        for key, label in (("previous", "previous grader"), ("bow_stemmed", "stemmed bag-of-words")):
             ours = results["OfflineGrader"][name]["macro_f1"]
-            gain = ours - results["bag-of-words cosine" + (", stemmed content words" if key == "bow_stemmed" else "")][name]["macro_f1"]
+            base = "previous grader" if key == "previous" else "bag-of-words cosine, stemmed content words"
+            gain = ours - results[base][name]["macro_f1"]
             low, high = results["OfflineGrader"][name][f"macro_f1_gain_over_{key}_95ci"]
             print(f"\n{name}: macro-F1 gain over {label} {gain:+.3f}, 95% interval (questions resampled) "
                   f"[{low:+.3f}, {high:+.3f}]", end="")
-    print(f"\n\nDL set: score(good) > score(partial) > score(wrong) on {ordering['ordered']}/{ordering['items']} items; "
-          f"good > wrong on {ordering['good_over_wrong']}/{ordering['items']}.")
+    print()
     print(f"Throughput (MiniLM, CPU, nothing cached): {speed['answers']} answers in {speed['warm_seconds']}s "
           f"= {speed['answers_per_second_warm']} answers/s warm; first batch in the process "
           f"{speed['first_batch_seconds']}s = {speed['answers_per_second_first_batch']} answers/s "

@@ -2,7 +2,7 @@
 
 - retrieval: benchmarks/retrieval.py's `score` for dense, BM25 and hybrid, and the same `score` over
   CrewAI's own knowledge feature (benchmarks/crewai_knowledge.py), with query latency for all four;
-- grading: benchmarks/grading.py run as it is, its JSON read back;
+- grading: benchmarks/grading.py and benchmarks/adversarial.py run as they are, their JSON read back;
 - demos: benchmarks/demos.py run as it is (a GPU column when CUDA is there), its JSON read back.
 
     python -m benchmarks --only retrieval,grading,demos
@@ -83,6 +83,11 @@ def grading(ctx: Context) -> dict[str, Any]:
     started = time.perf_counter()
     _script(["benchmarks/grading.py", "--out", str(out)], tutor_env(home))
     report = json.loads(out.read_text())
+    ctx.say("grading: benchmarks/adversarial.py (attacks from the test references, the DL set, CLI timings)")
+    adversarial = home / "adversarial.json"
+    _script(["-m", "benchmarks.adversarial", "--out", str(adversarial)] + (["--quick"] if ctx.quick else []),
+            tutor_env(home))
+    report["adversarial"] = json.loads(adversarial.read_text())
     report["script_s"] = round(time.perf_counter() - started, 1)
     return report
 

@@ -119,26 +119,51 @@ def _retrieval(r: dict[str, Any]) -> list[str]:
 
 def _grading(g: dict[str, Any]) -> list[str]:
     lines = [
-        "SciEntsBank 3-way (`/work/shared/datasets/scientsbank`), from `benchmarks/grading.py` run as it is: each "
-        "cosine baseline has two cut-offs tuned on train; the offline grader uses its shipped weights.",
+        "SciEntsBank 3-way (`shared/datasets/scientsbank`), from `benchmarks/grading.py` run as it is: each "
+        "cosine baseline has two cut-offs tuned on train; the previous grader is read from git; the pair model "
+        "and the stacker were fitted on train only (`python -m tutor.grading.train`, `benchmarks/fit_grader.py`).",
         "",
-        "| system | test | accuracy | macro-F1 | Spearman |",
-        "|---|---|---:|---:|---:|",
+        "| system | test | accuracy | macro-F1 | Spearman | correct scored >= 0.7 |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for system, by_split in g["scientsbank"].items():
         for split, m in by_split.items():
             if isinstance(m, dict) and "accuracy" in m:
-                lines.append(f"| {system} | {split} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {m['spearman']:.3f} |")
-    dl = g.get("dl_grading_set")
-    if dl:
-        lines += ["", f"Deep-learning set: score(good) > score(partial) > score(wrong) on {dl['ordered']}/{dl['items']} "
-                  f"items; good > wrong on {dl['good_over_wrong']}/{dl['items']}."]
+                at = f"{m['correct_at_0.7']:.3f}" if "correct_at_0.7" in m else "-"
+                lines.append(f"| {system} | {split} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {m['spearman']:.3f} | {at} |")
     t = g.get("throughput_minilm_cpu") or {}
     speeds = [f"{key.replace('answers_per_second', '').strip('_').replace('_', ' ') or 'all'}: {value} answers/s"
               for key, value in t.items() if key.startswith("answers_per_second")]
     if speeds:
-        lines.append(f"Grader throughput in-process as `benchmarks/grading.py` measures it ({t.get('answers')} answers): "
-                     + "; ".join(speeds) + ".")
+        lines += ["", f"Grader throughput in-process as `benchmarks/grading.py` measures it ({t.get('answers')} answers): "
+                  + "; ".join(speeds) + "."]
+    adv = g.get("adversarial")
+    if adv:
+        ours, before = adv["attacks"]["OfflineGrader"], adv["attacks"]["previous grader"]
+        lines += ["", "Attacks built from the SciEntsBank test references only (`benchmarks/adversarial.py`): the share "
+                  "scored below 0.4 (a careful teacher gives them no credit); filler: correct answers already scored "
+                  ">= 0.7, padded with a filler sentence, the share that keeps >= 0.7.", "",
+                  "| kind | n | OfflineGrader | previous grader |", "|---|---:|---:|---:|"]
+        for kind, m in ours.items():
+            if kind != "filler":
+                lines.append(f"| {kind} | {m['n']} | {m['below_0.4']:.3f} | {before[kind]['below_0.4']:.3f} |")
+        lines.append(f"| filler (keeps >= 0.7) | {ours['filler']['n']} | {ours['filler']['keep_0.7']} | "
+                     f"{before['filler']['keep_0.7']} (of {before['filler']['n']}) |")
+        lines += ["", "Deep-learning set (`benchmarks/dl_grading_set.jsonl`), graded against the key points the grader "
+                  "picks from the notes (no reference), and against its reference:", "",
+                  "| graded against | questions | good >= 0.7 | good > partial > wrong | wrong-but-fluent < 0.4 | "
+                  "sibling concept < 0.4 | sibling named | injections that raised a score |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for mode, m in adv["dl_set"].items():
+            lines.append(f"| {mode} | {m['questions']} | {m['good_at_0.7']:.3f} | {m['good_gt_partial_gt_wrong']:.3f} | "
+                         f"{m['wrong_below_0.4']:.3f} | {m['sibling_below_0.4']:.3f} | {m['sibling_named']} | "
+                         f"{m['injections_that_raised_a_score']} |")
+        c = adv.get("cli")
+        if c:
+            lines += ["", f"From the command line (fresh processes in turns): a cold `tutor grade ... --reference` "
+                      f"{c['tutor grade --reference']:.2f} s, {c['ratio']}x a bare `import torch, chromadb` "
+                      f"({c['import torch, chromadb']:.2f} s); `tutor grade --batch` on {c['batch_answers']} answers "
+                      f"{c['batch_seconds_median']} s = {c['batch_answers_per_second']} answers/s end to end."]
     return lines
 
 

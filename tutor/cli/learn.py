@@ -332,8 +332,12 @@ def render_grade(graded: Any) -> None:
     colour = {"correct": "green", "partially_correct": "yellow"}.get(graded.verdict, "red")
     console().print(f"[bold {colour}]{graded.verdict.replace('_', ' ')}[/]  score {graded.score:.2f}"
                     f"  [dim](confidence {graded.confidence:.2f})[/]")
+    if getattr(graded, "graded_against", "") == "notes":
+        console().print("[dim]graded against the key points of the notes that answer the question[/]")
     if graded.covered:
         console().print("[green]covered:[/] " + escape("; ".join(graded.covered)))
+    if getattr(graded, "contradicted", None):
+        console().print("[red]contradicted:[/] " + escape("; ".join(graded.contradicted)))
     if graded.missed:
         console().print("[red]missed:[/] " + escape("; ".join(graded.missed)))
     console().print(escape(graded.feedback))

@@ -55,7 +55,7 @@ def output_model(name: str) -> type[BaseModel]:
 
         return Quiz
     if name == "Grade":
-        from tutor.learning.grading import Grade
+        from tutor.grading.model import Grade
 
         return Grade
     raise KeyError(name)

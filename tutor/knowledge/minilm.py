@@ -108,7 +108,8 @@ class MiniLM:
         self.embeddings = {
             "word": w["embeddings.word_embeddings.weight"],  # (V, C)
             "position": w["embeddings.position_embeddings.weight"],  # (P, C)
-            "token_type": w["embeddings.token_type_embeddings.weight"][0],  # (C,): every token is segment 0
+            "token_type": w["embeddings.token_type_embeddings.weight"][0],  # (C,): a sentence is all segment 0
+            "token_types": w["embeddings.token_type_embeddings.weight"],  # (2, C): for pairs (tutor.grading.pair)
             "ln_w": w["embeddings.LayerNorm.weight"],
             "ln_b": w["embeddings.LayerNorm.bias"],
         }
@@ -134,18 +135,22 @@ class MiniLM:
         self._torch: dict[str, Any] | None = None  # the same weights as torch tensors, made on first use
 
     # ---- the numpy forward pass -------------------------------------------------------------------
-    def _forward_numpy(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """ids, mask (B, T) -> pooled sentence vectors (B, C), not yet unit length."""
-        cfg = self.config
+    def embed_numpy(self, ids: np.ndarray, type_ids: np.ndarray | None = None) -> np.ndarray:
+        """Token ids (B, T) -> the embedding layer's output (B*T, C); segment ids default to 0."""
+        cfg, e = self.config, self.embeddings
         B, T = ids.shape
+        types = e["token_type"] if type_ids is None else e["token_types"][type_ids]  # (C,) or (B, T, C)
+        x = e["word"][ids] + e["position"][:T] + types  # (B, T, C)
+        return _layer_norm(x, e["ln_w"], e["ln_b"], cfg.eps).reshape(B * T, cfg.hidden)
+
+    def blocks_numpy(self, x: np.ndarray, mask: np.ndarray, blocks: list[dict[str, np.ndarray]]) -> np.ndarray:
+        """Token states (B*T, C) through the given encoder blocks (this model's or tuned ones), mask (B, T)."""
+        cfg = self.config
+        B, T = mask.shape
         H, D = cfg.heads, cfg.hidden // cfg.heads
-        e = self.embeddings
-        x = e["word"][ids] + e["position"][:T] + e["token_type"]  # (B, T, C)
-        x = _layer_norm(x, e["ln_w"], e["ln_b"], cfg.eps)
         padding = np.where(mask[:, None, None, :] > 0, 0.0, -1e30).astype(np.float32)  # (B, 1, 1, T)
         scale = 1.0 / math.sqrt(D)
-        x = x.reshape(B * T, cfg.hidden)  # (B*T, C): every linear layer is one matrix product
-        for blk in self.blocks:
+        for blk in blocks:  # (B*T, C): every linear layer is one matrix product
             qkv = _linear(x, blk["qkv_w"], blk["qkv_b"]).reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
             scores = (qkv[0] @ qkv[1].transpose(0, 1, 3, 2)) * scale + padding  # (B, H, T, T)
             scores = np.exp(scores - scores.max(-1, keepdims=True))
@@ -155,8 +160,14 @@ class MiniLM:
             h = _linear(x, blk["ff1_w"], blk["ff1_b"])  # (B*T, 4C)
             h = _gelu(h)
             x = _layer_norm(_linear(h, blk["ff2_w"], blk["ff2_b"]) + x, blk["ln2_w"], blk["ln2_b"], cfg.eps)
+        return x
+
+    def _forward_numpy(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """ids, mask (B, T) -> pooled sentence vectors (B, C), not yet unit length."""
+        B, T = ids.shape
+        x = self.blocks_numpy(self.embed_numpy(ids), mask, self.blocks)
         m = mask[:, :, None].astype(np.float32)  # (B, T, 1)
-        return (x.reshape(B, T, cfg.hidden) * m).sum(1) / np.maximum(m.sum(1), 1e-9)  # mean over real tokens: (B, C)
+        return (x.reshape(B, T, self.config.hidden) * m).sum(1) / np.maximum(m.sum(1), 1e-9)  # mean over real tokens: (B, C)
 
     # ---- the torch forward pass -------------------------------------------------------------------
     def _torch_weights(self) -> dict[str, Any]:
@@ -172,30 +183,41 @@ class MiniLM:
             }
         return self._torch
 
-    def _forward_torch(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        import torch
+    def embed_torch(self, ids: Any, type_ids: Any = None) -> Any:
+        """Token ids (B, T) tensor -> the embedding layer's output (B, T, C); segment ids default to 0."""
+        import torch.nn.functional as F
+
+        e = self._torch_weights()["embeddings"]
+        types = e["token_type"] if type_ids is None else e["token_types"][type_ids]
+        x = e["word"][ids] + e["position"][: ids.shape[1]] + types  # (B, T, C)
+        return F.layer_norm(x, (self.config.hidden,), e["ln_w"], e["ln_b"], self.config.eps)
+
+    def blocks_torch(self, x: Any, mask: Any, blocks: list[dict[str, Any]]) -> Any:
+        """Token states (B, T, C) through the given encoder blocks (this model's or trainable ones), mask (B, T)."""
         import torch.nn.functional as F
 
         cfg = self.config
-        w = self._torch_weights()
-        e = w["embeddings"]
+        B, T, _ = x.shape
+        H, D = cfg.heads, cfg.hidden // cfg.heads
+        attend = mask[:, None, None, :].bool()  # (B, 1, 1, T)
+        for blk in blocks:
+            qkv = F.linear(x, blk["qkv_w"], blk["qkv_b"]).view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)
+            context = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=attend)  # (B, H, T, D)
+            context = context.transpose(1, 2).reshape(B, T, cfg.hidden)
+            x = F.layer_norm(F.linear(context, blk["out_w"], blk["out_b"]) + x, (cfg.hidden,),
+                             blk["ln1_w"], blk["ln1_b"], cfg.eps)
+            h = F.gelu(F.linear(x, blk["ff1_w"], blk["ff1_b"]))  # (B, T, 4C)
+            x = F.layer_norm(F.linear(h, blk["ff2_w"], blk["ff2_b"]) + x, (cfg.hidden,),
+                             blk["ln2_w"], blk["ln2_b"], cfg.eps)
+        return x
+
+    def _forward_torch(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
         with torch.inference_mode():
             ids_t = torch.from_numpy(ids).to(self.device)
             mask_t = torch.from_numpy(mask).to(self.device)
-            B, T = ids_t.shape
-            H, D = cfg.heads, cfg.hidden // cfg.heads
-            x = e["word"][ids_t] + e["position"][:T] + e["token_type"]  # (B, T, C)
-            x = F.layer_norm(x, (cfg.hidden,), e["ln_w"], e["ln_b"], cfg.eps)
-            attend = mask_t[:, None, None, :].bool()  # (B, 1, 1, T)
-            for blk in w["blocks"]:
-                qkv = F.linear(x, blk["qkv_w"], blk["qkv_b"]).view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)
-                context = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=attend)  # (B, H, T, D)
-                context = context.transpose(1, 2).reshape(B, T, cfg.hidden)
-                x = F.layer_norm(F.linear(context, blk["out_w"], blk["out_b"]) + x, (cfg.hidden,),
-                                 blk["ln1_w"], blk["ln1_b"], cfg.eps)
-                h = F.gelu(F.linear(x, blk["ff1_w"], blk["ff1_b"]))  # (B, T, 4C)
-                x = F.layer_norm(F.linear(h, blk["ff2_w"], blk["ff2_b"]) + x, (cfg.hidden,),
-                                 blk["ln2_w"], blk["ln2_b"], cfg.eps)
+            x = self.blocks_torch(self.embed_torch(ids_t), mask_t, self._torch_weights()["blocks"])
             m = mask_t[:, :, None].to(x.dtype)
             pooled = (x * m).sum(1) / m.sum(1).clamp(min=1e-9)  # (B, C)
             return pooled.float().cpu().numpy()

@@ -69,21 +69,12 @@ def _as(model: type[BaseModel], result: Any, **defaults: Any) -> Any:
         raise WorkFailed(f"the {result.agent} returned no valid {model.__name__}") from None
 
 
-# ---- grading -------------------------------------------------------------------------------------
-_GRADER: Any = None
-
-
+# ---- grading ----------------------------------------------------------------------------------
 def offline_grader() -> Any:
-    """One offline grader per process, on the configured embedder (its vectors cached across answers)."""
-    global _GRADER
-    from tutor.knowledge.embedder import make_embedder
-    from tutor.learning.grading import OfflineGrader
-    from tutor.settings import get_settings
+    """One offline grader per process (tutor.grading.service keeps it)."""
+    from tutor.grading.service import shared_grader
 
-    kind = get_settings().embedder
-    if _GRADER is None or _GRADER[0] != kind:
-        _GRADER = (kind, OfflineGrader(embedder=make_embedder(kind)))
-    return _GRADER[1]
+    return shared_grader()
 
 
 def read_answer(value: str, stdin: Callable[[], str] | None = None) -> str:
@@ -134,7 +125,7 @@ def grade(answer: str, question: str, reference: str, options: CrewOptions) -> A
     [0, 1], a known verdict); a malformed or out-of-range reply is rejected and asked for once more,
     then the offline grader answers (or, with --no-fallback, the failure is the error)."""
     from tutor.crew.run import build_and_run, resolve_model
-    from tutor.learning.grading import Grade
+    from tutor.grading.model import Grade
 
     inputs = {"question": question, "reference": reference, "answer": answer}
     kwargs = options.crew_kwargs()
@@ -147,12 +138,14 @@ def grade(answer: str, question: str, reference: str, options: CrewOptions) -> A
             failure = e
             continue
         result = run.result("grade_answer")
-        if isinstance(result.output, Grade):
-            return result.output
         try:
-            return Grade.model_validate_json(_json_block(result.raw))
+            graded = result.output if isinstance(result.output, Grade) else Grade.model_validate_json(_json_block(result.raw))
         except ValidationError as e:
             failure = WorkFailed(f"the grader's reply is not a valid grade ({str(e).splitlines()[0]})")
+            continue
+        if resolve_model(options.model) == "offline":
+            return graded
+        return _checked(graded, answer, question, reference)
     assert failure is not None
     if not options.fallback or resolve_model(options.model) == "offline":
         raise failure
@@ -161,6 +154,18 @@ def grade(answer: str, question: str, reference: str, options: CrewOptions) -> A
     warn(f"{failure}; answering with the built-in offline model instead (--no-fallback makes this an error)")
     run = build_and_run("grade_answer", inputs, **{**kwargs, "model": "offline"})
     return run.result("grade_answer").output
+
+
+def _checked(graded: Any, answer: str, question: str, reference: str) -> Any:
+    """A configured model's grade, checked by the offline grader (tutor.grading.service.check_model_grade)."""
+    from tutor.grading.service import check_model_grade
+
+    passages = []
+    if not reference.strip():
+        from tutor.tools.notes import shared_retriever
+
+        passages = shared_retriever().search(question or answer, k=5)
+    return check_model_grade(graded, answer, question, reference, passages)
 
 
 def _json_block(text: str) -> str:
@@ -230,6 +235,9 @@ def grade_batch(rows: list[BatchRow], options: CrewOptions) -> Iterator[BatchRes
         yield from _grade_batch_offline(rows)
         return
     for row in rows:
+        if not row.answer.strip():  # a blank answer earns nothing: no model is asked
+            yield from _grade_batch_offline([row])
+            continue
         try:
             answer = check_answer_text(row.answer)
             g = grade(answer, row.question, row.reference, options)
@@ -239,28 +247,35 @@ def grade_batch(rows: list[BatchRow], options: CrewOptions) -> Iterator[BatchRes
 
 
 def _grade_batch_offline(rows: list[BatchRow]) -> Iterator[BatchResult]:
+    """A blank answer is graded 0 ("no answer"), not an error; a row with no reference is graded against
+    the key points of the notes that answer its question (picked once per question)."""
+    from tutor.grading.service import against_notes
     from tutor.tools.notes import shared_retriever
 
-    valid: list[tuple[BatchRow, str, str, list[dict[str, str]]]] = []
+    valid: list[tuple[BatchRow, str, dict[str, Any]]] = []
     errors: dict[str, str] = {}  # by row id; a row that failed is reported by its id
-    references: dict[str, tuple[str, list[dict[str, str]]]] = {}
+    targets: dict[str, dict[str, Any]] = {}
     for row in rows:
-        try:
-            answer = check_answer_text(row.answer)
-        except UsageError as e:
-            errors[row.id] = str(e)
-            continue
-        reference, citations = row.reference.strip(), []
-        if not reference:
-            if row.question not in references:
-                hits = shared_retriever().search(row.question, k=1)
-                references[row.question] = (
-                    (hits[0].text, [{"source": hits[0].source, "section": hits[0].section}]) if hits else ("", [])
-                )
-            reference, citations = references[row.question]
-        valid.append((row, answer, reference, citations))
+        answer = row.answer.strip()
+        if len(answer) > MAX_ANSWER_CHARS or "\x00" in answer:
+            try:
+                check_answer_text(answer)
+            except UsageError as e:
+                errors[row.id] = str(e)
+                continue
+        reference = row.reference.strip()
+        if reference:
+            target = {"reference": reference, "graded_against": "reference"}
+        else:
+            if row.question not in targets:
+                targets[row.question] = against_notes(row.question, shared_retriever().search(row.question, k=5))
+            target = targets[row.question]
+            if not target["reference"]:
+                errors[row.id] = "the notes hold nothing to grade this answer against; add a reference"
+                continue
+        valid.append((row, answer, target))
     grades = offline_grader().grade_many(
-        [{"answer": a, "reference": r, "question": row.question, "citations": c} for row, a, r, c in valid]
+        [{"answer": a, "question": row.question, **target} for row, a, target in valid]
     )
     graded = {id(row): g for (row, *_), g in zip(valid, grades)}
     for row in rows:
@@ -363,7 +378,7 @@ def mcq_choice(item: Any, answer: str) -> str | None:
 def grade_quiz_answer(item: Any, answer: str, options: CrewOptions) -> Any:
     """Multiple choice and cloze are checked exactly, computed questions by running the computation,
     short answers by the grader."""
-    from tutor.learning.grading import Grade
+    from tutor.grading.model import Grade
 
     cite = [{"source": item.source, "section": item.section}]
     if item.kind == "mcq":
@@ -398,7 +413,7 @@ def grade_quiz_answer(item: Any, answer: str, options: CrewOptions) -> Any:
 
 def grade_review_answer(question: str, reference: str, answer: str, options: CrewOptions) -> Any:
     """A review card keeps the question and its reference; a one-term reference is checked as a term."""
-    from tutor.learning.grading import Grade
+    from tutor.grading.model import Grade
 
     if len(reference.split()) <= 4:
         ok = _same_term(answer, reference)

@@ -199,23 +199,27 @@ class OfflineLLM(BaseLLM):
         return final("Each question comes from one passage of the notes.", quiz.model_dump_json())
 
     def _grade(self, conv: Conversation, task: TaskInfo | None) -> str:
-        from tutor.learning.flows import offline_grader
+        from tutor.grading.service import against_notes, against_reference, shared_grader
 
         question = str(self.run.inputs.get("question", ""))
         reference = str(self.run.inputs.get("reference", "")).strip()
         answer = str(self.run.inputs.get("answer", ""))
-        citations: list[dict[str, str]] = []
-        if not reference:
-            step = self._search_first(conv, question or answer, k=3)
-            if step:
-                return step
-            passages = conv.passages()
-            if passages:
-                best = passages[0]
-                reference = " ".join(compose.plain(l) for l in compose.lines_of(best.text))
-                citations = [{"source": best.source, "section": best.section}]
-        grade = offline_grader().grade(answer, reference, question=question, citations=citations)
-        return final("I graded the answer against the reference by meaning and key points.", grade.model_dump_json())
+        # The notes are read either way: for the key points when there is no reference, and for the
+        # concepts next to the one asked ("that describes L1/L2 regularization") when there is one.
+        step = self._search_first(conv, question or answer, k=5)
+        if step:
+            return step
+        if reference:
+            target = against_reference(question, reference, conv.passages())
+        else:
+            target = against_notes(question or answer, conv.passages())
+        if not target["reference"]:
+            return final("The notes hold nothing to grade this answer against.",
+                         '{"score": 0.0, "verdict": "incorrect", "feedback": "The notes say nothing I could grade '
+                         'this answer against; give a reference answer with --reference.", "confidence": 0.0}')
+        grade = shared_grader().grade(answer, question=question, **target)
+        how = "the key points of the notes that answer the question" if target["graded_against"] == "notes" else "the reference"
+        return final(f"I read the answer against {how}, point by point.", grade.model_dump_json())
 
     def _extract(self, conv: Conversation, task: TaskInfo | None) -> str:
         query = self._query(task, conv)

@@ -1,0 +1,115 @@
+"""The grading cases a careful teacher would mark, through the CLI, on the real embedder and the built-in
+offline model: the quiz answers, the class batch with a reference, and grading against the notes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tutor.settings import get_settings
+
+pytestmark = pytest.mark.slow
+
+PROTOTYPE_Q = "What is the role of a prototype program?"
+PROTOTYPE_REF = "To simulate the behaviour of portions of the desired software product."
+DROPOUT_Q = "What is dropout and why does it help?"
+DROPOUT_REF = "Dropout randomly drops neurons during training so the network cannot rely on specific nodes."
+
+
+@pytest.fixture(scope="module")
+def shared_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("grading-home")
+
+
+@pytest.fixture
+def real(tutor, shared_home, monkeypatch):
+    """The CLI on the real MiniLM, with one index for the module (built by the first test)."""
+    monkeypatch.setenv("TUTOR_HOME", str(shared_home))
+    monkeypatch.setenv("TUTOR_EMBEDDER", "minilm")
+    get_settings.cache_clear()
+    return tutor
+
+
+def grade(real, answer, question, reference=None):
+    args = ["grade", answer, "--question", question, "--json"] + (["--reference", reference] if reference else [])
+    ran = real(*args)
+    assert ran.exit_code == 0, ran.output
+    return json.loads(ran.stdout)
+
+
+def test_quiz_answers_are_marked_as_a_teacher_marks_them(real):
+    answers = [
+        "We create new training examples by flipping, cropping or rotating the images we have, so the model sees "
+        "more variety.",
+        "Dropout adds extra neurons so that the network relies on specific nodes.",
+        "we train several models and average their predictions",
+        "It adds a penalty on big weights to the loss.",
+    ]
+    ran = real("quiz", "--topic", "regularization", "--n", "4", "--kind", "short", "--seed", "1",
+               input="\n".join(answers) + "\n")
+    assert ran.exit_code == 0, ran.output
+    said = [line for line in ran.stdout.splitlines() if line.startswith(("correct", "partially correct", "incorrect"))]
+    assert len(said) == 4, ran.stdout
+    augmentation, dropout, ensembles, penalties = said
+    assert augmentation.startswith("correct (") and "no key point" not in augmentation
+    assert dropout.startswith("incorrect (") and "Good answer" not in dropout
+    assert "drops" in dropout  # the feedback quotes what dropout does
+    assert ensembles.startswith("correct (") and "no key point" not in ensembles
+    assert penalties.startswith("correct (")
+    for line in said:
+        assert not (line.startswith("correct") and ("Not right" in line or "Missing" in line)), line
+
+
+@pytest.mark.parametrize("answer", [
+    "product portions the simulate desired of behaviour software of the to.",  # the reference's words shuffled
+    "behaviour desired portions product simulate software",  # its content words as a list
+    "It does not simulate the behaviour of any portion of the desired software product.",  # negated
+])
+def test_a_batch_gives_no_credit_to_the_references_words_without_its_meaning(real, tmp_path, answer):
+    rows = [{"id": "attack", "question": PROTOTYPE_Q, "answer": answer, "reference": PROTOTYPE_REF},
+            {"id": "good", "question": PROTOTYPE_Q, "reference": PROTOTYPE_REF,
+             "answer": "A prototype imitates how parts of the planned software will behave."},
+            {"id": "blank", "question": PROTOTYPE_Q, "answer": "", "reference": PROTOTYPE_REF}]
+    batch = tmp_path / "class.jsonl"
+    batch.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ran = real("grade", "--batch", str(batch))
+    assert ran.exit_code == 0, ran.output
+    out = {r["id"]: r for r in map(json.loads, ran.stdout.splitlines())}
+    assert out["attack"]["grade"]["score"] < 0.4 and out["attack"]["grade"]["verdict"] == "incorrect", out["attack"]
+    assert out["good"]["grade"]["verdict"] == "correct", out["good"]
+    assert out["blank"]["grade"]["score"] == 0.0 and out["blank"]["grade"]["verdict"] == "incorrect"
+    assert out["blank"]["grade"]["feedback"].startswith("No answer was given.")
+
+
+def test_a_wrong_claim_in_the_references_words_gets_no_credit(real):
+    g = grade(real, "Dropout drops the learning rate during training to reduce overfitting of specific nodes.",
+              "What does dropout do?", DROPOUT_REF)
+    assert g["score"] < 0.4 and g["verdict"] == "incorrect", g
+    assert "Good answer" not in g["feedback"]
+
+
+def test_against_the_notes_a_correct_dropout_answer_is_graded_on_the_dropout_point(real):
+    g = grade(real, "During training it switches off random neurons, so the network cannot lean on any single node.",
+              DROPOUT_Q)
+    assert g["verdict"] == "correct", g
+    assert g["graded_against"] == "notes"
+    points = " ".join(g["covered"] + g["missed"]).lower()
+    assert "drop" in points and "l1" not in points and "early stopping" not in points, g
+    assert "reduces" not in g["feedback"] and "increases" not in g["feedback"]
+    assert g["citations"] and g["citations"][0]["source"] == "02-training-neural-networks.md"
+
+
+def test_a_sibling_concept_is_named_as_the_confusion(real):
+    g = grade(real, "It adds penalties to large weights in the loss function.", DROPOUT_Q)
+    assert g["verdict"] == "incorrect", g
+    assert g["confused_with"] and "L1/L2" in g["confused_with"]["concept"], g
+    assert g["feedback"].startswith("That describes L1/L2 Regularization")
+    assert "Dropout" in g["feedback"]
+
+
+def test_nonsense_and_the_question_restated_get_nothing(real):
+    for answer in ("banana keyboard purple seventeen", "What is dropout and why does it help."):
+        g = grade(real, answer, DROPOUT_Q)
+        assert g["score"] < 0.4 and g["verdict"] == "incorrect", (answer, g)
+        assert not g["covered"]

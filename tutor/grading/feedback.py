@@ -1,0 +1,132 @@
+"""Feedback that matches the verdict: what was stated, what is missing, what is contradicted, and which
+other concept the answer describes instead, built only from the key points and the judgements made.
+
+The per-point judgements come from the same pair model that gave the verdict (each key point alone
+against the answer), and the verdict wins where they disagree: a correct answer always has at least one
+point stated, an incorrect one never has every point stated, and no sentence praises an answer the
+score does not. Quotes are the key points as written; nothing here adds a fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+COVERED_AT = 0.5  # P(correct) of a key point alone from which the answer states it
+CONTRADICTED_AT = 0.5  # P(contradictory) of a key point alone from which the answer denies it
+CONFUSED_AT = 0.5  # P(correct) of a sibling concept's point from which the answer describes that concept
+CONFUSED_MARGIN = 0.15  # ... and this much more than any point of the concept asked about
+
+
+@dataclass
+class Judgement:
+    verdict: str
+    points: Sequence[str]
+    point_probs: np.ndarray  # (P, 4): each point alone, P(correct, incomplete, contradictory, unrelated)
+    whole: np.ndarray  # (4,): the whole reference against the answer
+    answer: str = ""
+    blank: bool = False
+    removed: bool = False  # something was written, but all of it addressed the grader or restated the question
+    siblings: Sequence[Mapping[str, str]] = ()
+    sibling_probs: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    graded_against: str = "reference"
+    concept: str = ""  # the concept asked about, when known (grading against the notes)
+    reused_words: float = 0.0  # share of the reference's content words the answer repeats
+
+
+@dataclass
+class Written:
+    covered: list[str]
+    missed: list[str]
+    contradicted: list[str]
+    feedback: str
+    confused_with: dict[str, str] | None = None
+
+
+def short(text: str, limit: int = 120) -> str:
+    text = " ".join(str(text).split()).rstrip(".")
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ", limit // 2)
+    return (cut[:space] if space > 0 else cut) + "…"
+
+
+def _quote(points: Sequence[str], n: int = 2) -> str:
+    return "; ".join(f'"{short(p)}"' for p in points[:n])
+
+
+def compose(j: Judgement) -> Written:
+    points = list(j.points)
+    who = "the notes" if j.graded_against == "notes" else "the reference"
+    source = f"{who} {'say' if j.graded_against == 'notes' else 'says'}"
+    if j.blank or j.removed:
+        first = f' The key point: "{short(points[0])}".' if points else ""
+        opening = ("No answer was given." if j.blank else
+                   "Nothing in the answer goes beyond restating the question or addressing the grader.")
+        return Written([], points, [], opening + first)
+
+    probs = j.point_probs if len(j.point_probs) == len(points) else np.zeros((len(points), 4))
+    contradicted = [p for p, row in zip(points, probs) if row[2] >= CONTRADICTED_AT]
+    covered = [p for p, row in zip(points, probs) if row[0] >= COVERED_AT and p not in contradicted]
+    # The verdict wins: it read the whole answer against the whole reference.
+    if j.verdict == "correct":
+        contradicted = []
+        if not covered and points:
+            covered = [points[int(np.argmax(probs[:, 0]))]]
+    elif j.verdict == "incorrect" and len(covered) == len(points):
+        covered = []
+    missed = [p for p in points if p not in covered and p not in contradicted]
+
+    confused = _confusion(j) if j.verdict != "correct" else None
+    if j.verdict == "correct":
+        text = [f"Correct: you stated {_quote(covered, 3)}." if len(points) > 1 else
+                f'Correct: your answer says, in its own words, what {source}: "{short(covered[0])}".'
+                if covered else "Correct."]
+        if missed:
+            text.append(f"You could also mention {_quote(missed)}.")
+    elif j.verdict == "partially_correct":
+        text = [f"Partly right: you stated {_quote(covered)}." if covered else
+                "Partly right: your answer is on the right track but does not state the key point fully."]
+        if contradicted:
+            text.append(f'But one claim goes against {who}: "{short(contradicted[0])}".')
+        if missed:
+            text.append(f"Missing: {_quote(missed)}.")
+    else:
+        text = _incorrect(j, points, covered, missed, contradicted, confused, source)
+    return Written(covered, missed, contradicted, " ".join(text[:3]), confused)
+
+
+def _incorrect(j: Judgement, points: list[str], covered: list[str], missed: list[str], contradicted: list[str],
+               confused: dict[str, str] | None, source: str) -> list[str]:
+    who = "the notes" if j.graded_against == "notes" else "the reference"
+    key = (contradicted or missed or points or [""])[0]
+    if confused:
+        where = f" ({confused['source']} § {confused['section']})" if confused.get("source") else ""
+        asked = f"{j.concept} is about" if j.concept else "The question asks about"
+        return [f"That describes {confused['concept']}{where}, not what was asked.", f'{asked}: "{short(key)}".']
+    if contradicted:
+        return [f'Not right: you wrote "{short(j.answer, 100)}", but {source} "{short(contradicted[0])}".',
+                "The two cannot both be true: check which way it goes."]
+    if covered:
+        return [f"Not there yet: you stated {_quote(covered)}, but the main point is missing: {_quote(missed, 1)}."]
+    if j.reused_words >= 0.5:
+        return [f"Not right: your answer reuses words of {who} but does not say what {'they say' if j.graded_against == 'notes' else 'it says'}.",
+                f'The key point: "{short(key)}".']
+    return ["Not right: your answer does not state the key point.", f'The key point: "{short(key)}".']
+
+
+def _confusion(j: Judgement) -> dict[str, str] | None:
+    """The sibling concept the answer describes, when it fits clearly better than the concept asked about."""
+    if not len(j.siblings) or len(j.sibling_probs) != len(j.siblings):
+        return None
+    best = int(np.argmax(j.sibling_probs[:, 0]))
+    fit = float(j.sibling_probs[best, 0])
+    asked = float(j.point_probs[:, 0].max()) if len(j.point_probs) else 0.0
+    if fit < CONFUSED_AT or fit < asked + CONFUSED_MARGIN:
+        return None
+    sibling: Any = j.siblings[best]
+    return {k: str(sibling.get(k, "")) for k in ("concept", "source", "section", "text")}

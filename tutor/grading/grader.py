@@ -1,0 +1,291 @@
+"""The offline grader: the pair model reads answer and reference together; the features add what it lacks.
+
+For each answer:
+1. `features.prepare` cleans it (sentences addressed to the grader and restatements of the question are
+   removed: the answer is data, never instructions) and splits the reference into key points;
+2. the pair model (`tutor.grading.pair`) gives P(correct, incomplete, contradictory, unrelated) for the
+   whole reference against the answer, and the same for every key point alone, which says which points
+   the answer states, which it leaves out and which it contradicts;
+3. the features (`tutor.grading.features`) give `support`, the share of what the answer says that the
+   reference backs, and a fitted stacker (`stacker.json`, when shipped) combines both;
+4. the verdict is the label the probabilities decide (SciEntsBank's 3-way arg-max, with decision offsets
+   fitted on train for macro-F1: correct, incorrect = incomplete + unrelated, contradictory; an incorrect
+   answer whose supported partial credit outweighs P(unrelated) is incomplete), and the score sits in that
+   verdict's spaced-repetition band, placed by the expected credit
+
+       credit = P(correct) + PARTIAL_CREDIT * P(incomplete) * support   (contradictory, unrelated: 0)
+
+   so that a learner never sees "correct" on an answer the grader thinks more likely wrong;
+5. the feedback (`tutor.grading.feedback`) is written from the same per-point judgements, so it never
+   contradicts the verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tutor.grading.features import FEATURES, GraderConfig, Prepared, item_details, prepare
+from tutor.grading.feedback import Judgement, compose
+from tutor.grading.model import CORRECT_AT, LABELS, PARTIAL_AT, PARTIAL_CREDIT, Grade, GradingItem, verdict_for
+from tutor.grading.pair import PAIR_LABELS
+
+STACKER_PATH = Path(__file__).with_name("stacker.json")
+
+
+class OfflineGrader:
+    """Grades answers against a reference (or key points of the notes) with no LLM.
+
+    `embedder` is any callable from a list of texts to unit vectors (Chroma's `EmbeddingFunction`), by
+    default the one TUTOR_EMBEDDER names; `pair` a `PairModel` (default: the shipped one).
+    """
+
+    def __init__(
+        self,
+        embedder: Callable[[list[str]], Sequence[Any]] | None = None,
+        pair: Any = None,
+        stacker: str | Path | Mapping[str, Any] | bool | None = None,
+        config: GraderConfig | None = None,
+    ) -> None:
+        if embedder is None:
+            from tutor.knowledge.embedder import make_embedder
+            from tutor.settings import get_settings
+
+            embedder = make_embedder(get_settings().embedder)
+        self.embedder = embedder
+        self.config = config or GraderConfig()
+        self._pair = pair
+        self._stacker_source = stacker
+        self._stacker: dict[str, np.ndarray] | None = None
+        self._cache: dict[str, np.ndarray] = {}
+        self._pair_cache: dict[tuple[str, str], np.ndarray] = {}
+
+    @property
+    def pair(self) -> Any:
+        if self._pair is None:
+            from tutor.grading.pair import shared_pair_model
+
+            self._pair = shared_pair_model()
+        return self._pair
+
+    # -- public ---------------------------------------------------------------------------------
+    def grade(
+        self,
+        answer: str,
+        reference: str,
+        question: str = "",
+        citations: Iterable[Mapping[str, str]] | None = None,
+        points: Sequence[str] | None = None,
+        siblings: Sequence[Mapping[str, str]] | None = None,
+        graded_against: str = "reference",
+        concept: str = "",
+    ) -> Grade:
+        item = GradingItem(answer, reference, question, list(citations) if citations else None, points, siblings,
+                           graded_against, concept)
+        return self.grade_many([item])[0]
+
+    def grade_many(self, items: Iterable[GradingItem | Mapping[str, Any] | Sequence[Any]]) -> list[Grade]:
+        """Grade a batch: all new texts go to the embedder in one call, all pairs to the pair model in one."""
+        items = [as_item(i) for i in items]
+        prepared = [prepare(i, self.config) for i in items]
+        if not prepared:
+            return []
+        details = self._details(prepared)
+        probabilities = self._probabilities(prepared, details)
+        judgements = self._judge_points(items, prepared)
+        return [self._grade(i, p, d, pr, j) for i, p, d, pr, j in zip(items, prepared, details, probabilities, judgements)]
+
+    def features(self, items: Iterable[Any]) -> np.ndarray:
+        """The feature matrix (N, len(FEATURES)) the stacker reads."""
+        prepared = [prepare(as_item(i), self.config) for i in items]
+        return np.array([d["features"] for d in self._details(prepared)], dtype=np.float64).reshape(-1, len(FEATURES))
+
+    def pair_probabilities(self, items: Iterable[Any]) -> np.ndarray:
+        """The pair model's P(PAIR_LABELS) for each item's cleaned answer against its reference, (N, 4)."""
+        prepared = [prepare(as_item(i), self.config) for i in items]
+        return self._pair_probs(prepared)
+
+    def label_probabilities(self, items: Iterable[Any]) -> np.ndarray:
+        """P over PAIR_LABELS after stacking, (N, 4)."""
+        prepared = [prepare(as_item(i), self.config) for i in items]
+        return self._probabilities(prepared, self._details(prepared))
+
+    def predict_labels(self, items: Iterable[Any]) -> list[str]:
+        """The SciEntsBank label each item most likely has (for macro-F1)."""
+        return self.labels_from_probabilities(self.label_probabilities(items))
+
+    def labels_from_probabilities(self, probabilities: np.ndarray) -> list[str]:
+        three = np.log(np.clip(to_three_way(probabilities), 1e-12, 1.0)) + self.decision_bias
+        return [LABELS[i] for i in three.argmax(axis=1)]
+
+    @property
+    def decision_bias(self) -> np.ndarray:
+        """Offsets added to log P(correct, incorrect, contradictory) before the arg-max, fitted for macro-F1."""
+        if self._stacker_source is False:
+            return np.zeros(3)
+        return self._load_stacker().get("decision_bias", np.zeros(3)) if self._calibrated() else np.zeros(3)
+
+    @staticmethod
+    def score_from_probabilities(probabilities: np.ndarray, support: np.ndarray,
+                                 bias: np.ndarray | None = None) -> np.ndarray:
+        """Scores (N,) in the band of the label the probabilities decide, placed in it by the expected credit.
+
+        expected credit = P(correct) + PARTIAL_CREDIT x P(incomplete) x support (contradictory, unrelated: 0);
+        decided correct -> [0.7, 1], incomplete -> [0.4, 0.7), contradictory or unrelated -> [0, 0.4).
+        So the verdict a learner sees is the label the grader finds most likely (with the decision offsets
+        fitted for macro-F1), and within a verdict a fuller answer scores higher."""
+        credit = np.clip(probabilities[:, 0] + PARTIAL_CREDIT * probabilities[:, 1] * support, 0.0, 1.0)
+        decided = decide(probabilities, support, np.zeros(3) if bias is None else bias)
+        return np.where(decided == 0, CORRECT_AT + (1 - CORRECT_AT) * credit,
+                        np.where(decided == 1, PARTIAL_AT + np.minimum(credit, 0.99) * (CORRECT_AT - PARTIAL_AT),
+                                 np.minimum(credit, 0.99) * PARTIAL_AT))
+
+    def scores(self, items: Iterable[Any]) -> np.ndarray:
+        prepared = [prepare(as_item(i), self.config) for i in items]
+        details = self._details(prepared)
+        support = np.array([d["support"] for d in details])
+        empty = np.array([d["empty"] for d in details], dtype=bool)
+        out = self.score_from_probabilities(self._probabilities(prepared, details), support, self.decision_bias)
+        out[empty] = 0.0
+        return out
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _embed(self, prepared: list[Prepared]) -> None:
+        new = list(dict.fromkeys(t for p in prepared for t in p.texts if t not in self._cache))
+        if not new:
+            return
+        vectors = np.asarray(self.embedder(new), dtype=np.float32)  # (N, D)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = vectors / np.where(norms > 0, norms, 1.0)
+        if len(self._cache) + len(new) > self.config.cache_size:
+            self._cache.clear()  # simplest bound; a batch is always served whole
+        self._cache.update(zip(new, vectors))
+
+    def _details(self, prepared: list[Prepared]) -> list[dict[str, Any]]:
+        self._embed(prepared)
+        return [item_details(p, self._cache.__getitem__, self.config) for p in prepared]
+
+    def _pair_probs(self, prepared: list[Prepared]) -> np.ndarray:
+        out = np.tile(np.array([0.0, 0.0, 0.0, 1.0]), (len(prepared), 1))  # nothing written: unrelated
+        live = [k for k, p in enumerate(prepared) if p.answer]
+        if live:
+            out[live] = self._pairs([(prepared[k].reference, prepared[k].answer) for k in live])
+        return out
+
+    def _pairs(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """The pair model's probabilities (N, 4), each distinct pair computed once per grader."""
+        new = list(dict.fromkeys(p for p in pairs if p not in self._pair_cache))
+        if new:
+            if len(self._pair_cache) + len(new) > self.config.cache_size:
+                self._pair_cache.clear()
+            self._pair_cache.update(zip(new, self.pair.probabilities(new)))
+        return np.array([self._pair_cache[p] for p in pairs]).reshape(len(pairs), 4)
+
+    def _calibrated(self) -> bool:
+        source = self._stacker_source
+        if source is False:
+            return False
+        return not isinstance(source, (str, Path)) and source is not None or Path(source or STACKER_PATH).exists()
+
+    def _has_stacker(self) -> bool:
+        """False: the pair model alone; a mapping or a path: that stacker; None: the shipped one, if shipped.
+        A stacker file with "stack": false holds only the decision offsets for the pair model alone."""
+        return self._calibrated() and "coef" in self._load_stacker()
+
+    def _load_stacker(self) -> dict[str, np.ndarray]:
+        if self._stacker is None:
+            source = self._stacker_source
+            data = json.loads(Path(source or STACKER_PATH).read_text()) if source is None or isinstance(source, (str, Path)) \
+                else dict(source)
+            if data.get("stack", True) and (list(data["features"]) != list(FEATURES) or list(data["labels"]) != list(PAIR_LABELS)):
+                raise ValueError("the stacker was fitted on other features or labels; refit with benchmarks/fit_grader.py")
+            keys = ("mean", "scale", "coef", "intercept", "decision_bias") if data.get("stack", True) else ("decision_bias",)
+            self._stacker = {k: np.asarray(data[k], dtype=np.float64) for k in keys if k in data}
+        return self._stacker
+
+    def _probabilities(self, prepared: list[Prepared], details: list[dict[str, Any]]) -> np.ndarray:
+        pair = self._pair_probs(prepared)
+        if not self._has_stacker():
+            return pair
+        model = self._load_stacker()
+        x = stack_inputs(pair, np.array([d["features"] for d in details]))
+        x = (x - model["mean"]) / model["scale"]
+        logits = x @ model["coef"].T + model["intercept"]
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def _judge_points(self, items: list[GradingItem], prepared: list[Prepared]) -> list[dict[str, Any]]:
+        """Each key point (and each sibling concept) judged alone against the answer, in one pair-model call."""
+        pairs, where = [], []
+        for k, (item, p) in enumerate(zip(items, prepared)):
+            if not p.answer:
+                continue
+            for j, point in enumerate(p.points):
+                pairs.append((point, p.answer))
+                where.append((k, "point", j))
+            for j, sibling in enumerate(item.siblings or []):
+                pairs.append((str(sibling.get("text", "")), p.answer))
+                where.append((k, "sibling", j))
+        out = [{"point": np.zeros((len(p.points), 4)), "sibling": np.zeros((len(i.siblings or []), 4))}
+               for i, p in zip(items, prepared)]
+        if pairs:
+            probs = self._pairs(pairs)
+            for (k, kind, j), row in zip(where, probs):
+                out[k][kind][j] = row
+        return out
+
+    def _grade(self, item: GradingItem, p: Prepared, details: dict[str, Any], probs: np.ndarray,
+               judged: dict[str, Any]) -> Grade:
+        if details["empty"]:
+            score, verdict = 0.0, "incorrect"
+        else:
+            score = round(float(self.score_from_probabilities(probs[None, :], np.array([details["support"]]),
+                                                              self.decision_bias)[0]), 4)
+            verdict = verdict_for(score)
+        judgement = Judgement(
+            verdict=verdict, points=p.points, point_probs=judged["point"], whole=probs,
+            answer=p.answer, blank=p.blank, removed=details["empty"] and not p.blank,
+            siblings=list(item.siblings or []), sibling_probs=judged["sibling"], graded_against=item.graded_against,
+            concept=item.concept, reused_words=float(details["features"][FEATURES.index("lex_recall")]),
+        )
+        result = compose(judgement)
+        return Grade(
+            score=score, verdict=verdict, covered=result.covered, missed=result.missed, contradicted=result.contradicted,
+            feedback=result.feedback, citations=p.citations, confidence=round(float(probs.max()), 4),
+            graded_against=item.graded_against, confused_with=result.confused_with,
+        )
+
+
+def decide(probabilities: np.ndarray, support: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """0 correct, 1 incomplete (some credit), 2 no credit: the 3-way arg-max with the offsets, then an
+    `incorrect` is incomplete when its supported partial credit outweighs P(unrelated)."""
+    three = (np.log(np.clip(to_three_way(probabilities), 1e-12, 1.0)) + bias).argmax(axis=1)
+    partial = probabilities[:, 1] * support >= probabilities[:, 3]
+    return np.where(three == 0, 0, np.where((three == 1) & partial, 1, 2))
+
+
+def stack_inputs(pair: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """What the stacker reads: the pair model's log-probabilities next to the features, (N, 4 + F)."""
+    return np.concatenate([np.log(np.clip(pair, 1e-6, 1.0)), features], axis=1)
+
+
+def to_three_way(probabilities: np.ndarray) -> np.ndarray:
+    """P(PAIR_LABELS) (N, 4) -> P(correct, incorrect, contradictory) (N, 3): incomplete and unrelated pool."""
+    return np.stack([probabilities[:, 0], probabilities[:, 1] + probabilities[:, 3], probabilities[:, 2]], axis=1)
+
+
+def as_item(item: GradingItem | Mapping[str, Any] | Sequence[Any]) -> GradingItem:
+    if isinstance(item, GradingItem):
+        return item
+    if isinstance(item, Mapping):
+        return GradingItem(
+            str(item.get("answer", "") or ""), str(item.get("reference", "") or ""),
+            str(item.get("question", "") or ""), item.get("citations"), item.get("points"), item.get("siblings"),
+            str(item.get("graded_against") or "reference"), str(item.get("concept") or ""),
+        )
+    return GradingItem(*item)

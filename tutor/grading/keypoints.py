@@ -1,0 +1,146 @@
+"""Key points: what an answer is judged against when no reference answer is given.
+
+A section of the notes answers many questions; grading "What is dropout?" against all of
+Regularization Techniques would mark a correct answer wrong for "missing" L1/L2 and early stopping.
+So the notes are cut into points (a bullet, or one sentence of prose), each with the concept it
+belongs to (its `###` subsection, else the bold term it opens with), and a question is answered by
+the few points that name its concept and match it best:
+
+1. the candidate passages come from the hybrid retriever (the caller passes them in);
+2. each point is scored against the question: embedding similarity, plus a bonus when the question
+   names the point's concept ("dropout" -> the Dropout bullet);
+3. the best point, and the points of the same concept that score close to it (at most `limit`), are
+   the key points; the rest of the section is not held against the learner.
+
+The other concepts of the same passages are kept too (`siblings`): an answer that fits one of them
+better than the asked one ("adds penalties to large weights" for dropout) is a confusion the feedback
+names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tutor.grading.text import STOPWORDS, stem, tokens
+
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_BOLD_TERM = re.compile(r"^\*\*([^*]{2,60})\*\*\s*[:\-–]?\s*")
+_HEADING = re.compile(r"^#{1,6}\s+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+@dataclass(frozen=True)
+class NotePoint:
+    text: str  # plain text, as a learner reads it
+    concept: str  # the subsection or bold term it belongs to ("Dropout"), or the section
+    source: str
+    section: str
+
+    @property
+    def citation(self) -> dict[str, str]:
+        return {"source": self.source, "section": self.section}
+
+
+def plain_markdown(text: str) -> str:
+    text = re.sub(r"\*\*([^*]+)\*\*", r"\1", text)
+    text = re.sub(r"`([^`]+)`", r"\1", text)
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    return " ".join(text.split())
+
+
+def points_of(text: str, source: str, section: str, subsection: str = "") -> list[NotePoint]:
+    """The points of one passage of the notes: bullets, or sentences of prose."""
+    points: list[NotePoint] = []
+    concept = subsection or section
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("|") or line.startswith(">"):
+            continue
+        if _HEADING.match(line):
+            concept = _HEADING.sub("", line).strip() or concept
+            continue
+        body = _BULLET.sub("", line)
+        term = _BOLD_TERM.match(body)
+        own = term.group(1).strip() if term else concept
+        if term and ":" in body[: term.end() + 1]:
+            body = body[term.end():]
+            if body and term:
+                body = f"{term.group(1).strip()}: {body}"
+        for sentence in _SENTENCE.split(plain_markdown(body)) if not _BULLET.match(line) else [plain_markdown(body)]:
+            sentence = sentence.strip()
+            if len(content_words_of(sentence)) >= 3 and not sentence.endswith(":"):
+                points.append(NotePoint(sentence, own, source, section))
+    return points
+
+
+def content_words_of(text: str) -> list[str]:
+    return [t for t in tokens(text) if t not in STOPWORDS and len(t) > 1]
+
+
+def points_of_passages(passages: Iterable[Any]) -> list[NotePoint]:
+    """Points of retrieved passages or chunks (anything with text, source, section and subsection)."""
+    out: list[NotePoint] = []
+    seen: set[str] = set()
+    for p in passages:
+        for point in points_of(p.text, p.source, p.section, getattr(p, "subsection", "") or ""):
+            if point.text not in seen:
+                seen.add(point.text)
+                out.append(point)
+    return out
+
+
+def _concept_bonus(question: str, concept: str) -> float:
+    """1.0 when the question names the point's concept (all its words' stems), 0.5 for part of it."""
+    wanted = {stem(w) for w in content_words_of(re.sub(r"\(.*?\)", "", concept))}
+    if not wanted:
+        return 0.0
+    asked = {stem(w) for w in content_words_of(question)}
+    share = len(wanted & asked) / len(wanted)
+    return 1.0 if share == 1.0 else 0.5 * share
+
+
+@dataclass(frozen=True)
+class KeyPoints:
+    points: list[NotePoint]  # what the answer is graded against, best first
+    siblings: list[NotePoint]  # points of other concepts nearby (for "that describes X" feedback)
+
+    @property
+    def reference(self) -> str:
+        return " ".join(p.text.rstrip(".") + "." for p in self.points)
+
+    @property
+    def concept(self) -> str:
+        return self.points[0].concept if self.points else ""
+
+
+def select_key_points(
+    question: str,
+    candidates: Sequence[NotePoint],
+    embed: Callable[[list[str]], Any],
+    limit: int = 3,
+    margin: float = 0.12,
+) -> KeyPoints:
+    """The points that answer the question: the best one and close runners-up of its concept."""
+    if not candidates:
+        return KeyPoints([], [])
+    vectors = np.asarray(embed([question] + [f"{p.concept}: {p.text}" for p in candidates]), dtype=np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    similarity = vectors[1:] @ vectors[0]
+    bonus = np.array([_concept_bonus(question, p.concept) for p in candidates])
+    score = similarity + 0.25 * bonus
+    order = list(np.argsort(-score, kind="stable"))
+    best = candidates[order[0]]
+    chosen = [order[0]]
+    for i in order[1:]:
+        if len(chosen) >= limit:
+            break
+        if candidates[i].concept == best.concept and score[i] >= score[order[0]] - margin:
+            chosen.append(i)
+    chosen.sort()  # in the notes' order
+    siblings = [candidates[i] for i in order if candidates[i].concept != best.concept]
+    return KeyPoints([candidates[i] for i in chosen], siblings)
