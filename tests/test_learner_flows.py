@@ -234,7 +234,10 @@ def test_batch_jsonl_and_csv_keep_input_order_and_ids(tutor, tmp_path):
     assert [o["id"] for o in out] == ["s1", "s2", "3", "s4"]
     assert out[0]["grade"]["score"] > out[1]["grade"]["score"]
     assert out[2]["grade"]["citations"]  # graded against the notes
-    assert "empty" in out[3]["error"]
+    # A blank answer in a class is graded, not an error: no credit, "no answer".
+    assert "error" not in out[3]
+    assert (out[3]["grade"]["score"], out[3]["grade"]["verdict"]) == (0.0, "incorrect")
+    assert out[3]["grade"]["feedback"].startswith("No answer was given.")
 
     csv_file = tmp_path / "class.csv"
     csv_file.write_text("id,question,answer,reference\n"

@@ -16,6 +16,7 @@ Kinds, and the label a careful teacher gives each:
 | other_reference | the reference of another question on the same topic | unrelated |
 | restated_question | the question itself, as a statement | unrelated |
 | filler | a correct answer with "That is what I remember from class." around it | correct |
+| flipped (training only) | a word replaced by its opposite ("increases" -> "decreases") | contradictory |
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from dataclasses import dataclass
 from tutor.grading.text import ANTONYMS, STOPWORDS, tokens
 
 ATTACK_KINDS = ("shuffled", "keywords", "negated", "swapped", "other_reference", "restated_question")
+TRAIN_KINDS = (*ATTACK_KINDS, "flipped")  # training also sees a word replaced by its opposite
 LABEL_OF = {
     "shuffled": "unrelated", "keywords": "unrelated", "negated": "contradictory", "swapped": "contradictory",
     "other_reference": "unrelated", "restated_question": "unrelated", "sibling": "unrelated", "filler": "correct",
+    "flipped": "contradictory",
 }
 
 _AUX = re.compile(
@@ -126,10 +129,9 @@ def antonym_flip(text: str) -> str:
     words = text.split()
     for i, word in enumerate(words):
         core = re.sub(r"\W", "", word.lower())
-        for stem_len in (0, 1, 2, 3):  # "increases" -> "increase" + "s"
-            base = core[: len(core) - stem_len] if stem_len else core
-            if base in pairs and len(base) > 2:
-                ending = core[len(base):]
+        for ending in ("", "s", "es", "ed", "d", "ing"):
+            base = core[: len(core) - len(ending)] if ending else core
+            if core.endswith(ending) and len(base) > 2 and base in pairs:
                 words[i] = word.lower().replace(core, pairs[base] + ending)
                 return " ".join(words)
     return ""
@@ -172,9 +174,8 @@ def attacks_for(
         elif kind == "restated_question":
             answer = restated(question)
         else:
-            answer = {"shuffled": shuffled, "keywords": keywords, "negated": negated, "swapped": swapped}[kind](
-                reference, rng
-            )
+            answer = {"shuffled": shuffled, "keywords": keywords, "negated": negated, "swapped": swapped,
+                      "flipped": lambda text, _: antonym_flip(text)}[kind](reference, rng)
         if answer and answer.strip().lower() != reference.strip().lower():
             made.append(Attack(kind, answer, LABEL_OF[kind]))
     return made

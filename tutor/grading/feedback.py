@@ -32,9 +32,12 @@ class Judgement:
     removed: bool = False  # something was written, but all of it addressed the grader or restated the question
     siblings: Sequence[Mapping[str, str]] = ()
     sibling_probs: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    point_words: Sequence[float] = ()  # share of the answer's own content words found in each key point
+    sibling_words: Sequence[float] = ()  # ... and in each sibling
     graded_against: str = "reference"
     concept: str = ""  # the concept asked about, when known (grading against the notes)
     reused_words: float = 0.0  # share of the reference's content words the answer repeats
+    opposites: dict[int, tuple[str, ...]] = field(default_factory=dict)  # point index -> (answer's word, point's word)
 
 
 @dataclass
@@ -70,21 +73,27 @@ def compose(j: Judgement) -> Written:
         return Written([], points, [], opening + first)
 
     probs = j.point_probs if len(j.point_probs) == len(points) else np.zeros((len(points), 4))
-    contradicted = [p for p, row in zip(points, probs) if row[2] >= CONTRADICTED_AT]
+    contradicted = [p for k, (p, row) in enumerate(zip(points, probs)) if row[2] >= CONTRADICTED_AT or k in j.opposites]
     covered = [p for p, row in zip(points, probs) if row[0] >= COVERED_AT and p not in contradicted]
     # The verdict wins: it read the whole answer against the whole reference.
     if j.verdict == "correct":
         contradicted = []
         if not covered and points:
             covered = [points[int(np.argmax(probs[:, 0]))]]
-    elif j.verdict == "incorrect" and len(covered) == len(points):
-        covered = []
+    elif j.verdict == "incorrect":
+        if len(covered) == len(points):
+            covered = []
+        if not contradicted and points and len(j.whole) == 4 and int(np.argmax(j.whole)) == 2:
+            # The whole answer contradicts the reference: name the point it contradicts most.
+            worst = points[int(np.argmax(probs[:, 2]))]
+            contradicted = [worst]
+            covered = [p for p in covered if p != worst]
     missed = [p for p in points if p not in covered and p not in contradicted]
 
     confused = _confusion(j) if j.verdict != "correct" else None
     if j.verdict == "correct":
         text = [f"Correct: you stated {_quote(covered, 3)}." if len(points) > 1 else
-                f'Correct: your answer says, in its own words, what {source}: "{short(covered[0])}".'
+                f'Correct: your answer says what {source}: "{short(covered[0])}".'
                 if covered else "Correct."]
         if missed:
             text.append(f"You could also mention {_quote(missed)}.")
@@ -106,27 +115,59 @@ def _incorrect(j: Judgement, points: list[str], covered: list[str], missed: list
     key = (contradicted or missed or points or [""])[0]
     if confused:
         where = f" ({confused['source']} § {confused['section']})" if confused.get("source") else ""
-        asked = f"{j.concept} is about" if j.concept else "The question asks about"
-        return [f"That describes {confused['concept']}{where}, not what was asked.", f'{asked}: "{short(key)}".']
+        about = f"For {j.concept}, {source}" if j.concept else source[:1].upper() + source[1:]
+        return [f"That describes {confused['concept']}{where}, not what was asked.",
+                f'{about}: "{short(_without_concept(key, j.concept))}".']
     if contradicted:
-        return [f'Not right: you wrote "{short(j.answer, 100)}", but {source} "{short(contradicted[0])}".',
-                "The two cannot both be true: check which way it goes."]
+        k = points.index(contradicted[0])
+        words = j.opposites.get(k)
+        pointer = (f'Where you say "{words[0]}", {who} {"say" if j.graded_against == "notes" else "says"} "{words[1]}".'
+                   if words else "The two cannot both be true: check which way it goes.")
+        return [f'Not right: you wrote "{short(j.answer, 100)}", but {source} "{short(contradicted[0])}".', pointer]
     if covered:
         return [f"Not there yet: you stated {_quote(covered)}, but the main point is missing: {_quote(missed, 1)}."]
     if j.reused_words >= 0.5:
         return [f"Not right: your answer reuses words of {who} but does not say what {'they say' if j.graded_against == 'notes' else 'it says'}.",
                 f'The key point: "{short(key)}".']
-    return ["Not right: your answer does not state the key point.", f'The key point: "{short(key)}".']
+    return [f"Not right: your answer does not say what {source}.", f'The key point: "{short(key)}".']
+
+
+def _without_concept(point: str, concept: str) -> str:
+    """'Dropout: Randomly drops neurons ...' -> 'Randomly drops neurons ...' when the sentence names the concept."""
+    if concept and point.lower().startswith(concept.lower() + ":"):
+        return point[len(concept) + 1:].strip()
+    return point
+
+
+def confused_with(point_probs: np.ndarray, sibling_probs: np.ndarray, point_words: Sequence[float] = (),
+                  sibling_words: Sequence[float] = ()) -> int | None:
+    """The index of the sibling concept the answer describes: one that fits it clearly better than the concept
+    asked about, or one the answer is about (not unrelated to it) in clearly the sibling's own words (the
+    share of the answer's content words, other than the concept's name and the question's, found in each).
+    Among siblings that fit about as well, the first (they come nearest first)."""
+    if not len(sibling_probs):
+        return None
+    fit = sibling_probs[:, 0]
+    asked = float(point_probs[:, 0].max()) if len(point_probs) else 0.0
+    words = np.asarray(sibling_words if len(sibling_words) == len(fit) else np.zeros(len(fit)))
+    own = max(point_words) if len(point_words) else 0.0
+    # By words alone (the answer in the sibling's vocabulary, on its topic) it also flags correct answers that
+    # use a neighbouring term ("the feature map gets smaller" for stride): words only break ties of meaning.
+    by_meaning = (fit >= CONFUSED_AT) & (fit >= asked + CONFUSED_MARGIN)
+    by_words = (fit >= CONFUSED_AT) & (fit >= asked) & (words >= own + 0.3)
+    chosen = by_meaning | by_words
+    if not chosen.any():
+        return None
+    score = fit + words
+    best = float(score[chosen].max())
+    return int(np.flatnonzero(chosen & (score >= best - 0.05))[0])
 
 
 def _confusion(j: Judgement) -> dict[str, str] | None:
-    """The sibling concept the answer describes, when it fits clearly better than the concept asked about."""
-    if not len(j.siblings) or len(j.sibling_probs) != len(j.siblings):
+    if len(j.sibling_probs) != len(j.siblings):
         return None
-    best = int(np.argmax(j.sibling_probs[:, 0]))
-    fit = float(j.sibling_probs[best, 0])
-    asked = float(j.point_probs[:, 0].max()) if len(j.point_probs) else 0.0
-    if fit < CONFUSED_AT or fit < asked + CONFUSED_MARGIN:
+    best = confused_with(j.point_probs, j.sibling_probs, j.point_words, j.sibling_words)
+    if best is None:
         return None
     sibling: Any = j.siblings[best]
     return {k: str(sibling.get(k, "")) for k in ("concept", "source", "section", "text")}

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from tutor.grading.features import FEATURES, GraderConfig, Prepared, item_details, prepare
-from tutor.grading.feedback import Judgement, compose
+from tutor.grading.feedback import Judgement, compose, confused_with
 from tutor.grading.model import CORRECT_AT, LABELS, PARTIAL_AT, PARTIAL_CREDIT, Grade, GradingItem, verdict_for
 from tutor.grading.pair import PAIR_LABELS
 
@@ -94,6 +94,7 @@ class OfflineGrader:
         prepared = [prepare(i, self.config) for i in items]
         if not prepared:
             return []
+        items, prepared = self._best_note_points(items, prepared)
         details = self._details(prepared)
         probabilities = self._probabilities(prepared, details)
         judgements = self._judge_points(items, prepared)
@@ -145,13 +146,8 @@ class OfflineGrader:
                                  np.minimum(credit, 0.99) * PARTIAL_AT))
 
     def scores(self, items: Iterable[Any]) -> np.ndarray:
-        prepared = [prepare(as_item(i), self.config) for i in items]
-        details = self._details(prepared)
-        support = np.array([d["support"] for d in details])
-        empty = np.array([d["empty"] for d in details], dtype=bool)
-        out = self.score_from_probabilities(self._probabilities(prepared, details), support, self.decision_bias)
-        out[empty] = 0.0
-        return out
+        """The scores `grade_many` gives, (N,)."""
+        return np.array([g.score for g in self.grade_many(items)], dtype=np.float64)
 
     # -- steps ----------------------------------------------------------------------------------
     def _embed(self, prepared: list[Prepared]) -> None:
@@ -219,6 +215,21 @@ class OfflineGrader:
         e = np.exp(logits)
         return e / e.sum(axis=1, keepdims=True)
 
+    def _best_note_points(self, items: list[GradingItem], prepared: list[Prepared]) -> tuple[list, list]:
+        """Against the notes, the key points are restatements of one idea (the same bullet in two modules, a
+        definition and its formula): an answer is judged against the one it addresses best, not all at once."""
+        from dataclasses import replace
+
+        out_items, out_prepared = list(items), list(prepared)
+        for k, (item, p) in enumerate(zip(items, prepared)):
+            if item.graded_against != "notes" or len(p.points) < 2 or not p.answer:
+                continue
+            probs = self._pairs([(point, p.answer) for point in p.points])
+            best = p.points[int(np.argmax(probs[:, 0] + PARTIAL_CREDIT * probs[:, 1]))]
+            out_items[k] = replace(item, reference=best)
+            out_prepared[k] = prepare(out_items[k], self.config)
+        return out_items, out_prepared
+
     def _judge_points(self, items: list[GradingItem], prepared: list[Prepared]) -> list[dict[str, Any]]:
         """Each key point (and each sibling concept) judged alone against the answer, in one pair-model call."""
         pairs, where = [], []
@@ -241,17 +252,28 @@ class OfflineGrader:
 
     def _grade(self, item: GradingItem, p: Prepared, details: dict[str, Any], probs: np.ndarray,
                judged: dict[str, Any]) -> Grade:
+        opposites = {j: c for j, cs in enumerate(details.get("conflicts", [])) for c in cs if c[0] == "opposite"}
+        point_words = [word_share(p.answer, t, item) for t in p.points]
+        sibling_words = [word_share(p.answer, str(sib.get("text", "")), item) for sib in item.siblings or []]
+        confusion = confused_with(judged["point"], judged["sibling"], point_words, sibling_words)
         if details["empty"]:
             score, verdict = 0.0, "incorrect"
         else:
             score = round(float(self.score_from_probabilities(probs[None, :], np.array([details["support"]]),
                                                               self.decision_bias)[0]), 4)
+            # A careful teacher gives no credit to an answer that states the opposite of a key point ("adds"
+            # where the point says "drops"), or that describes another concept of the notes better than the
+            # one asked: both cap the score in the no-credit band, and the feedback names which.
+            if score >= PARTIAL_AT and (opposites or confusion is not None):
+                score = round(min(PARTIAL_AT * score, PARTIAL_AT - 0.01), 4)
             verdict = verdict_for(score)
         judgement = Judgement(
             verdict=verdict, points=p.points, point_probs=judged["point"], whole=probs,
             answer=p.answer, blank=p.blank, removed=details["empty"] and not p.blank,
             siblings=list(item.siblings or []), sibling_probs=judged["sibling"], graded_against=item.graded_against,
             concept=item.concept, reused_words=float(details["features"][FEATURES.index("lex_recall")]),
+            opposites={j: tuple(details["surface"].get(w, w) for w in c[1:]) for j, c in opposites.items()},
+            point_words=point_words, sibling_words=sibling_words,
         )
         result = compose(judgement)
         return Grade(
@@ -259,6 +281,15 @@ class OfflineGrader:
             feedback=result.feedback, citations=p.citations, confidence=round(float(probs.max()), 4),
             graded_against=item.graded_against, confused_with=result.confused_with,
         )
+
+
+def word_share(answer: str, text: str, item: GradingItem) -> float:
+    """The share of the answer's own content words (not the asked concept's name, not the question's) in `text`."""
+    from tutor.grading.text import content_stems
+
+    skip = set(content_stems(f"{item.concept} {item.question}"))
+    own = set(content_stems(answer)) - skip
+    return len(own & set(content_stems(text))) / len(own) if own else 0.0
 
 
 def decide(probabilities: np.ndarray, support: np.ndarray, bias: np.ndarray) -> np.ndarray:

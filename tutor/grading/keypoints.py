@@ -53,20 +53,26 @@ def plain_markdown(text: str) -> str:
     return " ".join(text.split())
 
 
-def points_of(text: str, source: str, section: str, subsection: str = "") -> list[NotePoint]:
-    """The points of one passage of the notes: bullets, or sentences of prose."""
+def points_of(text: str, source: str, section: str, subsection: str = "", terms_are_concepts: bool = False) -> list[NotePoint]:
+    """The points of one passage of the notes: bullets, or sentences of prose.
+
+    A point's concept is its `###` subsection ("Intersection over Union (IoU)": its "Formula" and
+    "Significance" bullets are about IoU); directly under a `##` section, a bullet's bold term is the concept
+    ("**Dropout**: ..."). `terms_are_concepts` makes every bold term a concept (finer siblings, for training)."""
     points: list[NotePoint] = []
     concept = subsection or section
+    in_subsection = bool(subsection)
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("|") or line.startswith(">"):
             continue
         if _HEADING.match(line):
             concept = _HEADING.sub("", line).strip() or concept
+            in_subsection = True
             continue
         body = _BULLET.sub("", line)
         term = _BOLD_TERM.match(body)
-        own = term.group(1).strip() if term else concept
+        own = term.group(1).strip() if term and (terms_are_concepts or not in_subsection) else concept
         if term and ":" in body[: term.end() + 1]:
             body = body[term.end():]
             if body and term:
@@ -95,13 +101,16 @@ def points_of_passages(passages: Iterable[Any]) -> list[NotePoint]:
 
 
 def _concept_bonus(question: str, concept: str) -> float:
-    """1.0 when the question names the point's concept (all its words' stems), 0.5 for part of it."""
-    wanted = {stem(w) for w in content_words_of(re.sub(r"\(.*?\)", "", concept))}
-    if not wanted:
-        return 0.0
+    """1.0 when the question names the point's concept (all its words' stems, or its abbreviation in
+    brackets: "IoU" for "Intersection over Union (IoU)"), 0.5 for part of it."""
     asked = {stem(w) for w in content_words_of(question)}
-    share = len(wanted & asked) / len(wanted)
-    return 1.0 if share == 1.0 else 0.5 * share
+    best = 0.0
+    for name in (re.sub(r"\(.*?\)", "", concept), *re.findall(r"\((.*?)\)", concept)):
+        wanted = {stem(w) for w in content_words_of(name)}
+        if wanted:
+            share = len(wanted & asked) / len(wanted)
+            best = max(best, 1.0 if share == 1.0 else 0.5 * share)
+    return best
 
 
 @dataclass(frozen=True)

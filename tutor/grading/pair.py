@@ -6,7 +6,12 @@ one encoder as a pair, `[CLS] reference [SEP] answer [SEP]` (segment ids 0 and 1
 compares them word by word, and a small head reads the result:
 
     tokens -> all-MiniLM-L6-v2 layers 0..L-k-1 (frozen, the bundled weights as they are)
-           -> k tuned layers (this file's weights) -> [mean over tokens ; CLS] (2C) -> linear -> 4 logits
+           -> k tuned layers (this file's weights) -> [mean over tokens ; CLS] (2C)
+    plus the two texts' own sentence embeddings u, v (the plain all-MiniLM-L6-v2, which puts a paraphrase
+    next to its original): [u * v ; |u - v|] (2C)                          -> linear (4C -> 4) -> logits
+
+The cross half sees order, negation and swapped roles; the bi-encoder half sees that other words can say
+the same thing, which a cross-encoder tuned on a few thousand pairs does not learn well.
 
 The four classes are SciEntsBank's three, with its pooled `incorrect` split in two:
 
@@ -54,6 +59,11 @@ def encode_pairs(tokenizer: Any, pairs: list[tuple[str, str]]) -> list[Any]:
     return tokenizer.encode_batch([(r or " ", a or " ") for r, a in pairs])
 
 
+def bi_features(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """[u * v ; |u - v|] (N, 2C) for unit sentence embeddings u (reference) and v (answer)."""
+    return np.concatenate([u * v, np.abs(u - v)], axis=1).astype(np.float32)
+
+
 def batches(lengths: list[int], batch_tokens: int = BATCH_TOKENS, max_rows: int = 64) -> list[list[int]]:
     """Indices grouped so that pairs of similar length share a batch (less padding)."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
@@ -99,7 +109,7 @@ class PairModel:
         self.frozen = self.base.blocks[: self.base.config.layers - self.tuned_layers]
         self.tuned = [{k: w[f"layer{i}.{k}"].astype(np.float32) for k in tuned_block_keys()}
                       for i in range(self.tuned_layers)]
-        self.head_w = w["head.w"].astype(np.float32)  # (4, 2C)
+        self.head_w = w["head.w"].astype(np.float32)  # (4, 4C)
         self.head_b = w["head.b"].astype(np.float32)  # (4,)
         self.tokenizer = pair_tokenizer(model_dir, int(self.meta.get("max_tokens", MAX_PAIR_TOKENS)))
         self._torch: list[dict[str, Any]] | None = None
@@ -110,11 +120,14 @@ class PairModel:
             return out
         encodings = encode_pairs(self.tokenizer, pairs)
         lengths = [len(e.ids) for e in encodings]
-        numpy_path = self.base.use_numpy(sum(lengths)) if backend is None else backend == "numpy"
+        numpy_path = self.base.use_numpy(2 * sum(lengths)) if backend is None else backend == "numpy"
+        texts = list(dict.fromkeys(t for pair in pairs for t in pair))
+        vectors = dict(zip(texts, self.base.encode([t or " " for t in texts], backend="numpy" if numpy_path else "torch")))
+        bi = bi_features(np.stack([vectors[r] for r, _ in pairs]), np.stack([vectors[a] for _, a in pairs]))
         for rows in batches(lengths):
             ids, types, mask = pad(encodings, rows)
             pooled = self._pooled_numpy(ids, types, mask) if numpy_path else self._pooled_torch(ids, types, mask)
-            out[rows] = pooled @ self.head_w.T + self.head_b
+            out[rows] = np.concatenate([pooled, bi[rows]], axis=1) @ self.head_w.T + self.head_b
         return out
 
     def probabilities(self, pairs: list[tuple[str, str]], backend: str | None = None) -> np.ndarray:

@@ -29,7 +29,7 @@ def shared_grader() -> Any:
     return _GRADER[1]
 
 
-def against_notes(question: str, passages: Iterable[Any], max_siblings: int = 6) -> dict[str, Any]:
+def against_notes(question: str, passages: Iterable[Any], max_siblings: int = 10) -> dict[str, Any]:
     """Keyword arguments for `OfflineGrader.grade` (reference, points, siblings, citations, concept,
     graded_against) from passages of the notes; an empty reference when the passages hold no point."""
     candidates = points_of_passages(passages)
@@ -39,10 +39,12 @@ def against_notes(question: str, passages: Iterable[Any], max_siblings: int = 6)
     chosen = select_key_points(question, candidates, shared_grader().embedder)
     citations = list({(p.source, p.section): p.citation for p in chosen.points}.values())
     siblings = []
-    for p in chosen.siblings:
+    home = {(p.source, p.section) for p in chosen.points}
+    nearest = sorted(chosen.siblings, key=lambda p: (p.source, p.section) not in home)  # the same section first
+    for p in nearest:
         if len(siblings) >= max_siblings:
             break
-        if p.concept not in {s["concept"] for s in siblings}:  # one point per other concept
+        if sum(s["concept"] == p.concept for s in siblings) < 2:  # at most two points per other concept
             siblings.append({"concept": p.concept, "text": p.text, "source": p.source, "section": p.section})
     return {"reference": chosen.reference, "points": [p.text for p in chosen.points], "siblings": siblings,
             "citations": citations, "concept": chosen.concept, "graded_against": "notes"}
@@ -62,8 +64,14 @@ def against_reference(question: str, reference: str, passages: Iterable[Any], ma
         if wanted and stems and len(wanted & stems) / len(wanted | stems) >= 0.8:
             own = p
             break
+    named = set(content_stems(f"{question} {reference}"))  # a concept the reference or question names is not another one
+
+    def other(p: Any) -> bool:
+        concept = set(content_stems(p.concept))
+        return p is not own and (own is None or p.concept != own.concept) and not (concept and concept <= named)
+
     siblings = [{"concept": p.concept, "text": p.text, "source": p.source, "section": p.section}
-                for p in candidates if p is not own and (own is None or p.concept != own.concept)][:max_siblings]
+                for p in candidates if other(p)][:max_siblings]
     # A point of the notes names its concept ("Dropout: randomly drops neurons ..."); a quiz item's answer
     # may not, and the concept's name is what "dropout adds neurons" contradicts.
     text = own.text if own and own.concept.lower() in own.text.lower() and len(own.text) <= 2 * len(reference) + 40 else reference

