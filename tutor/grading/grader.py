@@ -61,6 +61,7 @@ class OfflineGrader:
         self._pair = pair
         self._stacker_source = stacker
         self._stacker: dict[str, np.ndarray] | None = None
+        self._stacker_embedder = ""
         self._cache: dict[str, np.ndarray] = {}
         self._pair_cache: dict[tuple[str, str], np.ndarray] = {}
 
@@ -126,9 +127,12 @@ class OfflineGrader:
     @property
     def decision_bias(self) -> np.ndarray:
         """Offsets added to log P(correct, incorrect, contradictory) before the arg-max, fitted for macro-F1."""
-        if self._stacker_source is False:
+        if not self._calibrated():
             return np.zeros(3)
-        return self._load_stacker().get("decision_bias", np.zeros(3)) if self._calibrated() else np.zeros(3)
+        data = self._load_stacker()
+        if "coef" in data and not self._has_stacker():
+            return data.get("pair_decision_bias", np.zeros(3))
+        return data.get("decision_bias", np.zeros(3))
 
     @staticmethod
     def score_from_probabilities(probabilities: np.ndarray, support: np.ndarray,
@@ -189,8 +193,14 @@ class OfflineGrader:
 
     def _has_stacker(self) -> bool:
         """False: the pair model alone; a mapping or a path: that stacker; None: the shipped one, if shipped.
-        A stacker file with "stack": false holds only the decision offsets for the pair model alone."""
-        return self._calibrated() and "coef" in self._load_stacker()
+        A stacker file with "stack": false holds only the decision offsets for the pair model alone. The
+        features are on the scale of the embedder the stacker was fitted with: with another one (the hashing
+        embedder of the tests) the pair model answers alone."""
+        if not (self._calibrated() and "coef" in self._load_stacker()):
+            return False
+        fitted = self._stacker_embedder
+        name = getattr(self.embedder, "name", None)
+        return not fitted or (callable(name) and name() == fitted)
 
     def _load_stacker(self) -> dict[str, np.ndarray]:
         if self._stacker is None:
@@ -199,8 +209,10 @@ class OfflineGrader:
                 else dict(source)
             if data.get("stack", True) and (list(data["features"]) != list(FEATURES) or list(data["labels"]) != list(PAIR_LABELS)):
                 raise ValueError("the stacker was fitted on other features or labels; refit with benchmarks/fit_grader.py")
-            keys = ("mean", "scale", "coef", "intercept", "decision_bias") if data.get("stack", True) else ("decision_bias",)
+            keys = (("mean", "scale", "coef", "intercept", "decision_bias", "pair_decision_bias") if data.get("stack", True)
+                    else ("decision_bias",))
             self._stacker = {k: np.asarray(data[k], dtype=np.float64) for k in keys if k in data}
+            self._stacker_embedder = str(data.get("embedder", ""))
         return self._stacker
 
     def _probabilities(self, prepared: list[Prepared], details: list[dict[str, Any]]) -> np.ndarray:

@@ -13,8 +13,7 @@ Data, train splits only (the test files are never read here):
 - The course notes: each point against itself and with filler (correct), against a sibling concept's point
   of the same section (unrelated), and the same attacks; and our own answers to each point
   (tutor/grading/data/notes_pairs.jsonl): a paraphrase (correct), a wrong claim in the notes' words
-  (contradictory), another concept's paraphrase (unrelated), and concept names swapped: another concept's
-  definition under this one's name (contradictory).
+  (contradictory), another concept's paraphrase (unrelated).
 - Peers: two references of one question, or two answers people marked correct, one as the other's
   reference (correct): correct answers in other words.
 
@@ -164,28 +163,10 @@ def authored_cases(path: Path, rng: random.Random) -> list[Example]:
             out.append(Example(row["point"], row["paraphrase"], "correct", group, "notes_paraphrase"))
             out.append(Example(row["point"], attacks.with_filler(row["paraphrase"], rng), "correct", group, "filler"))
             out.append(Example(row["point"], row["wrong"], "contradictory", group, "notes_wrong"))
-            others = [r for r in group_rows if r["concept"] != row["concept"]]
+            others = [r["paraphrase"] for r in group_rows if r["concept"] != row["concept"]]
             if others:
-                other = rng.choice(others)
-                out.append(Example(row["point"], other["paraphrase"], "unrelated", group, "sibling"))
-                # Concept names swapped: another concept's definition given as this one's ("Dropout is when
-                # training stops early"): the asked concept's name, the other's meaning.
-                out.append(Example(row["point"], f"{row['concept']} is when {_lower_first(other['paraphrase'])}",
-                                   "contradictory", group, "concept_swapped"))
-                out.append(Example(row["point"], _renamed(other["point"], other["concept"], row["concept"]),
-                                   "contradictory", group, "concept_swapped"))
+                out.append(Example(row["point"], rng.choice(others), "unrelated", group, "sibling"))
     return out
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
-
-
-def _renamed(point: str, old: str, new: str) -> str:
-    """A point of one concept with its name replaced by another's ("Early Stopping: stops ..." -> "Dropout: stops ...")."""
-    if point.lower().startswith(old.lower()):
-        return new + point[len(old):]
-    return f"{new}: {point}"
 
 
 def split_groups(examples: list[Example], holdout: float, rng: random.Random) -> tuple[list[Example], list[Example]]:
@@ -301,7 +282,7 @@ def evaluate(examples: list[Example], probs: np.ndarray) -> dict:
         out[origin] = {"macro_f1": round(macro_f1(truth, pred, names), 3),
                        "accuracy": round(float(np.mean([t == p for t, p in zip(truth, pred)])), 3),
                        "correct_at_0.7": round(float(np.mean(score[correct] >= 0.7)), 3) if correct else None}
-    for kind in (*attacks.TRAIN_KINDS, "sibling", "concept_swapped"):
+    for kind in (*attacks.TRAIN_KINDS, "sibling"):
         idx = [i for i, e in enumerate(examples) if e.origin == kind]
         if idx:
             out[f"attack_{kind}_below_0.4"] = round(float(np.mean(score[idx] < 0.4)), 3)
