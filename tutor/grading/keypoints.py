@@ -40,6 +40,12 @@ class NotePoint:
     concept: str  # the subsection or bold term it belongs to ("Dropout"), or the section
     source: str
     section: str
+    term: str = ""  # the bold term it opens with, if any ("Formula", "Dropout")
+
+    @property
+    def name(self) -> str:
+        """What the point is about, as a learner would name it: its bold term, else its concept."""
+        return self.term or self.concept
 
     @property
     def citation(self) -> dict[str, str]:
@@ -80,7 +86,7 @@ def points_of(text: str, source: str, section: str, subsection: str = "", terms_
         for sentence in _SENTENCE.split(plain_markdown(body)) if not _BULLET.match(line) else [plain_markdown(body)]:
             sentence = sentence.strip()
             if len(content_words_of(sentence)) >= 3 and not sentence.endswith(":"):
-                points.append(NotePoint(sentence, own, source, section))
+                points.append(NotePoint(sentence, own, source, section, term.group(1).strip() if term else ""))
     return points
 
 
@@ -144,12 +150,17 @@ def select_key_points(
     score = similarity + 0.25 * bonus
     order = list(np.argsort(-score, kind="stable"))
     best = candidates[order[0]]
+    names = {best.concept, best.term} - {""}
+
+    def same(p: NotePoint) -> bool:  # "Dropout" under AlexNet is still dropout
+        return p.concept == best.concept or bool({p.concept, p.term} & names - {""})
+
     chosen = [order[0]]
     for i in order[1:]:
         if len(chosen) >= limit:
             break
-        if candidates[i].concept == best.concept and score[i] >= score[order[0]] - margin:
+        if same(candidates[i]) and score[i] >= score[order[0]] - margin:
             chosen.append(i)
     chosen.sort()  # in the notes' order
-    siblings = [candidates[i] for i in order if candidates[i].concept != best.concept]
+    siblings = [candidates[i] for i in order if not same(candidates[i])]
     return KeyPoints([candidates[i] for i in chosen], siblings)

@@ -44,8 +44,8 @@ def against_notes(question: str, passages: Iterable[Any], max_siblings: int = 10
     for p in nearest:
         if len(siblings) >= max_siblings:
             break
-        if sum(s["concept"] == p.concept for s in siblings) < 2:  # at most two points per other concept
-            siblings.append({"concept": p.concept, "text": p.text, "source": p.source, "section": p.section})
+        if sum(s["concept"] == p.name for s in siblings) < 2:  # at most two points per other concept
+            siblings.append({"concept": p.name, "text": p.text, "source": p.source, "section": p.section})
     return {"reference": chosen.reference, "points": [p.text for p in chosen.points], "siblings": siblings,
             "citations": citations, "concept": chosen.concept, "graded_against": "notes"}
 
@@ -67,10 +67,10 @@ def against_reference(question: str, reference: str, passages: Iterable[Any], ma
     named = set(content_stems(f"{question} {reference}"))  # a concept the reference or question names is not another one
 
     def other(p: Any) -> bool:
-        concept = set(content_stems(p.concept))
+        concept = set(content_stems(p.name))
         return p is not own and (own is None or p.concept != own.concept) and not (concept and concept <= named)
 
-    siblings = [{"concept": p.concept, "text": p.text, "source": p.source, "section": p.section}
+    siblings = [{"concept": p.name, "text": p.text, "source": p.source, "section": p.section}
                 for p in candidates if other(p)][:max_siblings]
     # A point of the notes names its concept ("Dropout: randomly drops neurons ..."); a quiz item's answer
     # may not, and the concept's name is what "dropout adds neurons" contradicts.
@@ -79,14 +79,15 @@ def against_reference(question: str, reference: str, passages: Iterable[Any], ma
             "citations": [own.citation] if own else [], "graded_against": "reference"}
 
 
-OVERRULE_CONFIDENCE = 0.9  # the offline grader's confidence from which it overrules a configured model's credit
+OVERRULE_CONFIDENCE = 0.7  # the offline grader's confidence from which it overrules a configured model's credit
 
 
 def check_model_grade(grade: Any, answer: str, question: str, reference: str, passages: Iterable[Any] = ()) -> Any:
     """A configured model's grade, checked by the offline grader. A model can be fooled the way a word-matcher
     is (the reference's words shuffled, its negation, another question's answer, an instruction in the answer):
-    where it gives credit (correct) that the offline grader is confident the answer has not earned (incorrect,
-    confidence >= OVERRULE_CONFIDENCE), the offline grade stands, and its feedback says so."""
+    where it gives credit (correct) that the offline grader finds unearned (incorrect, with confidence >=
+    OVERRULE_CONFIDENCE, or with a named reason: a contradicted point, another concept described, nothing left
+    once instructions to the grader are removed), the offline grade stands, and its feedback says so."""
     from tutor.grading.model import CORRECT_AT, PARTIAL_AT
 
     if grade.score < CORRECT_AT:
@@ -96,7 +97,8 @@ def check_model_grade(grade: Any, answer: str, question: str, reference: str, pa
     if not target["reference"]:
         return grade
     offline = shared_grader().grade(answer, question=question, **target)
-    if offline.score >= PARTIAL_AT or offline.confidence < OVERRULE_CONFIDENCE:
+    named = bool(offline.contradicted or offline.confused_with or offline.score == 0.0)
+    if offline.score >= PARTIAL_AT or not (named or offline.confidence >= OVERRULE_CONFIDENCE):
         return grade
     offline.feedback = ("The configured model gave this answer credit, but it does not say what "
                         f"{'the notes' if target['graded_against'] == 'notes' else 'the reference'} say"
