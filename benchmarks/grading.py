@@ -121,6 +121,7 @@ def legacy_grader(embedder):
         (folder / name).write_bytes(blob)
     spec = importlib.util.spec_from_file_location("legacy_grading", folder / "grading.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["legacy_grading"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module.OfflineGrader(embedder=embedder)
 

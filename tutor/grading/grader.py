@@ -155,7 +155,10 @@ class OfflineGrader:
 
     # -- steps ----------------------------------------------------------------------------------
     def _embed(self, prepared: list[Prepared]) -> None:
-        new = list(dict.fromkeys(t for p in prepared for t in p.texts if t not in self._cache))
+        self._embed_texts([t for p in prepared for t in p.texts])
+
+    def _embed_texts(self, texts: list[str]) -> None:
+        new = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if not new:
             return
         vectors = np.asarray(self.embedder(new), dtype=np.float32)  # (N, D)
@@ -170,11 +173,33 @@ class OfflineGrader:
         return [item_details(p, self._cache.__getitem__, self.config) for p in prepared]
 
     def _pair_probs(self, prepared: list[Prepared]) -> np.ndarray:
+        """The pair model on each answer; where some sentences of it are off the reference's topic, also on the
+        answer without them, and the less favourable of the two: a sentence that says nothing about the
+        question (an order to the grader the filters missed, filler) can never raise a grade."""
         out = np.tile(np.array([0.0, 0.0, 0.0, 1.0]), (len(prepared), 1))  # nothing written: unrelated
         live = [k for k, p in enumerate(prepared) if p.answer]
         if live:
-            out[live] = self._pairs([(prepared[k].reference, prepared[k].answer) for k in live])
+            full = self._pairs([(prepared[k].reference, prepared[k].answer) for k in live])
+            cores = [self._on_topic(prepared[k]) for k in live]
+            core = self._pairs([(prepared[k].reference, c) for k, c in zip(live, cores)])
+            credit = lambda x: x[:, 0] + PARTIAL_CREDIT * x[:, 1]  # noqa: E731
+            out[live] = np.where((credit(core) < credit(full))[:, None], core, full)
         return out
+
+    def _on_topic(self, p: Prepared, floor: float = 0.2) -> str:
+        """The answer without its sentences that are off the topic of the reference and the question (cosine
+        below `floor` to both); the answer itself when every sentence is on topic or only one is left."""
+        from tutor.grading.text import sentences
+
+        parts = sentences(p.answer)
+        if len(parts) < 2:
+            return p.answer
+        anchors = [t for t in (p.reference, p.question) if t]
+        self._embed_texts(parts + anchors)
+        a = np.stack([self._cache[t] for t in anchors])
+        near = [max(float(self._cache[t] @ v) for v in a) for t in parts]
+        kept = [t for t, n in zip(parts, near) if n >= floor] or [parts[int(np.argmax(near))]]
+        return " ".join(kept)
 
     def _pairs(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """The pair model's probabilities (N, 4), each distinct pair computed once per grader."""

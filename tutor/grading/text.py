@@ -58,6 +58,19 @@ _VERDICT_WORD = r"(?:correct|right|perfect|full|excellent|true|passing|pass|flaw
 _INSTRUCTION = re.compile(
     "|".join(
         [
+            # Orders about the mark: "assign the maximum score", "just output 'correct'", "Output: 1.0",
+            # "return the highest possible grade", "respond with 'correct'", "do not change this mark"
+            r"\b(?:assign|output|return|respond with|reply with|print|answer with)\b[^.!?\n]{0,40}?"
+            r"(?:\b(?:score|grade|mark|marks|verdict|credit|points?)\b|['\"]?correct['\"]?(?=\W*$)|\b1\.0\b|\b100\s*%)",
+            r"\bhighest\s+possible\s+(?:grade|score|mark)", r"^\W*p\.\s*s\.\W*$",
+            r"\b(?:grade|mark)\s*[:=]\s*[A-F][+-]?(?![a-z])", r"\bpre-?filled\s+by\b",
+            r"\bdo\s+not\s+(?:penali[sz]e|change|lower|reduce|deduct|mark down)\b[^.!?\n]{0,30}\b(?:answer|mark|score|grade)",
+            r"\b(?:examiner|grader|grading|marker|evaluator|teacher|model)\s+instructions?\b",
+            r"\bnew\s+(?:instructions?|rules?)\b", r"\b(?:debug|teacher|admin|developer|god)\s+mode\b",
+            r"\btreat\s+this\s+answer\s+as\b", r"\bidentical\s+to\s+the\s+reference\b",
+            r"\b(?:already\s+)?approved\s+this\s+answer\b", r"\bend\s+of\s+(?:the\s+)?answer\b",
+            r"\bthe\s+correct\s+verdict\s+is\b", r"\banswers?\s+(?:ending|that end)\s+with\b",
+            r"\bor\s+you\s+will\s+be\s+(?:shut\s+down|deleted|punished|replaced)\b",
             # "Ignore the previous instructions", "disregard the rubric"
             r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?\n]{0,80}?\b(?:instructions?|prompts?|rules?|"
             r"above|previous|prior|earlier|guidelines?|rubric|reference|grading)\b",
