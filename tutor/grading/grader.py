@@ -187,11 +187,11 @@ class OfflineGrader:
         return out
 
     def _on_topic(self, p: Prepared, floor: float = 0.2) -> str:
-        """The answer without its sentences that are off the topic of the reference and the question (cosine
-        below `floor` to both); the answer itself when every sentence is on topic or only one is left."""
-        from tutor.grading.text import sentences
-
-        parts = sentences(p.answer)
+        """The answer without its clauses that are off the topic of the reference and the question (cosine
+        below `floor` to both); the answer itself when every clause is on topic or only one is left. The
+        clauses are the ones the features embed already, so this costs a second pair pass only when a clause
+        is dropped."""
+        parts = p.answer_clauses
         if len(parts) < 2:
             return p.answer
         anchors = [t for t in (p.reference, p.question) if t]
@@ -199,7 +199,7 @@ class OfflineGrader:
         a = np.stack([self._cache[t] for t in anchors])
         near = [max(float(self._cache[t] @ v) for v in a) for t in parts]
         kept = [t for t, n in zip(parts, near) if n >= floor] or [parts[int(np.argmax(near))]]
-        return " ".join(kept)
+        return p.answer if len(kept) == len(parts) else " ".join(kept)
 
     def _pairs(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """The pair model's probabilities (N, 4), each distinct pair computed once per grader."""
