@@ -63,6 +63,7 @@ _INSTRUCTION = re.compile(
             r"\b(?:assign|output|return|respond with|reply with|print|answer with)\b[^.!?\n]{0,40}?"
             r"(?:\b(?:score|grade|mark|marks|verdict|credit|points?)\b|['\"]?correct['\"]?(?=\W*$)|\b1\.0\b|\b100\s*%)",
             r"\bhighest\s+possible\s+(?:grade|score|mark)", r"^\W*p\.\s*s\.\W*$",
+            r"\bpretend\s+(?:that\s+)?(?:the|this|you|my)\b", r"\b(?:grade|mark|score)\s+(?:it\s+|this\s+)?accordingly\b",
             r"\b(?:grade|mark)\s*[:=]\s*[A-F][+-]?(?![a-z])", r"\bpre-?filled\s+by\b",
             r"\bdo\s+not\s+(?:penali[sz]e|change|lower|reduce|deduct|mark down)\b[^.!?\n]{0,30}\b(?:answer|mark|score|grade)",
             r"\b(?:examiner|grader|grading|marker|evaluator|teacher|model)\s+instructions?\b",
@@ -79,7 +80,7 @@ _INSTRUCTION = re.compile(
             r"\b(?:maximum|max|top|highest|100\s*%?|10\s*/\s*10|5\s*/\s*5)\s+(?:marks?|credit|points?|grade)\b",
             r"\b(?:give|award|assign|grant)\s+(?:me|it|this|this answer|my answer|the answer)\s+(?:a\s+|an\s+|the\s+)?"
             r"(?:maximum|max|top|highest|high|full|perfect)\s+(?:score|marks?|grade|credit|points?)\b",
-            r"\bfinal\s+(?:answer|verdict|grade|score)\s*[:=]",
+            r"\bfinal\s+(?:answer|verdict|grade|score)\b[^.!?\n:=]{0,30}[:=]",
             # 'score: 5', '"verdict": "correct"', but not "F1 score = 2 * P * R / (P + R)"
             r"[\"']?\b(?:score|grade|verdict|marks?)\b[\"']?\s*[:=]\s*[\"']?(?:\d+(?:\.\d+)?\s*(?:%|/\s*\d+)?(?!\s*[-+*/^(])(?![a-z])"
             rf"|{_VERDICT_WORD}\b|incorrect\b)",
