@@ -344,9 +344,18 @@ def remember_question(item: Any) -> None:
         question=item.question, answer=item.answer, kind=item.kind, options=item.options,
         source=item.source, section=item.section, check=getattr(item, "check", None),
     )
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(data.model_dump_json())
-    tmp.replace(path)
+    # A temporary file of this process's own: many quizzes at once each replace the file whole, none fails.
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".last_question.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(data.model_dump_json())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def last_question() -> LastQuestion:
