@@ -78,15 +78,16 @@ def points_of(text: str, source: str, section: str, subsection: str = "", terms_
             continue
         body = _BULLET.sub("", line)
         term = _BOLD_TERM.match(body)
-        own = term.group(1).strip() if term and (terms_are_concepts or not in_subsection) else concept
-        if term and ":" in body[: term.end() + 1]:
-            body = body[term.end():]
-            if body and term:
-                body = f"{term.group(1).strip()}: {body}"
-        for sentence in _SENTENCE.split(plain_markdown(body)) if not _BULLET.match(line) else [plain_markdown(body)]:
-            sentence = sentence.strip()
+        name = term.group(1).strip() if term else ""
+        own = name if term and (terms_are_concepts or not in_subsection) else concept
+        if term and ":" in body[: term.end() + 1]:  # "**Dropout**: randomly ..." -> "Dropout: randomly ..."
+            rest = body[term.end():]
+            body = f"{name}: {rest}" if rest else ""
+        text = plain_markdown(body)
+        pieces = [text] if _BULLET.match(line) else _SENTENCE.split(text)  # a bullet is one point; prose a sentence each
+        for sentence in (p.strip() for p in pieces):
             if len(content_words_of(sentence)) >= 3 and not sentence.endswith(":"):
-                points.append(NotePoint(sentence, own, source, section, term.group(1).strip() if term else ""))
+                points.append(NotePoint(sentence, own, source, section, name))
     return points
 
 

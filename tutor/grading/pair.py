@@ -28,7 +28,6 @@ A few pairs run in numpy (no torch import: a single `tutor grade` stays quick), 
 from __future__ import annotations
 
 import json
-import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -165,7 +164,3 @@ class PairModel:
 def shared_pair_model(path: str | None = None) -> PairModel:
     """One pair model per process (its base weights are the embedder's, loaded once)."""
     return PairModel(path)
-
-
-def torch_loaded() -> bool:
-    return "torch" in sys.modules

@@ -212,20 +212,15 @@ class Head:
         return [p for blk in self.blocks for p in blk.values()] + [self.w, self.b]
 
     def __call__(self, x, mask, bi, dropout: float = 0.0):
+        import torch
         import torch.nn.functional as F
 
         h = self.minilm.blocks_torch(x, mask, self.blocks)
         m = mask[:, :, None].to(h.dtype)
-        pooled = torch_cat([(h * m).sum(1) / m.sum(1).clamp(min=1e-9), h[:, 0], bi])
+        pooled = torch.cat([(h * m).sum(1) / m.sum(1).clamp(min=1e-9), h[:, 0], bi], dim=1)
         if dropout:
             pooled = F.dropout(pooled, dropout, training=True)
         return pooled @ self.w.T + self.b
-
-
-def torch_cat(parts):
-    import torch
-
-    return torch.cat(parts, dim=1)
 
 
 def stack(states: list, rows: list[int]):
