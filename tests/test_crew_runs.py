@@ -64,7 +64,7 @@ def test_research_topic_cites_the_transformer_notes(tutor, process):
 def test_every_task_in_tasks_yaml_runs_offline(tutor):
     from tutor.crew.config import load_config
 
-    variables = {"topic": "gradient descent", "n": "2", "kind": "mcq", "seed": "3",
+    variables = {"topic": "gradient descent", "n": "2", "kind": "mcq", "seed": "3", "level": "mixed",
                  "question": "What does an optimizer do?", "reference": "It updates the weights to reduce the loss.",
                  "answer": "It changes the weights so the loss goes down."}
     for name, spec in load_config().tasks.items():

@@ -19,6 +19,7 @@ from tutor import __version__
 from tutor.cli import crew, knowledge, learn
 from tutor.cli import progress
 from tutor.cli import demo
+from tutor.cli import converse
 from tutor.cli.render import err_console
 from tutor.errors import TutorError
 from tutor.security import redact
@@ -100,6 +101,7 @@ learn.register(app)
 crew.register(app)
 progress.register(app)
 demo.register(app)
+converse.register(app)
 
 
 def _help_renderer_without_markdown() -> None:

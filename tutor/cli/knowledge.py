@@ -47,6 +47,8 @@ def search(
     query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
     k: Annotated[int, typer.Option("--k", "-k", help="How many passages to show.")] = 5,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or bm25.")] = "hybrid",
+    kind: Annotated[str, typer.Option(
+        "--kind", help="all, notes (the notes' own words) or companion (the tutor's explanations).")] = "all",
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON list, best first.")] = False,
 ) -> None:
     """Search the notes: each hit shows its section, source, score and a snippet."""
@@ -58,8 +60,11 @@ def search(
         raise UsageError(f"--k must be at least 1, got {k}")
     if mode not in ("hybrid", "dense", "bm25"):
         raise UsageError(f"--mode must be hybrid, dense or bm25, got '{mode}'")
+    if kind not in ("all", "notes", "companion"):
+        raise UsageError(f"--kind must be all, notes or companion, got '{kind}'")
     retriever = ensure_index(show_progress=not json_out)
-    passages = retriever.search(query, k=k, mode=mode)  # type: ignore[arg-type]
+    kinds = None if kind == "all" else (kind,)
+    passages = retriever.search(query, k=k, mode=mode, kinds=kinds)  # type: ignore[arg-type]
     if json_out:
         print_json([p.model_dump() for p in passages])
         return
@@ -73,9 +78,9 @@ def search(
         if len(snippet) > 320:
             snippet = snippet[:317].rsplit(" ", 1)[0] + "..."
         title = p.section + (f" > {p.subsection}" if p.subsection else "")
+        where = f"tutor's explanation of {p.source}" if p.kind == "companion" else f"{p.source}:{p.line_start}-{p.line_end}"
         console().print(
-            f"[bold cyan]{rank}. {escape(title)}[/]  [dim]{escape(p.source)}:{p.line_start}-{p.line_end}  "
-            f"score {p.score:.2f}[/]"
+            f"[bold cyan]{rank}. {escape(title)}[/]  [dim]{escape(where)}  score {p.score:.2f}[/]"
         )
         console().print(f"   {escape(snippet)}\n", highlight=False)
 

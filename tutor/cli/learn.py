@@ -93,6 +93,8 @@ def quiz(
     topic: Annotated[str | None, typer.Option("--topic", help="Limit the quiz to a topic.")] = None,
     n: Annotated[int, typer.Option("--n", help="How many questions.")] = 5,
     kind: Annotated[str, typer.Option("--kind", help="mcq, short, cloze, computed or mixed.")] = "mixed",
+    level: Annotated[str, typer.Option(
+        "--level", help="remember, understand (why, how), apply (cases, numbers), analyze (compare) or mixed.")] = "mixed",
     seed: Annotated[int | None, typer.Option("--seed", help="Same seed, same quiz (default: a new one).")] = None,
     adaptive: Annotated[bool, typer.Option("--adaptive", help="Weak and due sections first.")] = False,
     process: ProcessOpt = "sequential",
@@ -114,6 +116,7 @@ def quiz(
         raise UsageError(f"--kind must be one of {', '.join(flows.QUIZ_KINDS)}, got '{kind}'")
     if seed is not None and seed < 0:
         raise UsageError(f"--seed must be zero or positive, got {seed}")
+    flows.check_level(kind, level)
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     options = _options(ctx, process, model, config, no_fallback)
     store = open_learner(learner)
@@ -121,15 +124,15 @@ def quiz(
         topic = _adaptive_topic(store)
     ensure_index(show_progress=not json_out)
     offline_notice(model)
-    items = flows.make_quiz(topic, n, kind, seed, options)
+    items = flows.make_quiz(topic, n, kind, seed, options, level=level)
     if json_out:
-        print_json({"seed": seed, "items": [i.model_dump(mode="json") for i in items]})
+        print_json({"seed": seed, "level": level, "items": [i.model_dump(mode="json") for i in items]})
         return
     if not items:
         console().print("The notes gave no questions for that topic.")
         return
     if len(items) < n:
-        note(f"the notes gave {len(items)} questions of that kind, not {n}")
+        note(f"the notes gave {len(items)} questions of that kind and level, not {n}")
     run_quiz(items, options, store, topic or "all", kind, seed)
 
 
@@ -197,7 +200,7 @@ def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, 
     quiz_id = store.start_quiz(topic, kind, seed, len(items))
     total, answered = 0.0, 0
     for number, item in enumerate(items, start=1):
-        console().print(f"\n[bold]Question {number}/{len(items)}[/] [dim]({item.kind}; {escape(item.section)})[/]")
+        console().print(f"\n[bold]Question {number}/{len(items)}[/] [dim]({item.kind}, {item.level}; {escape(item.section)})[/]")
         console().print(escape(item.question))
         for letter, option in zip("ABCDE", item.options or []):
             console().print(f"  {letter}. {escape(option)}")

@@ -19,7 +19,11 @@ from tutor.errors import UsageError
 from tutor.settings import bundled_path
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-OUTPUT_MODELS = ("Lesson", "CheckQuestions", "Quiz", "Grade")  # the names tasks may use for `output`
+OUTPUT_MODELS = ("Lesson", "CheckQuestions", "Quiz", "Grade", "Answer")  # the names tasks may use for `output`
+# What the built-in offline model does for a task (`skill:`); a task without one gets the skill its
+# `output` implies (Lesson -> lesson, Quiz -> quiz, ...), else a grounded extractive answer.
+SKILLS = ("research", "lesson", "check", "quiz", "grade", "answer", "extract")
+SKILL_OF_OUTPUT = {"Lesson": "lesson", "CheckQuestions": "check", "Quiz": "quiz", "Grade": "grade", "Answer": "answer"}
 
 
 class AgentSpec(BaseModel):
@@ -47,6 +51,17 @@ class TaskSpec(BaseModel):
     agent: str
     context: list[str] = Field(default_factory=list)
     output: str | None = None  # name of the pydantic model CrewAI validates the answer into
+    skill: str | None = None  # how the offline model answers it (SKILLS); default from `output`
+
+    @field_validator("skill")
+    @classmethod
+    def _known_skill(cls, value: str | None) -> str | None:
+        if value is not None and value not in SKILLS:
+            raise ValueError(f"unknown skill '{value}' (known: {', '.join(SKILLS)})")
+        return value
+
+    def offline_skill(self) -> str:
+        return self.skill or SKILL_OF_OUTPUT.get(self.output or "", "extract")
 
     @field_validator("output")
     @classmethod

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 class Citation(BaseModel):
     source: str
     section: str
+    kind: str = "notes"  # "companion": the tutor's explanation of that section, not the notes' words
 
 
 class DemoRef(BaseModel):
@@ -25,9 +26,11 @@ class DemoRef(BaseModel):
 
 class CheckQuestion(BaseModel):
     question: str = Field(min_length=1)
-    answer: str = Field(min_length=1)  # the reference answer, from the notes
+    answer: str = Field(min_length=1)  # the reference answer, from the notes or the companion's rubric
     source: str = ""
     section: str = ""
+    level: str = "remember"  # remember, understand, apply or analyze
+    key_points: list[str] = Field(default_factory=list)  # the rubric: what a full answer states
 
 
 class CheckQuestions(BaseModel):
@@ -44,10 +47,22 @@ class Lesson(BaseModel):
     read_next: list[Citation] = Field(default_factory=list)
 
 
+class Answer(BaseModel):
+    """The answer to a learner's own question (`tutor ask`): a few cited sentences and what to ask next."""
+
+    question: str
+    answer: str = Field(min_length=1)  # Markdown; every sentence carries its citation
+    citations: list[Citation] = Field(default_factory=list)
+    suggestions: list[str] = Field(default_factory=list)  # two questions to ask next
+    covered: bool = True  # False when the notes do not answer the question
+
+
 def output_model(name: str) -> type[BaseModel]:
     """The model class for an `output:` name in tasks.yaml."""
     if name == "Lesson":
         return Lesson
+    if name == "Answer":
+        return Answer
     if name == "CheckQuestions":
         return CheckQuestions
     if name == "Quiz":

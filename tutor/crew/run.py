@@ -230,6 +230,7 @@ def _run_crew(
                 description=config.tasks[name].description.format(**inputs),
                 output=config.tasks[name].output,
                 agent=config.tasks[name].agent,
+                skill=config.tasks[name].offline_skill(),
                 placeholders=sorted(config.tasks[name].placeholders()),
             )
             for name in order

@@ -16,6 +16,11 @@ from tutor.grading.keypoints import points_of_passages, select_key_points
 _GRADER: Any = None
 
 
+def notes_only(passages: Iterable[Any]) -> list[Any]:
+    """Key points come from the notes' own words, never from the companion's explanations."""
+    return [p for p in passages if getattr(p, "kind", "notes") == "notes"]
+
+
 def shared_grader() -> Any:
     """One offline grader per process, on the configured embedder."""
     global _GRADER
@@ -32,7 +37,7 @@ def shared_grader() -> Any:
 def against_notes(question: str, passages: Iterable[Any], max_siblings: int = 10) -> dict[str, Any]:
     """Keyword arguments for `OfflineGrader.grade` (reference, points, siblings, citations, concept,
     graded_against) from passages of the notes; an empty reference when the passages hold no point."""
-    candidates = points_of_passages(passages)
+    candidates = points_of_passages(notes_only(passages))
     if not candidates:
         return {"reference": "", "points": None, "siblings": None, "citations": [], "concept": "",
                 "graded_against": "notes"}
@@ -56,7 +61,7 @@ def against_reference(question: str, reference: str, passages: Iterable[Any], ma
     the notes (a quiz item), its own concept is left out of the siblings and named as the concept asked."""
     from tutor.grading.text import content_stems
 
-    candidates = points_of_passages(passages)
+    candidates = points_of_passages(notes_only(passages))
     wanted = set(content_stems(reference))
     own = None
     for p in candidates:

@@ -30,6 +30,7 @@ class Chunk(BaseModel):
     anchor: str  # slug of `section`, as Markdown renderers make it
     line_start: int  # 1-based, inclusive
     line_end: int
+    kind: str = "notes"  # "notes" (the notes' or a user's own words) or "companion" (the tutor's explanation)
 
     @property
     def heading_path(self) -> str:

@@ -40,6 +40,7 @@ class Passage(BaseModel):
     score: float  # fused score scaled to [0, 1]: 1 means first in both rankings
     similarity: float  # cosine similarity of query and passage (0 when only BM25 found it)
     id: str
+    kind: str = "notes"  # "companion": the tutor's explanation of the section, not the notes' words
 
     @property
     def citation(self) -> str:
@@ -145,8 +146,11 @@ class Retriever:
             self._lexical = LexicalIndex.load_or_build(self.store)
         return self._lexical
 
-    def search(self, query: str, k: int = 5, mode: Mode = "hybrid", per: Per = "heading") -> list[Passage]:
-        """The k best passages, best first: one per heading (`##` or `###`), per `##` section, or per chunk."""
+    def search(
+        self, query: str, k: int = 5, mode: Mode = "hybrid", per: Per = "heading", kinds: tuple[str, ...] | None = None
+    ) -> list[Passage]:
+        """The k best passages, best first: one per heading (`##` or `###`), per `##` section, or per chunk;
+        `kinds` keeps only passages of those kinds ("notes", "companion"), all of them when None."""
         query = query.strip()
         if not query:
             raise UsageError("the query is empty: say what to search for")
@@ -164,7 +168,7 @@ class Retriever:
         seen: set[tuple[str, str, str]] = set()
         for cid, value in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
             chunk = by_id.get(cid)
-            if chunk is None:
+            if chunk is None or (kinds is not None and chunk.kind not in kinds):
                 continue
             key = {
                 "heading": (chunk.source, chunk.section, chunk.subsection),

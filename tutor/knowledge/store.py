@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from tutor.errors import UsageError, WorkFailed
 from tutor.knowledge.chunking import SUPPORTED_SUFFIXES, Chunk, UnreadableFile, chunk_file
+from tutor.knowledge.companion import FOLDER, chunks_for, companion_dir, load_companion
 from tutor.settings import Settings, quiet_libraries
 
 BATCH = 64
@@ -232,7 +233,9 @@ class NoteStore:
         state = state or self.load_state()
         files, _ = self._source_files(state)
         h = hashlib.sha1(json.dumps(embedder_identity(self.embedder), sort_keys=True).encode())
-        for path, source in files:
+        folder = companion_dir(self.settings.knowledge_dir)
+        extra = [(p, f"{FOLDER}/{p.name}") for p in sorted(folder.glob("*.yaml"))] if folder.is_dir() else []
+        for path, source in files + extra:
             try:
                 st = path.stat()
             except OSError:
@@ -301,6 +304,12 @@ class NoteStore:
                 report.files += 1
             except UnreadableFile as e:
                 report.skipped.append(f"{path}: {e}")
+
+        companion = load_companion(self.settings.knowledge_dir)
+        report.skipped.extend(companion.problems)
+        for entry in companion.entries:
+            for chunk in chunks_for(entry):
+                chunks.setdefault(chunk.id, chunk)
 
         collection = self.collection
         stored = collection.get(include=["metadatas"])

@@ -290,8 +290,21 @@ QUIZ_KINDS = ("mcq", "short", "cloze", "computed", "mixed")
 MAX_QUIZ_ITEMS = 50
 
 
-def make_quiz(topic: str | None, n: int, kind: str, seed: int, options: CrewOptions) -> list[Any]:
-    """A grounded quiz from the quizzer; the same seed gives the same quiz."""
+QUIZ_LEVELS = ("remember", "understand", "apply", "analyze", "mixed")
+
+
+def check_level(kind: str, level: str) -> None:
+    if level not in QUIZ_LEVELS:
+        raise UsageError(f"--level must be one of {', '.join(QUIZ_LEVELS)}, got '{level}'")
+    if kind == "cloze" and level not in ("remember", "mixed"):
+        raise UsageError("cloze questions ask for recall: use --level remember, or --kind short/mcq for "
+                         f"'{level}' questions")
+    if kind == "computed" and level not in ("apply", "mixed"):
+        raise UsageError(f"computed questions apply a formula: use --level apply, not '{level}'")
+
+
+def make_quiz(topic: str | None, n: int, kind: str, seed: int, options: CrewOptions, level: str = "mixed") -> list[Any]:
+    """A grounded quiz from the quizzer; the same seed gives the same quiz; `level` as in check_level."""
     from tutor.crew.run import build_and_run
     from tutor.learning.quiz import QuizItem
 
@@ -301,8 +314,10 @@ def make_quiz(topic: str | None, n: int, kind: str, seed: int, options: CrewOpti
         raise UsageError(f"--kind must be one of {', '.join(QUIZ_KINDS)}, got '{kind}'")
     if seed < 0:
         raise UsageError(f"--seed must be zero or positive, got {seed}")
+    check_level(kind, level)
     topic = " ".join((topic or "").split()) or "all"
-    run = build_and_run("make_quiz", {"topic": topic, "n": n, "kind": kind, "seed": seed}, **options.crew_kwargs())
+    inputs = {"topic": topic, "n": n, "kind": kind, "seed": seed, "level": level}
+    run = build_and_run("make_quiz", inputs, **options.crew_kwargs())
     result = run.result("make_quiz")
     items = getattr(result.output, "items", None)
     if items is None:

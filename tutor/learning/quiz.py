@@ -24,6 +24,8 @@ from tutor.knowledge.chunking import Chunk
 
 Kind = Literal["mcq", "short", "cloze", "computed"]
 QuizKind = Literal["mcq", "short", "cloze", "mixed"]
+Level = Literal["remember", "understand", "apply", "analyze"]
+LEVELS: tuple[str, ...] = ("remember", "understand", "apply", "analyze")
 BLANK = "_____"
 MIXED_ORDER: tuple[Kind, ...] = ("mcq", "short", "cloze")  # `mixed` rotates through these
 
@@ -362,6 +364,8 @@ class QuizItem(BaseModel):
     source: str = ""
     module: str = ""
     check: dict[str, Any] | None = None  # a computed item's check, for the code that grades it
+    level: Level = "remember"  # what the question asks of the learner: remember, understand, apply, analyze
+    key_points: list[str] = Field(default_factory=list)  # a rubric question's points; the answer joins them
 
     @model_validator(mode="after")
     def _valid(self) -> "QuizItem":
@@ -910,11 +914,11 @@ def _context_phrase(fact: Fact, for_term_answer: bool) -> str:
 
 
 def _item(fact: Fact, kind: Kind, question: str, answer: str, options: list[str] | None = None,
-          explanation: str | None = None) -> QuizItem | None:
+          explanation: str | None = None, level: Level = "remember") -> QuizItem | None:
     try:
         return QuizItem(kind=kind, question=question, options=options, answer=answer,
                         explanation=explanation or fact.sentence, section=fact.section, source=fact.source,
-                        module=fact.module)
+                        module=fact.module, level=level)
     except ValueError:
         return None
 
@@ -978,7 +982,7 @@ def _short(fact: Fact, partner: Fact | None, span: str) -> QuizItem | None:
         first, second = sorted((fact, partner), key=lambda f: f.line_start)  # in the notes' order
         question = f"What is the difference between {first.term} and {second.term}?"
         answer = f"{first.term}: {_with_period(first.definition)} {second.term}: {_with_period(second.definition)}"
-        return _item(fact, "short", question, answer, explanation=span)
+        return _item(fact, "short", question, answer, explanation=span, level="analyze")
     context = _context_phrase(fact, for_term_answer=False)
     question = f"Explain {fact.term}" + (f", as the notes on {context} describe it." if context else ".")
     answer = _with_period(_capitalize(fact.definition))
@@ -1172,7 +1176,7 @@ def computed_items(n: int, seed: int, topic: str = "") -> list[QuizItem]:
         seen.add(check.question)
         items.append(QuizItem(
             kind="computed", question=check.question, answer=f"{check.answer:g}", explanation=check.working,
-            section=check.section, source=check.source, check=check.model_dump(mode="json"),
+            section=check.section, source=check.source, check=check.model_dump(mode="json"), level="apply",
         ))
     return items
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from tutor.crew.outputs import Citation, DemoRef, Lesson
+from tutor.crew.outputs import Citation
 from tutor.llms.protocol import Retrieved
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
@@ -126,105 +126,20 @@ def clip_lines(lines: list[str], limit: int) -> list[str]:
 def unique_citations(passages: Iterable[Retrieved]) -> list[Citation]:
     seen, out = set(), []
     for p in passages:
-        if (p.source, p.section) not in seen:
-            seen.add((p.source, p.section))
-            out.append(Citation(source=p.source, section=p.section))
+        if (p.source, p.section, p.kind) not in seen:
+            seen.add((p.source, p.section, p.kind))
+            out.append(Citation(source=p.source, section=p.section, kind=p.kind))
     return out
 
 
-def not_covered_lesson(topic: str, passages: list[Retrieved]) -> Lesson:
-    nearest = unique_citations(passages[:3])
-    listing = "\n".join(f"- {c.section} ({c.source})" for c in nearest) or "- (the index is empty)"
-    markdown = (
-        f"# {topic}\n\n"
-        f"The course notes do not cover **{topic}**, so this tutor will not teach it from memory.\n\n"
-        f"The nearest sections the notes do cover:\n\n{listing}\n\n"
-        "Try `tutor study` with one of these, or add your own notes with `tutor index PATH`."
-    )
-    return Lesson(topic=topic, markdown=markdown, citations=nearest, covered=False)
+def notes_only(passages: Iterable[Retrieved]) -> list[Retrieved]:
+    """The passages in the notes' (or a user's document's) own words: what may be quoted as the notes."""
+    return [p for p in passages if p.kind == "notes"]
 
 
-def compose_lesson(
-    topic: str,
-    passages: list[Retrieved],
-    demo: DemoRef | None = None,
-    read_next: list[Citation] | None = None,
-) -> Lesson:
-    """A lesson from the passages, in the order the notes teach them."""
-    if not topic_covered(topic, passages):
-        return not_covered_lesson(topic, passages)
-    chosen = [p for p in focus(topic, passages, limit=12) if not is_lead_in(p)] or passages[:1]
-    chosen = chosen[:10]
-    ordered = teaching_order(chosen)
-
-    parts = [f"# {topic}"]
-    first, top = next(
-        ((plain(l), p) for p in sorted(chosen, key=lambda p: (not _headed_by(topic, p), -p.similarity))
-         for l in lines_of(p.text)
-         if len(plain(l)) > 30 and not l.rstrip().endswith(":")),
-        (plain(lines_of(chosen[0].text)[0]), chosen[0]),
-    )
-    sections = ", ".join(dict.fromkeys(title(p.subsection or p.section) for p in ordered))
-    parts.append(
-        "## Overview\n\n"
-        f"> {first} {top.cite}\n\n"
-        f"The notes build this up in {len(ordered)} steps: {sections}."
-    )
-
-    steps = ["## Key ideas, step by step"]
-    for i, p in enumerate(ordered, start=1):
-        body = clip_lines([l for l in lines_of(p.text) if l != p.subsection], 700)
-        quoted = "\n".join(f"   > {l}" for l in body)
-        steps.append(f"{i}. **{title(p.subsection or p.section)}** {p.cite}\n{quoted}")
-    parts.append("\n\n".join(steps))
-
-    examples = [
-        (plain(l), p) for p in ordered for l in lines_of(p.text) if re.search(r"\bexample\b|e\.g\.", l, re.I)
-    ]
-    if examples or demo:
-        block = ["## Worked example"]
-        for line, p in examples[:3]:
-            block.append(f"- {line} {p.cite}")
-        if demo:
-            block.append(f"- Run it yourself: `tutor demo run {demo.name}` (shown below).")
-        parts.append("\n".join(block))
-
-    if demo:
-        rows = "\n".join(f"| {k} | {_fmt(v)} |" for k, v in list(demo.metrics.items())[:10])
-        figure = f"\n\nFigure: `{demo.figure}`" if demo.figure else ""
-        parts.append(
-            f"## Demo: {demo.title or demo.name}\n\n{demo.summary}\n\n| metric | value |\n|---|---|\n{rows}{figure}"
-        )
-
-    contrasts = [
-        (plain(l), p) for p in ordered for l in lines_of(p.text)
-        if l != p.subsection and CONTRAST.search(l) and len(plain(l)) > 25
-    ]
-    if contrasts:
-        block = ["## Common misconceptions", "The notes draw these distinctions; mixing them up is the usual mistake:"]
-        for line, p in contrasts[:3]:
-            block.append(f"- {line} {p.cite}")
-        parts.append("\n".join(block))
-
-    if read_next:
-        parts.append("## Read next\n\n" + "\n".join(f"- **{title(c.section)}** ({c.source} § {c.section})" for c in read_next))
-
-    return Lesson(
-        topic=topic,
-        markdown="\n\n".join(parts),
-        citations=unique_citations(ordered),
-        demo=demo,
-        read_next=read_next or [],
-    )
-
-
-def _fmt(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        shown = ", ".join(_fmt(v) for v in value[:6])
-        return f"[{shown}{', ...' if len(value) > 6 else ''}]"
-    return str(value)
+def explained(p: Retrieved) -> str:
+    """How a companion passage is cited: the tutor's words about a notes section."""
+    return f"[tutor's explanation of {p.source} § {p.section}]"
 
 
 def compose_research(topic: str, passages: list[Retrieved]) -> str:

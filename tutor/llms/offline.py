@@ -3,8 +3,9 @@
 It speaks CrewAI's ReAct protocol for real: it reads the tools an agent is offered, calls
 `search_notes` (and a demo tool where a lesson asks for one) with `Action` / `Action Input`, delegates
 to the coworker whose role fits when it is a hierarchical manager, and writes its `Final Answer` only
-from passages it retrieved, quoted and cited. It knows the built-in tasks by name (`from_task`) and
-gives any task a teacher adds in YAML a grounded extractive answer.
+from passages it retrieved, quoted and cited. It finds the task it serves (`from_task`) and answers
+with the skill the task's YAML names (`skill:`, or the one its `output` implies), so a task a teacher
+adds can ask for a lesson, a quiz or an answer too; any other task gets a grounded extractive answer.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class TaskInfo(BaseModel):
     description: str  # with its placeholders filled
     output: str | None = None
     agent: str = ""
+    skill: str = "extract"  # the task's `skill:` in tasks.yaml (tutor.crew.config.SKILLS)
     placeholders: list[str] = Field(default_factory=list)
 
 
@@ -75,12 +77,13 @@ class OfflineLLM(BaseLLM):
         if DELEGATE in conv.tools:
             return self._manage(conv, task)
         skill = {
-            "research_topic": self._research,
-            "explain_topic": self._explain,
-            "check_understanding": self._check,
-            "make_quiz": self._quiz,
-            "grade_answer": self._grade,
-        }.get(task.name if task else "", self._extract)
+            "research": self._research,
+            "lesson": self._explain,
+            "check": self._check,
+            "quiz": self._quiz,
+            "grade": self._grade,
+            "answer": self._answer,
+        }.get(task.skill if task else "", self._extract)
         return skill(conv, task)
 
     # ---- which task is this? ---------------------------------------------------------------------
@@ -153,10 +156,13 @@ class OfflineLLM(BaseLLM):
             return step
         passages = conv.passages()
         demo_tool = self._demo_tool(topic, conv)
-        if demo_tool and compose.topic_covered(topic, passages) and not conv.called(demo_tool):
+        if demo_tool and compose.topic_covered(topic, compose.notes_only(passages)) and not conv.called(demo_tool):
             return action(f"A demo shows {topic} in numbers; I run it.", demo_tool, {})
         demo = _demo_from_observation(demo_tool, conv.observation_of(demo_tool)) if demo_tool else None
-        lesson = compose.compose_lesson(topic, passages, demo=demo, read_next=_read_next(topic, passages))
+        from tutor.llms.lesson import compose_lesson
+
+        notes = compose.notes_only(passages)
+        lesson = compose_lesson(topic, passages, demo=demo, read_next=_read_next(topic, notes), companion=_companion())
         return final("I compose the lesson from the passages, in the order the notes teach them.",
                      lesson.model_dump_json())
 
@@ -178,9 +184,22 @@ class OfflineLLM(BaseLLM):
         step = self._search_first(conv, topic)
         if step:
             return step
-        items = _quiz_items(topic, conv, n=3, kind="short", seed=int(self.run.inputs.get("seed", 0) or 0))
-        questions = [CheckQuestion(question=i.question, answer=i.answer, source=i.source, section=i.section) for i in items]
-        return final("Three questions, one per key idea, answered from the notes.",
+        from tutor.llms.lesson import pick_entries
+
+        questions: list[CheckQuestion] = []
+        if compose.topic_covered(topic, compose.notes_only(conv.passages())):
+            for entry in pick_entries(topic, conv.passages(), _companion())[:2]:
+                for q in entry.questions:
+                    questions.append(CheckQuestion(
+                        question=q.question.strip(), answer="; ".join(q.key_points), source=entry.notes,
+                        section=entry.explains, level=q.level, key_points=q.key_points,
+                    ))
+        if len(questions) < 3:
+            items = _quiz_items(topic, conv, n=3 - len(questions), kind="short",
+                                seed=int(self.run.inputs.get("seed", 0) or 0))
+            questions += [CheckQuestion(question=i.question, answer=i.answer, source=i.source, section=i.section,
+                                        level=i.level, key_points=i.key_points) for i in items]
+        return final("Three questions on the key ideas, each with the points a full answer makes.",
                      CheckQuestions(questions=questions).model_dump_json())
 
     def _quiz(self, conv: Conversation, task: TaskInfo | None) -> str:
@@ -194,7 +213,8 @@ class OfflineLLM(BaseLLM):
         n = int(self.run.inputs.get("n", 5))
         kind = str(self.run.inputs.get("kind", "mixed"))
         seed = int(self.run.inputs.get("seed", 0) or 0)
-        items = _quiz_items(topic, conv, n=n, kind=kind, seed=seed)
+        level = str(self.run.inputs.get("level", "mixed") or "mixed")
+        items = _quiz_items(topic, conv, n=n, kind=kind, seed=seed, level=level)
         quiz = output_model("Quiz")(items=items)
         return final("Each question comes from one passage of the notes.", quiz.model_dump_json())
 
@@ -210,9 +230,9 @@ class OfflineLLM(BaseLLM):
         if step:
             return step
         if reference:
-            target = against_reference(question, reference, conv.passages())
+            target = against_reference(question, reference, compose.notes_only(conv.passages()))
         else:
-            target = against_notes(question or answer, conv.passages())
+            target = against_notes(question or answer, compose.notes_only(conv.passages()))
         if not target["reference"]:
             return final("The notes hold nothing to grade this answer against.",
                          '{"score": 0.0, "verdict": "incorrect", "feedback": "The notes say nothing I could grade '
@@ -221,6 +241,18 @@ class OfflineLLM(BaseLLM):
         how = "the key points of the notes that answer the question" if target["graded_against"] == "notes" else "the reference"
         return final(f"I read the answer against {how}, point by point.", grade.model_dump_json())
 
+    def _answer(self, conv: Conversation, task: TaskInfo | None) -> str:
+        from tutor.llms.answer import compose_answer
+        from tutor.tools.notes import shared_retriever
+
+        question = str(self.run.inputs.get("question") or self._query(task, conv))
+        step = self._search_first(conv, question, k=8)
+        if step:
+            return step
+        embedder = shared_retriever().store.embedder
+        answer = compose_answer(question, conv.passages(), embed=lambda texts: embedder(texts), companion=_companion())
+        return final("I answer with the few sentences that answer the question, each cited.", answer.model_dump_json())
+
     def _extract(self, conv: Conversation, task: TaskInfo | None) -> str:
         query = self._query(task, conv)
         step = self._search_first(conv, query)
@@ -228,6 +260,13 @@ class OfflineLLM(BaseLLM):
             return step
         return final("I answer with the note passages that bear on the task, each cited.",
                      compose.compose_extract(query, conv.task_text, conv.passages()))
+
+
+def _companion() -> Any:
+    from tutor.knowledge.companion import load_companion
+    from tutor.settings import get_settings
+
+    return load_companion(get_settings().knowledge_dir)
 
 
 def _coworkers(system: str) -> list[str]:
@@ -283,20 +322,27 @@ def _read_next(topic: str, passages: list[Any]) -> list[Any]:
     return out[:6]
 
 
-def _quiz_items(topic: str, conv: Conversation, n: int, kind: str, seed: int) -> list[Any]:
-    """Quiz items from the note sections the search found (all the notes when there is no topic);
-    computed items from the demo models. A mixed quiz on a fitting topic has one computed item in four."""
-    from tutor.learning.quiz import computed_items, generate_quiz, topic_has_computed
+def _quiz_items(topic: str, conv: Conversation, n: int, kind: str, seed: int, level: str = "mixed") -> list[Any]:
+    """Quiz items from the note sections the search found (all the notes when there is no topic), the
+    companion's rubric questions on them, and computed items from the demo models (apply level). A mixed
+    quiz on a fitting topic has one computed item in four."""
+    from tutor.learning.questions import leveled_quiz
+    from tutor.learning.quiz import computed_items, topic_has_computed
+    from tutor.llms.lesson import pick_entries
     from tutor.tools.notes import shared_retriever
 
     topic = "" if topic.lower() in ("all", "any", "everything") else topic
     if kind == "computed":
-        return computed_items(n, seed, topic)
+        return computed_items(n, seed, topic) if level in ("apply", "mixed") else []
     chunks = shared_retriever().lexical.chunks
-    passages = compose.focus(topic, conv.passages(), limit=6) if topic else []
+    notes = compose.notes_only(conv.passages())
+    passages = compose.focus(topic, notes, limit=6) if topic else []
     sections = [(p.source, p.section) for p in passages] or None
-    computed = n // 4 if kind == "mixed" and topic_has_computed(topic) else 0
-    items = generate_quiz(chunks, n=n - computed, kind=kind, seed=seed, topic_sections=sections)
+    companion = _companion()
+    entries = pick_entries(topic, conv.passages(), companion) if topic and passages else []
+    computed = n // 4 if kind == "mixed" and level in ("apply", "mixed") and topic_has_computed(topic) else 0
+    items = leveled_quiz(chunks, n=n - computed, kind=kind, seed=seed, topic_sections=sections, level=level,
+                         companion=companion, topic_entries=entries)
     if computed:
         extra = computed_items(computed, seed, topic)
         for i, item in enumerate(extra):  # spread them through the quiz

@@ -17,7 +17,8 @@ _TOOL_NAME = re.compile(r"^Tool Name: (.+)$", re.M)
 _ACTION = re.compile(r"^Action: *(.+?)\s*$", re.M)
 _ACTION_INPUT = re.compile(r"^Action Input: *(.*?)\s*(?=^Observation:|\Z)", re.M | re.S)
 _PASSAGE = re.compile(
-    r"^\[(\d+)\] (?P<source>.+?) § (?P<section>.+?) \(lines (?P<a>\d+)-(?P<b>\d+); similarity (?P<sim>-?[0-9.]+)\)\n"
+    r"^\[(\d+)\] (?P<source>.+?) § (?P<section>.+?) "
+    r"\((?:lines (?P<a>\d+)-(?P<b>\d+)|(?P<companion>tutor's explanation[^;]*)); similarity (?P<sim>-?[0-9.]+)\)\n"
     r"(?P<text>.*?)(?=\n\n\[\d+\] |\Z)",
     re.M | re.S,
 )
@@ -33,6 +34,7 @@ class Retrieved(BaseModel):
     line_end: int
     similarity: float
     text: str
+    kind: str = "notes"  # "companion": the tutor's explanation of the section, not a quote of the notes
 
     @property
     def heading(self) -> str:
@@ -60,13 +62,13 @@ class Conversation:
 
     def passages(self) -> list[Retrieved]:
         """Every passage read so far, first reading wins, in reading order."""
-        seen: set[tuple[str, str, int]] = set()
+        seen: set[tuple[str, str, int, str]] = set()
         found: list[Retrieved] = []
         for step in self.steps:
             if step.tool != "search_notes":
                 continue
             for p in parse_passages(step.observation):
-                key = (p.source, p.section, p.line_start)
+                key = (p.source, p.heading, p.line_start, p.text if p.kind == "companion" else "")
                 if key not in seen:
                     seen.add(key)
                     found.append(p)
@@ -88,8 +90,9 @@ def parse_passages(observation: str) -> list[Retrieved]:
             source=m["source"],
             section=m["section"].split(" > ", 1)[0],
             subsection=m["section"].split(" > ", 1)[1] if " > " in m["section"] else "",
-            line_start=int(m["a"]),
-            line_end=int(m["b"]),
+            line_start=int(m["a"] or 0),
+            line_end=int(m["b"] or 0),
+            kind="companion" if m["companion"] else "notes",
             similarity=float(m["sim"]),
             text=m["text"].strip(),
         )

@@ -1,0 +1,155 @@
+"""How the offline tutor teaches: `tutor ask` on learner questions, the parts of ten lessons, the level mix
+of quizzes, and the cold start of `tutor ask`.
+
+    python -m benchmarks.teaching [--quick] [--no-cli]
+
+1. benchmarks/ask_set.jsonl (learner questions in their own words, written without reading the answering code
+   or the companion): the answer contains the fact asked (any of its `facts` phrases), cites the section that
+   answers it, and both; per kind of question.
+2. `tutor study` on ten topics: which parts each lesson has (overview from the topic's own concept, a worked
+   example, misconceptions, at least three check questions above remember).
+3. 100 quiz items from five seeds (`--n 20 --level mixed`): the level mix, and the share of MCQs whose wrong
+   options are all siblings from the question's own section.
+4. Cold offline `tutor ask` against a bare `python -c "import torch, chromadb"`, fresh processes in turns.
+Results go to benchmarks/out/teaching.json; Markdown tables are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ASK_SET = REPO / "benchmarks" / "ask_set.jsonl"
+OUT = REPO / "benchmarks" / "out" / "teaching.json"
+TOPICS = ["precision and recall", "dropout", "transformers", "attention", "IoU", "batch normalization",
+          "word embeddings", "data lake", "transfer learning", "retrieval augmented generation"]
+
+
+def ask_report(options) -> dict:
+    from tutor.learning.conversation import ask
+
+    rows = [json.loads(line) for line in ASK_SET.read_text().splitlines() if line.strip()]
+    per_kind: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    misses = []
+    for row in rows:
+        answer = ask(row["question"], options)
+        text = answer.answer.lower()
+        fact = any(f.lower() in text for f in row["facts"])
+        cited = any((c.source, c.section) == (row["source"], row["section"]) for c in answer.citations)
+        per_kind[row["kind"]].append((fact, cited))
+        if not (fact and cited):
+            misses.append({"question": row["question"], "fact": fact, "cited": cited,
+                           "cited_sections": [c.section for c in answer.citations][:3]})
+    every = [x for v in per_kind.values() for x in v]
+
+    def shares(xs: list[tuple[bool, bool]]) -> dict:
+        return {"n": len(xs), "fact": round(sum(f for f, _ in xs) / len(xs), 3),
+                "cited": round(sum(c for _, c in xs) / len(xs), 3), "both": round(sum(f and c for f, c in xs) / len(xs), 3)}
+
+    return {"all": shares(every), "per_kind": {k: shares(v) for k, v in sorted(per_kind.items())}, "misses": misses}
+
+
+def lesson_report(options) -> list[dict]:
+    from tutor.knowledge.companion import load_companion
+    from tutor.learning.flows import study
+    from tutor.settings import get_settings
+
+    companion = load_companion(get_settings().knowledge_dir)
+    rows = []
+    for topic in TOPICS:
+        lesson = study(topic, options, no_demo=True)
+        md = lesson.markdown
+        overview = md.split("## Overview", 1)[-1].split("## Key ideas", 1)[0]
+        named = companion.match(topic)
+        home = f"{named[0].notes} § {named[0].explains}" if named else ""
+        rows.append({
+            "topic": topic,
+            "covered": lesson.covered,
+            "overview_from_its_concept": bool(home) and home in overview.split("In plain words", 1)[0],
+            "intuition": "In plain words" in overview,
+            "worked_example": "## Worked example" in md,
+            "misconceptions": "## Common misconceptions" in md and "Not so" in md,
+            "check_questions_above_remember": sum(q.level != "remember" for q in lesson.check_questions),
+        })
+    return rows
+
+
+def quiz_report(options) -> dict:
+    from tutor.learning.flows import make_quiz
+    from tutor.learning.quiz import _read_notes
+    from tutor.tools.notes import shared_retriever
+
+    facts = _read_notes([c for c in shared_retriever().lexical.chunks if c.kind == "notes"]).facts
+    terms = defaultdict(set)
+    for f in facts:
+        terms[(f.source, f.section)].add(f.term)
+        terms[(f.source, f.section)].add(f.definition)
+        terms[(f.source, f.section)].update(f.members)
+    items = [i for seed in range(1, 6) for i in make_quiz(None, 20, "mixed", seed, options, level="mixed")]
+    levels = Counter(i.level for i in items)
+    mcqs = [i for i in items if i.kind == "mcq"]
+    sibling = sum(all(o in terms[(i.source, i.section)] for o in i.options if o != i.answer) for i in mcqs)
+    return {"items": len(items), "levels": dict(levels),
+            "above_remember": round(sum(v for k, v in levels.items() if k != "remember") / len(items), 3),
+            "mcq": len(mcqs), "mcq_distractors_from_same_section": round(sibling / max(len(mcqs), 1), 3)}
+
+
+def cli_timings(quick: bool) -> dict:
+    from benchmarks.common import build_index, median, new_root, python_argv, time_in_turns, tutor_argv, tutor_env
+
+    home = new_root()
+    build_index(home)
+    env = tutor_env(home)
+    times = time_in_turns({"import torch, chromadb": (python_argv("import torch, chromadb"), env),
+                           "tutor ask": (tutor_argv("ask", "why does dropout help against overfitting?", "--json"), env)},
+                          repeats=3 if quick else 5)
+    base, ours = median(times["import torch, chromadb"]), median(times["tutor ask"])
+    return {"import torch, chromadb": base, "tutor ask": ours, "ratio": round(ours / base, 2), "runs": times}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.common import in_process_settings, new_root
+
+    from tutor.learning.flows import CrewOptions
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--quick", action="store_true", help="fewer timing rounds")
+    parser.add_argument("--no-cli", action="store_true", help="skip the command-line timings")
+    args = parser.parse_args(argv)
+
+    in_process_settings(new_root())
+    options = CrewOptions(model="offline")
+    report = {"ask": ask_report(options), "lessons": lesson_report(options), "quiz": quiz_report(options)}
+    if not args.no_cli:
+        report["cli"] = cli_timings(args.quick)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+
+    a = report["ask"]
+    print("| questions | n | fact in the answer | right section cited | both |\n|---|---:|---:|---:|---:|")
+    for kind, m in [("all", a["all"]), *a["per_kind"].items()]:
+        print(f"| {kind} | {m['n']} | {m['fact']:.3f} | {m['cited']:.3f} | {m['both']:.3f} |")
+    print("\n| topic | overview from its concept | intuition | worked example | misconceptions | checks above remember |")
+    print("|---|---|---|---|---|---:|")
+    for r in report["lessons"]:
+        yes = {True: "yes", False: "no"}
+        print(f"| {r['topic']} | {yes[r['overview_from_its_concept']]} | {yes[r['intuition']]} | "
+              f"{yes[r['worked_example']]} | {yes[r['misconceptions']]} | {r['check_questions_above_remember']} |")
+    q = report["quiz"]
+    print(f"\nQuiz items (5 seeds x 20, --level mixed): {q['items']}, levels {q['levels']}, above remember "
+          f"{q['above_remember']:.2f}; MCQs {q['mcq']}, distractors all from the same section {q['mcq_distractors_from_same_section']:.2f}")
+    if "cli" in report:
+        c = report["cli"]
+        print(f"Cold `tutor ask`: {c['tutor ask']:.2f} s, {c['ratio']}x a bare `import torch, chromadb` "
+              f"({c['import torch, chromadb']:.2f} s)")
+    print(f"Wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

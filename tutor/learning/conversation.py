@@ -1,0 +1,267 @@
+"""A learner's own questions: `tutor ask` (one question) and `tutor chat` (a session that keeps context).
+
+`ask` runs the YAML task `answer_question` (researcher -> explainer); offline, the built-in model answers
+with the few sentences of the notes and the companion that answer it, each cited.
+
+`ChatSession.handle(line)` is one turn of `tutor chat`: a free question is answered as `ask` does; a
+follow-up ("and at test time?") is read in the light of the last topic; slash commands quiz, explain,
+give an example, explain more simply, grade an answer, show progress, or end the session. Answers to a
+chat quiz question are recorded exactly like quiz answers (same store, same review cards).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tutor.crew.outputs import Answer
+from tutor.errors import UsageError, WorkFailed
+
+MAX_QUESTION_CHARS = 2_000
+_FOLLOW_UP = re.compile(r"^\s*(and|but|so|then|also|what about|how about|what if|why not|why|how|at|in|during|"
+                        r"is it|does it|can it|is that|does that|ok|okay)\b", re.I)
+_PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|their|one|ones)\b", re.I)
+HELP = """Ask any question about the course in your own words, or:
+  /quiz [topic]     one question on the topic (or the last one); answer on the next line
+  /explain [topic]  the full lesson
+  /example          a worked example for the current topic
+  /simpler          the current topic in plain words
+  /grade ANSWER     grade ANSWER against the last question asked
+  /progress         your mastery so far
+  /help             this list
+  /quit             end the session (Ctrl-D works too)"""
+
+
+def check_question(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise UsageError('the question is empty: ask something, e.g. tutor ask "why does dropout help?"')
+    if len(text) > MAX_QUESTION_CHARS:
+        raise UsageError(f"the question is {len(text):,} characters; the limit is {MAX_QUESTION_CHARS:,}")
+    if "\x00" in text:
+        raise UsageError("the question contains NUL bytes")
+    return text
+
+
+def ask(question: str, options: Any) -> Answer:
+    """The answer to a learner's question, grounded in the notes; a model's prose answer is kept, not dropped."""
+    from tutor.crew.run import build_and_run
+
+    question = check_question(question)
+    run = build_and_run("answer_question", {"question": question}, **options.crew_kwargs())
+    result = run.result("answer_question")
+    if isinstance(result.output, Answer):
+        answer = result.output
+    else:
+        try:
+            answer = Answer.model_validate_json(result.raw)
+        except ValueError:
+            if not (result.raw or "").strip():
+                raise WorkFailed(f"the {result.agent} returned no answer") from None
+            answer = Answer(question=question, answer=result.raw.strip())
+    answer.question = question
+    return answer
+
+
+def render_answer(answer: Answer) -> str:
+    parts = [answer.answer.strip()]
+    if answer.suggestions:
+        parts.append("**Ask next:**\n" + "\n".join(f"- {s}" for s in answer.suggestions))
+    return "\n\n".join(parts)
+
+
+@dataclass
+class Turn:
+    """What one chat turn shows: Markdown to render, plain notes, and whether the session ends."""
+
+    markdown: str = ""
+    notes: list[str] = field(default_factory=list)
+    end: bool = False
+
+
+@dataclass
+class ChatSession:
+    options: Any
+    store: Any
+    seed: int = 0
+    topic: str = ""  # the last topic asked or answered, for follow-ups and /example, /simpler, /quiz
+    pending: Any = None  # a quiz item waiting for its answer
+    asked: Any = None  # the last quiz item asked, for /grade
+    quiz_id: int | None = None
+    turns: int = 0
+
+    def handle(self, line: str) -> Turn:
+        self.turns += 1
+        text = line.strip()
+        if not text:
+            return Turn()
+        if text.startswith("/"):
+            command, _, rest = text[1:].partition(" ")
+            handler = COMMANDS.get(command.lower())
+            if handler is None:
+                return Turn(notes=[f"unknown command /{command}; /help lists them"])
+            return handler(self, rest.strip())
+        if self.pending is not None:
+            return self._grade(text, self.pending)
+        return self._ask(text)
+
+    def close(self) -> None:
+        if self.quiz_id is not None:
+            self.store.finish_quiz(self.quiz_id)
+            self.quiz_id = None
+
+    # ---- turns -------------------------------------------------------------------------------------
+    def in_context(self, question: str) -> str:
+        """A follow-up names no topic of its own: it is read as being about the last topic."""
+        if not self.topic:
+            return question
+        from tutor.llms.compose import content_words
+
+        own = [w for w in content_words(question) if not _PRONOUN.fullmatch(w)]
+        topic_words = set(content_words(self.topic))
+        short = len(own) <= 3 and (bool(_FOLLOW_UP.match(question)) or bool(_PRONOUN.search(question)) or len(own) <= 1)
+        if short and not topic_words & set(own):
+            return f"{question} (about {self.topic})"
+        return question
+
+    def _ask(self, text: str) -> Turn:
+        try:
+            question = check_question(text)
+        except UsageError as e:
+            return Turn(notes=[str(e)])
+        answer = ask(self.in_context(question), self.options)
+        if answer.covered and answer.citations:
+            self.topic = _topic_of(question, answer, self.topic)
+        return Turn(markdown=render_answer(answer))
+
+    def _grade(self, text: str, item: Any) -> Turn:
+        from tutor.learning import flows
+
+        try:
+            answer = flows.check_answer_text(text)
+        except UsageError as e:
+            return Turn(notes=[f"{e}; the question is still open"])
+        graded = flows.grade_quiz_answer(item, answer, self.options)
+        if self.quiz_id is None:
+            self.quiz_id = self.store.start_quiz(self.topic or "chat", "chat", self.seed, 0)
+        self.store.record_answer(
+            self.quiz_id, question=item.question, answer=answer, reference=item.answer, grade_score=graded.score,
+            verdict=graded.verdict, source=item.source, section=item.section,
+        )
+        self.pending = None
+        verdict = graded.verdict.replace("_", " ")
+        return Turn(markdown=f"**{verdict}** ({graded.score:.2f}) {graded.feedback}")
+
+
+def _topic_of(question: str, answer: Answer, previous: str) -> str:
+    """The topic a question was about: the companion idea it names, else the first cited section's title."""
+    from tutor.knowledge.companion import load_companion
+    from tutor.llms.compose import title
+    from tutor.settings import get_settings
+
+    named = load_companion(get_settings().knowledge_dir).match(question)
+    if named:
+        return named[0].idea
+    if "(about " in question and previous:
+        return previous
+    return title(answer.citations[0].section)
+
+
+def _quiz(session: ChatSession, rest: str) -> Turn:
+    from tutor.learning import flows
+
+    topic = rest or session.topic or None
+    rng = random.Random(session.seed * 1000 + session.turns)
+    items = flows.make_quiz(topic, 1, "mixed", rng.randrange(1, 1_000_000), session.options, level="mixed")
+    if not items:
+        return Turn(notes=["the notes gave no question for that topic"])
+    item = items[0]
+    session.pending = session.asked = item
+    if topic:
+        session.topic = topic
+    flows.remember_question(item)
+    options = "\n".join(f"  {letter}. {o}" for letter, o in zip("ABCDE", item.options or []))
+    shown = f"**Question** *({item.kind}, {item.level}; {item.section})*\n\n{item.question}"
+    return Turn(markdown=shown + (f"\n\n{options}" if options else "") + "\n\nType your answer on the next line.")
+
+
+def _explain(session: ChatSession, rest: str) -> Turn:
+    from tutor.learning import flows
+
+    topic = rest or session.topic
+    if not topic:
+        return Turn(notes=["explain what? Try /explain dropout, or ask a question first"])
+    lesson = flows.study(topic, session.options, no_demo=True)
+    if lesson.covered:
+        session.topic = topic
+        session.store.record_lesson(topic, [(c.source, c.section) for c in lesson.citations if c.kind == "notes"])
+    return Turn(markdown=lesson.markdown)
+
+
+def _entry(session: ChatSession) -> Any:
+    from tutor.knowledge.companion import load_companion
+    from tutor.settings import get_settings
+
+    found = load_companion(get_settings().knowledge_dir).match(session.topic) if session.topic else []
+    return found[0] if found else None
+
+
+def _example(session: ChatSession, rest: str) -> Turn:
+    if rest:
+        session.topic = rest
+    entry = _entry(session)
+    if entry is None:
+        if not session.topic:
+            return Turn(notes=["an example of what? Ask a question first, or /example dropout"])
+        return session._ask(f"Show me an example of {session.topic}")
+    return Turn(markdown=f"**Worked example: {entry.idea}** *(tutor's explanation of [{entry.notes} § "
+                         f"{entry.explains}])*\n\n{entry.example.strip()}")
+
+
+def _simpler(session: ChatSession, rest: str) -> Turn:
+    if rest:
+        session.topic = rest
+    entry = _entry(session)
+    if entry is None:
+        if not session.topic:
+            return Turn(notes=["simpler than what? Ask a question first, or /simpler attention"])
+        return session._ask(f"What is {session.topic}, in plain words?")
+    wrong = entry.misconceptions[0]
+    return Turn(markdown=f"**{entry.idea}, in plain words** *(tutor's explanation of [{entry.notes} § "
+                         f"{entry.explains}])*\n\n{entry.intuition.strip()}\n\n*It is not true that* "
+                         f"{wrong.wrong.strip()[0].lower()}{wrong.wrong.strip()[1:]} {wrong.right.strip()}")
+
+
+def _grade_command(session: ChatSession, rest: str) -> Turn:
+    item = session.pending or session.asked
+    if item is None:
+        return Turn(notes=["no question has been asked in this chat yet: /quiz asks one"])
+    if not rest:
+        return Turn(notes=["/grade needs your answer after it, e.g. /grade it stops training early"])
+    return session._grade(rest, item)
+
+
+def _progress(session: ChatSession, rest: str) -> Turn:
+    rows = [m for m in session.store.section_mastery() if m.mastery is not None and m.section]
+    if not rows:
+        return Turn(markdown="No answers recorded yet: /quiz asks a question.")
+    lines = ["| section | mastery | answers |", "|---|---|---|"]
+    for m in sorted(rows, key=lambda m: m.mastery)[:12]:
+        lines.append(f"| {m.section} | {m.mastery:.2f} | {m.attempts} |")
+    return Turn(markdown="Weakest first:\n\n" + "\n".join(lines))
+
+
+def _help(session: ChatSession, rest: str) -> Turn:
+    return Turn(markdown=f"```\n{HELP}\n```")
+
+
+def _quit(session: ChatSession, rest: str) -> Turn:
+    return Turn(end=True)
+
+
+COMMANDS = {
+    "quiz": _quiz, "explain": _explain, "example": _example, "simpler": _simpler, "grade": _grade_command,
+    "progress": _progress, "help": _help, "quit": _quit, "exit": _quit, "q": _quit,
+}

@@ -1,0 +1,186 @@
+"""The offline answer to a learner's own question: the few sentences that answer it, each cited.
+
+The candidates are the notes' lines and the companion's sentences among the passages the search found.
+Each is scored by its closeness in meaning to the question, the question's words it holds, and the kind of
+question (a *why* question prefers sentences that give a purpose or a cause, an *example* question the
+worked examples); the best three to five, from at most three sections, are the answer. The notes' lines
+are quoted; the companion's are labelled as the tutor's explanation. Two "ask next" questions follow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from tutor.crew.outputs import Answer, Citation
+from tutor.knowledge.companion import EXPLANATION, Companion
+from tutor.llms.compose import content_words, lines_of, mentions, notes_only, plain, title, topic_covered
+from tutor.llms.protocol import Retrieved
+
+_WHY = re.compile(r"^\s*(why|what for|what is the (point|purpose)|how come)\b", re.I)
+_EXAMPLE = re.compile(r"\b(example|show me|for instance|concrete|numbers?)\b", re.I)
+_COMPARE = re.compile(r"\b(differ|difference|vs\.?|versus|compare|compared|better than|instead of)\b", re.I)
+_REASON = re.compile(r"\b(to (prevent|avoid|reduce|improve|make|allow|help|capture|keep)|because|so that|"
+                     r"so (no|the|it)|otherwise|without|which is why|enabl\w+|lets?|allows?)\b", re.I)
+_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|should|will|would|isn't|doesn't)\b|\b(true|wrong|mistake|"
+                     r"confus\w*|myth|misconception)\b", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
+MAX_SENTENCES = 5
+
+
+class Candidate:
+    def __init__(self, text: str, passage: Retrieved, order: int) -> None:
+        self.text = text
+        self.passage = passage
+        self.order = order
+        self.score = 0.0
+
+    @property
+    def companion(self) -> bool:
+        return self.passage.kind == "companion"
+
+
+def _candidates(passages: Sequence[Retrieved]) -> list[Candidate]:
+    """One candidate per note line; for the companion, each sentence of an intuition, the worked example
+    whole, and each misconception with its correction (never the wrong statement alone)."""
+    out: list[Candidate] = []
+    for rank, p in enumerate(passages):
+        pieces: list[str] = []
+        if p.kind == "companion" and p.text.startswith("Misconception:"):
+            for line in p.text.splitlines():
+                m = re.match(r"Misconception: (.*?) Correction: (.*)$", line.strip())
+                if m:
+                    wrong = m[1].rstrip(".")
+                    if len(wrong) > 1 and wrong[1].islower():
+                        wrong = wrong[0].lower() + wrong[1:]
+                    pieces.append(f"It is not true that {wrong}: {m[2]}")
+        elif p.kind == "companion":
+            intuition, _, example = p.text.partition("\nExample: ")
+            intuition = intuition.removeprefix(f"{p.subsection.removeprefix(EXPLANATION)}. ")  # the idea's name
+            pieces = [s.strip() for s in _SENTENCE.split(intuition) if len(s.strip()) > 25]
+            if example.strip():
+                pieces.append(f"For example: {example.strip()}")
+        else:
+            pieces = [plain(l) for l in lines_of(p.text) if l != p.subsection and len(plain(l)) > 20
+                      and not l.rstrip().endswith(":")]
+        out.extend(Candidate(s, p, rank * 100 + i) for i, s in enumerate(pieces))
+    return out
+
+
+QUESTION_WORDS = frozenset(
+    "happen happens happened need needs needed work works mean means meant used using use uses make makes made "
+    "help helps exactly really actually anything something thing things way ways kind kinds good bad better "
+    "different difference differ same important matter matters example examples time times".split()
+)
+
+
+def question_covered(question: str, passages: Sequence[Retrieved]) -> bool:
+    """The notes answer a question when a note passage is very close in meaning, or when at least half of
+    the question's own words (not "happen", "need", "work") are in the passages, one of them in the notes'."""
+    notes = notes_only(passages)
+    if not notes:
+        return False
+    if topic_covered(question, notes):
+        return True
+    words = [w for w in content_words(question) if len(w) >= 3 and w not in QUESTION_WORDS]
+    if not words:
+        return False
+    everything = "\n".join(f"{p.heading}\n{p.text}" for p in passages)
+    in_notes = "\n".join(f"{p.heading}\n{p.text}" for p in notes)
+    hits = [w for w in words if mentions(everything, w)]
+    return len(hits) * 2 >= len(words) and any(mentions(in_notes, w) for w in hits)
+
+
+def compose_answer(
+    question: str,
+    passages: list[Retrieved],
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+    companion: Companion | None = None,
+) -> Answer:
+    notes = notes_only(passages)
+    if not question_covered(question, passages):
+        near: list[Citation] = []
+        for p in notes:
+            cite = Citation(source=p.source, section=p.section)
+            if cite not in near:
+                near.append(cite)
+        near = near[:3]
+        names = "; ".join(f"{title(c.section)} ({c.source})" for c in near) or "none (the index is empty)"
+        text = (f"The course notes do not answer this, so I will not answer it from memory. "
+                f"The nearest sections they do cover: {names}.")
+        return Answer(question=question, answer=text, citations=near, covered=False,
+                      suggestions=[f"What do the notes say about {title(c.section)}?" for c in near[:2]])
+    cands = _candidates(passages)
+    words = set(content_words(question))
+    sims = np.zeros(len(cands))
+    if embed is not None and cands:
+        vectors = np.asarray(embed([question, *[c.text for c in cands]]), dtype=np.float32)
+        q, rest = vectors[0], vectors[1:]
+        norms = np.linalg.norm(rest, axis=1) * (np.linalg.norm(q) or 1.0)
+        sims = rest @ q / np.where(norms == 0, 1.0, norms)
+    why, example, compare = bool(_WHY.search(question)), bool(_EXAMPLE.search(question)), bool(_COMPARE.search(question))
+    yes_no = bool(_YES_NO.search(question))
+    for c, sim in zip(cands, sims):
+        shared = sum(1 for w in words if mentions(c.text, w))
+        c.score = float(sim) + 0.08 * shared + 0.1 * c.passage.similarity
+        if why and _REASON.search(c.text):
+            c.score += 0.08
+        if example and ("example" in c.text.lower() or re.search(r"\d", c.text)):
+            c.score += 0.2 if c.text.startswith("For example:") else 0.1
+        if not example and c.text.startswith("For example:"):
+            c.score -= 0.05
+        if c.text.startswith("It is not true that") and not yes_no:
+            c.score -= 0.12  # a correction answers "is it true that ...?", not "why ...?"
+    ranked = sorted(cands, key=lambda c: -c.score)
+    best = ranked[0].score if ranked else 0.0
+    chosen: list[Candidate] = []
+    sections: list[tuple[str, str]] = []
+    for c in ranked:
+        key = (c.passage.source, c.passage.section)
+        if len(chosen) >= (MAX_SENTENCES if compare else 4) or c.score < best - 0.25:
+            break
+        if key not in sections and len(sections) == (3 if compare else 2):
+            continue
+        if any(c.text == o.text for o in chosen):
+            continue
+        chosen.append(c)
+        if key not in sections:
+            sections.append(key)
+    lines = []
+    for c in chosen:
+        p = c.passage
+        if c.companion:
+            lines.append(f"- {c.text} *(tutor's explanation of [{p.source} § {p.section}])*")
+        else:
+            lines.append(f"- \u201c{c.text}\u201d {p.cite}")
+    citations: list[Citation] = []
+    for c in chosen:
+        cite = Citation(source=c.passage.source, section=c.passage.section, kind=c.passage.kind)
+        if cite not in citations:
+            citations.append(cite)
+    return Answer(question=question, answer="\n".join(lines), citations=citations,
+                  suggestions=_suggestions(question, chosen, companion))
+
+
+def _suggestions(question: str, chosen: list[Candidate], companion: Companion | None) -> list[str]:
+    """Two questions to ask next: the companion's questions on the sections answered, else their neighbours."""
+    asked = set(content_words(question))
+    out: list[str] = []
+    for c in chosen:
+        for entry in companion.for_section(c.passage.source, c.passage.section) if companion else []:
+            for q in entry.questions:
+                text = " ".join(q.question.split())
+                overlap = len(asked & set(content_words(text))) / (len(asked) or 1)
+                if overlap < 0.6 and text not in out:
+                    out.append(text)
+        if len(out) >= 2:
+            break
+    for c in chosen:
+        if len(out) >= 2:
+            break
+        text = f"What else do the notes say in {title(c.passage.section)}?"
+        if text not in out:
+            out.append(text)
+    return out[:2]

@@ -1,0 +1,212 @@
+"""The offline lesson: the notes quoted in their own order, taught with the companion's explanation.
+
+A lesson has: an overview (the notes' own defining sentence for the topic and the companion's intuition),
+the key ideas step by step (the notes, quoted and cited), a worked example, the demo when one fits,
+misconceptions, where the notes need care, and what to read next. Everything from the companion is
+labelled as the tutor's explanation of the section it cites; everything quoted is the notes' words.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tutor.crew.outputs import Citation, DemoRef, Lesson
+from tutor.knowledge.companion import Companion, Entry, names_in
+from tutor.llms.compose import (
+    CONTRAST,
+    clip_lines,
+    content_words,
+    focus,
+    is_lead_in,
+    lines_of,
+    mentions,
+    notes_only,
+    plain,
+    teaching_order,
+    title,
+    topic_covered,
+    unique_citations,
+)
+from tutor.llms.protocol import Retrieved
+
+_BOLD_TERM = re.compile(r"^(?:[-*+]\s+)?\*\*(?P<term>[^*]{2,80}?)\*\*\s*(?::|\s[-–—]\s)")
+COMPANION_NOTE = "*The tutor's explanation (not the notes' words), of {where}:*"
+
+
+def pick_entries(topic: str, passages: list[Retrieved], companion: Companion) -> list[Entry]:
+    """The companion entries that teach the topic, best first: named in the topic, else the ones the
+    search found closest in meaning, else the first entry of the section the notes answer with."""
+    named = companion.match(topic)
+    if named:
+        return named
+    found: list[Entry] = []
+    for p in sorted((p for p in passages if p.kind == "companion"), key=lambda p: -p.similarity):
+        entry = companion.for_passage(p.source, p.section, p.subsection)
+        if entry is not None and all(entry is not f for f in found):
+            found.append(entry)
+    if found:
+        return found
+    notes = notes_only(passages)
+    for p in focus(topic, notes, limit=3) if notes else []:
+        entries = companion.for_section(p.source, p.section)
+        if entries:
+            return entries[:1]
+    return []
+
+
+def defining_lines(topic: str, entry: Entry | None, passages: list[Retrieved]) -> list[tuple[str, Retrieved]]:
+    """The notes' own lines that define the topic: a `**Term**:` line whose term the topic (or the entry
+    teaching it) names, at most two (precision and recall are defined in two lines)."""
+    names = [topic, *(entry.names if entry else [])]
+    found: list[tuple[str, Retrieved]] = []
+    seen: set[str] = set()
+    for p in passages:
+        for line in lines_of(p.text):
+            m = _BOLD_TERM.match(line)
+            if not m:
+                continue
+            term = m["term"].strip().rstrip(":")
+            if term.lower() in seen:
+                continue
+            if any(names_in(term, n) or names_in(n, term) for n in names if n.strip()):
+                seen.add(term.lower())
+                found.append((plain(line), p))
+    return found[:2]
+
+
+def not_covered_lesson(topic: str, passages: list[Retrieved]) -> Lesson:
+    nearest = unique_citations(notes_only(passages)[:3])
+    listing = "\n".join(f"- {c.section} ({c.source})" for c in nearest) or "- (the index is empty)"
+    markdown = (
+        f"# {topic}\n\n"
+        f"The course notes do not cover **{topic}**, so this tutor will not teach it from memory.\n\n"
+        f"The nearest sections the notes do cover:\n\n{listing}\n\n"
+        "Try `tutor study` with one of these, or add your own notes with `tutor index PATH`."
+    )
+    return Lesson(topic=topic, markdown=markdown, citations=nearest, covered=False)
+
+
+def _where(entry: Entry) -> str:
+    return f"[{entry.notes} § {entry.explains}]"
+
+
+def compose_lesson(
+    topic: str,
+    passages: list[Retrieved],
+    demo: DemoRef | None = None,
+    read_next: list[Citation] | None = None,
+    companion: Companion | None = None,
+) -> Lesson:
+    """A lesson from the passages, in the order the notes teach them, taught with the companion."""
+    notes = notes_only(passages)
+    if not topic_covered(topic, notes):
+        return not_covered_lesson(topic, passages)
+    entries = pick_entries(topic, passages, companion) if companion else []
+    entry = entries[0] if entries else None
+    chosen = [p for p in focus(topic, notes, limit=12) if not is_lead_in(p)] or notes[:1]
+    if entry:  # the section the companion says teaches the topic is always part of the lesson
+        home = [p for p in notes if (p.source, p.section) == (entry.notes, entry.explains) and not is_lead_in(p)]
+        chosen = [*chosen, *[p for p in home if p not in chosen]]
+    chosen = chosen[:10]
+    ordered = teaching_order(chosen)
+
+    parts = [f"# {topic}", _overview(topic, entry, chosen, ordered)]
+
+    steps = ["## Key ideas, step by step"]
+    for i, p in enumerate(ordered, start=1):
+        body = clip_lines([l for l in lines_of(p.text) if l != p.subsection], 700)
+        quoted = "\n".join(f"   > {l}" for l in body)
+        steps.append(f"{i}. **{title(p.subsection or p.section)}** {p.cite}\n{quoted}")
+    parts.append("\n\n".join(steps))
+
+    parts.extend(_example(entry, ordered, demo))
+    if demo:
+        rows = "\n".join(f"| {k} | {_fmt(v)} |" for k, v in list(demo.metrics.items())[:10])
+        figure = f"\n\nFigure: `{demo.figure}`" if demo.figure else ""
+        parts.append(
+            f"## Demo: {demo.title or demo.name}\n\n{demo.summary}\n\n| metric | value |\n|---|---|\n{rows}{figure}"
+        )
+    parts.extend(_misconceptions(entries, ordered))
+    errata = [(e, x) for e in entries[:3] for x in e.errata]
+    if errata:
+        block = ["## Where the notes need care"]
+        for e, x in errata:
+            block.append(f'- The notes say "{x.notes_say}" {_where(e)}. {x.correction}')
+        parts.append("\n".join(block))
+    if read_next:
+        parts.append("## Read next\n\n" + "\n".join(f"- **{title(c.section)}** ({c.source} § {c.section})" for c in read_next))
+
+    citations = unique_citations(ordered)
+    for e in entries[:3]:
+        c = Citation(source=e.notes, section=e.explains, kind="companion")
+        if c not in citations:
+            citations.append(c)
+    return Lesson(topic=topic, markdown="\n\n".join(parts), citations=citations, demo=demo, read_next=read_next or [])
+
+
+def _overview(topic: str, entry: Entry | None, chosen: list[Retrieved], ordered: list[Retrieved]) -> str:
+    ranked = sorted(chosen, key=lambda p: (not any(mentions(p.heading, w) for w in content_words(topic)), -p.similarity))
+    if entry:
+        home = [p for p in chosen if (p.source, p.section) == (entry.notes, entry.explains)]
+        ranked = home + [p for p in ranked if p not in home]
+    defining = defining_lines(topic, entry, ranked)
+    if not defining:
+        defining = next(
+            ([(plain(l), p)] for p in ranked for l in lines_of(p.text)
+             if len(plain(l)) > 30 and not l.rstrip().endswith(":")),
+            [(plain(lines_of(chosen[0].text)[0]), chosen[0])],
+        )
+    quotes = "\n".join(f"> {line} {p.cite}  " for line, p in defining)
+    sections = ", ".join(dict.fromkeys(title(p.subsection or p.section) for p in ordered))
+    block = ["## Overview", quotes]
+    if entry:
+        block.append(f"**In plain words** {COMPANION_NOTE.format(where=_where(entry))} {entry.intuition.strip()}")
+    block.append(f"The notes build this up in {len(ordered)} steps: {sections}.")
+    return "\n\n".join(block)
+
+
+def _example(entry: Entry | None, ordered: list[Retrieved], demo: DemoRef | None) -> list[str]:
+    examples = [
+        (plain(l), p) for p in ordered for l in lines_of(p.text) if re.search(r"\bexample\b|e\.g\.", l, re.I)
+    ]
+    if not (entry or examples or demo):
+        return []
+    block = ["## Worked example"]
+    if entry:
+        block.append(f"{COMPANION_NOTE.format(where=_where(entry))} {entry.example.strip()}")
+    if examples:
+        block.append("From the notes:\n" + "\n".join(f"- {line} {p.cite}" for line, p in examples[:3]))
+    if demo:
+        block.append(f"Run it yourself: `tutor demo run {demo.name}` (shown below).")
+    return ["\n\n".join(block)]
+
+
+def _misconceptions(entries: list[Entry], ordered: list[Retrieved]) -> list[str]:
+    if entries:
+        block = ["## Common misconceptions"]
+        shown = 0
+        for e in entries[:2]:
+            for m in e.misconceptions:
+                if shown == 3:
+                    break
+                block.append(f"- **Not so:** \"{m.wrong.strip()}\" {m.right.strip()} *(tutor's explanation of {_where(e)})*")
+                shown += 1
+        return ["\n".join(block)]
+    contrasts = [
+        (plain(l), p) for p in ordered for l in lines_of(p.text)
+        if l != p.subsection and CONTRAST.search(l) and len(plain(l)) > 25
+    ]
+    if not contrasts:
+        return []
+    block = ["## Common misconceptions", "The notes draw these distinctions; mixing them up is the usual mistake:"]
+    block.extend(f"- {line} {p.cite}" for line, p in contrasts[:3])
+    return ["\n".join(block)]
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        shown = ", ".join(_fmt(v) for v in value[:6])
+        return f"[{shown}{', ...' if len(value) > 6 else ''}]"
+    return str(value)
