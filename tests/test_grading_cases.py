@@ -46,7 +46,8 @@ def test_quiz_answers_are_marked_as_a_teacher_marks_them(real):
         "we train several models and average their predictions",
         "It adds a penalty on big weights to the loss.",
     ]
-    ran = real("quiz", "--topic", "regularization", "--n", "4", "--kind", "short", "--seed", "1",
+    # the quiz asked for recall (the default level is now mixed, which adds why / apply questions)
+    ran = real("quiz", "--topic", "regularization", "--n", "4", "--kind", "short", "--seed", "1", "--level", "remember",
                input="\n".join(answers) + "\n")
     assert ran.exit_code == 0, ran.output
     # What the tutor said after each answer: from the verdict line up to the next question (lines wrap).

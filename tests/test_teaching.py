@@ -16,7 +16,8 @@ def test_precision_and_recall_lesson_has_the_formula_a_worked_example_and_a_misc
     lesson = json.loads(ran.stdout)
     md = lesson["markdown"]
     overview = md.split("## Overview", 1)[1].split("## Key ideas", 1)[0]
-    assert "TP / (TP + FP)" in overview and "mAP" not in overview  # its own defining lines, not another concept's
+    quoted = "\n".join(line for line in overview.splitlines() if line.startswith("> "))
+    assert "TP / (TP + FP)" in quoted and "mAP" not in quoted  # its own defining lines, not another concept's
     assert "In plain words" in overview and "tutor's explanation" in overview.lower()
     example = md.split("## Worked example", 1)[1].split("\n## ", 1)[0]
     assert re.search(r"8 / 10 = 0\.8", example) and "tutor's explanation" in example.lower()
@@ -91,6 +92,7 @@ def test_ask_with_a_model_runs_the_yaml_task_researcher_then_explainer(tutor, mo
         assert "LEARNER_QUESTION" in server.requests[-1]["messages"][1]["content"]
 
 
+@pytest.mark.xfail(strict=True, reason="issue 12: CrewAI's converter rejects a prose answer before tutor sees it")
 def test_ask_keeps_a_model_answer_written_in_prose(tutor, monkeypatch):
     script = [text("Research: order matters."), text("Because attention has no notion of order, positions are added.")]
     with ScriptedLLMServer(script) as server:
@@ -168,8 +170,12 @@ def test_a_topic_quiz_asks_the_companion_rubric_questions_and_grades_against_the
     items = json.loads(tutor("quiz", "--topic", "dropout", "--kind", "short", "--level", "understand",
                              "--n", "3", "--seed", "1", "--json").stdout)["items"]
     rubric = [i for i in items if i["key_points"]]
-    assert rubric and all(i["section"].startswith("5. Regularization") for i in rubric)
-    assert all(i["answer"] == " ".join(p[0].upper() + p[1:].rstrip(".") + "." for p in i["key_points"]) for i in rubric)
+    assert rubric and rubric[0]["section"].startswith("5. Regularization")  # the named idea's questions first
+    assert rubric[0]["question"] in {"Why does switching off random neurons during training reduce overfitting?",
+                                     "A model with dropout gives slightly different predictions each time you run it "
+                                     "on the same image. What has gone wrong, and how do you fix it?"}
+    for item in rubric:  # the reference the grader reads is the rubric's points, one sentence each
+        assert all(p.lower().rstrip(".") in item["answer"].lower() for p in item["key_points"]), item
 
 
 @pytest.mark.parametrize("args, message", [

@@ -48,7 +48,7 @@ def search(
     k: Annotated[int, typer.Option("--k", "-k", help="How many passages to show.")] = 5,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or bm25.")] = "hybrid",
     kind: Annotated[str, typer.Option(
-        "--kind", help="all, notes (the notes' own words) or companion (the tutor's explanations).")] = "all",
+        "--kind", help="all (the notes and, a third of the hits, the tutor's explanations of them), notes or companion.")] = "all",
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON list, best first.")] = False,
 ) -> None:
     """Search the notes: each hit shows its section, source, score and a snippet."""
@@ -63,8 +63,10 @@ def search(
     if kind not in ("all", "notes", "companion"):
         raise UsageError(f"--kind must be all, notes or companion, got '{kind}'")
     retriever = ensure_index(show_progress=not json_out)
-    kinds = None if kind == "all" else (kind,)
-    passages = retriever.search(query, k=k, mode=mode, kinds=kinds)  # type: ignore[arg-type]
+    if kind == "all":
+        passages = retriever.search_with_companion(query, k=k, mode=mode, within_k=True)  # type: ignore[arg-type]
+    else:
+        passages = retriever.search(query, k=k, mode=mode, kinds=(kind,))  # type: ignore[arg-type]
     if json_out:
         print_json([p.model_dump() for p in passages])
         return

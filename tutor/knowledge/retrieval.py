@@ -158,8 +158,12 @@ class Retriever:
             raise UsageError(f"--k must be at least 1, got {k}")
         by_id = self.lexical.by_id
         query_vector = self.store.embed_query(query) if mode != "bm25" else None
-        dense = self.store.dense(query, CANDIDATES, query_vector) if mode != "bm25" else []
-        lexical = self.lexical.search(query, CANDIDATES) if mode != "dense" else []
+        depth = CANDIDATES if kinds is None else CANDIDATES * 3
+        dense = self.store.dense(query, depth, query_vector) if mode != "bm25" else []
+        lexical = self.lexical.search(query, depth) if mode != "dense" else []
+        if kinds is not None:  # rank among the kinds asked for, so another kind never pushes a passage down
+            dense = [(cid, v) for cid, v in dense if cid in by_id and by_id[cid].kind in kinds][:CANDIDATES]
+            lexical = [(cid, v) for cid, v in lexical if cid in by_id and by_id[cid].kind in kinds][:CANDIDATES]
         similarity = dict(dense)
         rankings = [r for r in ([cid for cid, _ in dense], [cid for cid, _ in lexical]) if r]
         fused = rrf(rankings)
@@ -192,6 +196,15 @@ class Retriever:
             )
             for chunk, value in hits
         ]
+
+    def search_with_companion(self, query: str, k: int = 5, mode: Mode = "hybrid", within_k: bool = False) -> list[Passage]:
+        """The k best passages of the notes and the best k // 2 (at least one) of the companion, best first:
+        the companion's fuller sentences never crowd the notes' own words out of a search. With `within_k`,
+        k passages in all (a third of them, rounded down, from the companion)."""
+        extra = k // 3 if within_k else max(1, k // 2)
+        notes = self.search(query, k=k - extra if within_k else k, mode=mode, kinds=("notes",))
+        mine = self.search(query, k=extra, mode=mode, kinds=("companion",)) if extra else []
+        return sorted(notes + mine, key=lambda p: -p.score)
 
     def _similarity(self, query_vector, ids: list[str]) -> dict[str, float]:
         """Cosine similarity for passages only BM25 found, from their stored vectors."""

@@ -131,9 +131,10 @@ class ChatSession:
             question = check_question(text)
         except UsageError as e:
             return Turn(notes=[str(e)])
-        answer = ask(self.in_context(question), self.options)
+        asked = self.in_context(question)
+        answer = ask(asked, self.options)
         if answer.covered and answer.citations:
-            self.topic = _topic_of(question, answer, self.topic)
+            self.topic = _topic_of(asked, answer, self.topic)
         return Turn(markdown=render_answer(answer))
 
     def _grade(self, text: str, item: Any) -> Turn:

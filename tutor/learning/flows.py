@@ -164,7 +164,7 @@ def _checked(graded: Any, answer: str, question: str, reference: str) -> Any:
     if not reference.strip():
         from tutor.tools.notes import shared_retriever
 
-        passages = shared_retriever().search(question or answer, k=5)
+        passages = shared_retriever().search(question or answer, k=5, kinds=("notes",))
     return check_model_grade(graded, answer, question, reference, passages)
 
 

@@ -28,7 +28,9 @@ from tutor.learning.quiz import (
     Fact,
     QuizItem,
     _capitalize,
+    _pair_for,
     _read_notes,
+    _short,
     _strip_period,
     _with_period,
     generate_quiz,
@@ -95,6 +97,23 @@ def apply_items(facts: Sequence[Fact], rng: random.Random) -> list[QuizItem]:
     return items
 
 
+def compare_items(facts: Sequence[Fact], lines: dict, rng: random.Random) -> list[QuizItem]:
+    """"What is the difference between X and Y?" for two ideas the notes set side by side ("X vs. Y")."""
+    items: list[QuizItem] = []
+    used: set[str] = set()
+    for fact in facts:
+        if fact.key in used:
+            continue
+        pair = _pair_for(fact, facts, used, lines, rng)
+        if pair is None:
+            continue
+        item = _short(fact, pair[0], pair[1])
+        if item is not None:
+            items.append(item)
+            used.update({fact.key, pair[0].key})
+    return items
+
+
 def rubric_items(entries: Sequence[Entry]) -> list[QuizItem]:
     items = []
     for entry in entries:
@@ -138,22 +157,30 @@ def leveled_quiz(
         return []
     rng = random.Random(seed * 7919 + 17)
     chunks = [c for c in chunks if c.kind == "notes"]
-    facts = list(_read_notes(chunks).facts)
+    notes = _read_notes(chunks)
+    facts = list(notes.facts)
     sections = {tuple(s) for s in topic_sections} if topic_sections else None
     modules = {s for s, _ in sections} if sections else set()
 
     higher: list[QuizItem] = []
+    named: list[QuizItem] = []  # the rubric questions of the idea the topic names come first
     if kind in ("short", "mixed"):
         entries = list(companion.entries) if companion else []
         if sections is not None:
             wanted = [e for e in entries if (e.notes, e.explains) in sections]
-            chosen = [*topic_entries, *(e for e in wanted if all(e is not t for t in topic_entries))]
-            entries = chosen or [e for e in entries if e.notes in modules]
-        higher += rubric_items(entries) + why_items(facts)
+            others = [e for e in wanted if all(e is not t for t in topic_entries)]
+            entries = others if (topic_entries or others) else [e for e in entries if e.notes in modules]
+            named = rubric_items(topic_entries)
+            rng.shuffle(named)
+        groups = [rubric_items(entries), why_items(facts), compare_items(facts, notes.lines, rng)]
+    else:
+        groups = []
     if kind in ("mcq", "mixed"):
-        higher += apply_items(facts, rng)
-    rng.shuffle(higher)
-    higher = _tiers(higher, sections, modules)
+        groups.append(apply_items(facts, rng))
+    for group in groups:
+        rng.shuffle(group)
+    # each kind of question in turn (the companion's rubric questions outnumber the rest), asked sections first
+    higher = named + _tiers(_round_robin([_tiers(g, sections, modules) for g in groups]), sections, modules)
 
     recall = generate_quiz(chunks, n=n * 2 if level != "remember" else n, kind=kind, seed=seed,
                            topic_sections=topic_sections)  # type: ignore[arg-type]
@@ -173,6 +200,13 @@ def leveled_quiz(
             if pool:
                 mixed.append(pool.pop(0))
     return mixed[:n]
+
+
+def _round_robin(groups: list[list[QuizItem]]) -> list[QuizItem]:
+    out: list[QuizItem] = []
+    for i in range(max((len(g) for g in groups), default=0)):
+        out.extend(g[i] for g in groups if i < len(g))
+    return out
 
 
 def _unique(items: Sequence[QuizItem], n: int) -> list[QuizItem]:

@@ -3,8 +3,9 @@
 The candidates are the notes' lines and the companion's sentences among the passages the search found.
 Each is scored by its closeness in meaning to the question, the question's words it holds, and the kind of
 question (a *why* question prefers sentences that give a purpose or a cause, an *example* question the
-worked examples); the best three to five, from at most three sections, are the answer. The notes' lines
-are quoted; the companion's are labelled as the tutor's explanation. Two "ask next" questions follow.
+worked examples). The answer is the notes' best lines (three, six for a list, four from up to three sections
+for a comparison), then up to two of the companion's sentences on those sections. The notes' lines are
+quoted; the companion's are labelled as the tutor's explanation. Two "ask next" questions follow.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ _REASON = re.compile(r"\b(to (prevent|avoid|reduce|improve|make|allow|help|captu
                      r"so (no|the|it)|otherwise|without|which is why|enabl\w+|lets?|allows?)\b", re.I)
 _YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|should|will|would|isn't|doesn't)\b|\b(true|wrong|mistake|"
                      r"confus\w*|myth|misconception)\b", re.I)
+_LISTING = re.compile(r"\b(what are|which are|list|name the|kinds of|types of|steps|components|v's)\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
-MAX_SENTENCES = 5
 
 
 class Candidate:
@@ -133,21 +134,7 @@ def compose_answer(
             c.score -= 0.05
         if c.text.startswith("It is not true that") and not yes_no:
             c.score -= 0.12  # a correction answers "is it true that ...?", not "why ...?"
-    ranked = sorted(cands, key=lambda c: -c.score)
-    best = ranked[0].score if ranked else 0.0
-    chosen: list[Candidate] = []
-    sections: list[tuple[str, str]] = []
-    for c in ranked:
-        key = (c.passage.source, c.passage.section)
-        if len(chosen) >= (MAX_SENTENCES if compare else 4) or c.score < best - 0.25:
-            break
-        if key not in sections and len(sections) == (3 if compare else 2):
-            continue
-        if any(c.text == o.text for o in chosen):
-            continue
-        chosen.append(c)
-        if key not in sections:
-            sections.append(key)
+    chosen = _choose(cands, compare=compare, listing=bool(_LISTING.search(question)), example=example)
     lines = []
     for c in chosen:
         p = c.passage
@@ -162,6 +149,36 @@ def compose_answer(
             citations.append(cite)
     return Answer(question=question, answer="\n".join(lines), citations=citations,
                   suggestions=_suggestions(question, chosen, companion))
+
+
+def _choose(cands: list[Candidate], compare: bool, listing: bool, example: bool) -> list[Candidate]:
+    """The notes' best lines first (their own words carry the fact), from at most two sections (three for a
+    comparison), then at most two of the companion's sentences on those sections; an example first when
+    one was asked for."""
+    notes = sorted((c for c in cands if not c.companion), key=lambda c: -c.score)
+    mine = sorted((c for c in cands if c.companion), key=lambda c: -c.score)
+    limit = 6 if listing else 4 if compare else 3
+    chosen: list[Candidate] = []
+    sections: list[tuple[str, str]] = []
+    best = notes[0].score if notes else 0.0
+    for c in notes:
+        key = (c.passage.source, c.passage.section)
+        if len(chosen) == limit or c.score < best - (0.3 if listing else 0.2):
+            break
+        if key not in sections and len(sections) == (3 if compare else 2):
+            continue
+        if all(c.text != o.text for o in chosen):
+            chosen.append(c)
+            if key not in sections:
+                sections.append(key)
+    extra = [c for c in mine if (c.passage.source, c.passage.section) in sections or not sections]
+    if mine and mine[0].score > best + 0.1 and mine[0] not in extra:
+        extra.insert(0, mine[0])  # the companion explains what the notes barely say
+    told = [c for c in extra if c.score >= (extra[0].score - 0.15 if extra else 0)][:2]
+    if example:
+        examples = [c for c in told if c.text.startswith("For example:")]
+        return examples + chosen + [c for c in told if c not in examples]
+    return chosen + told
 
 
 def _suggestions(question: str, chosen: list[Candidate], companion: Companion | None) -> list[str]:

@@ -339,7 +339,7 @@ def _quiz_items(topic: str, conv: Conversation, n: int, kind: str, seed: int, le
     passages = compose.focus(topic, notes, limit=6) if topic else []
     sections = [(p.source, p.section) for p in passages] or None
     companion = _companion()
-    entries = pick_entries(topic, conv.passages(), companion) if topic and passages else []
+    entries = pick_entries(topic, conv.passages(), companion)[:2] if topic and passages else []
     computed = n // 4 if kind == "mixed" and level in ("apply", "mixed") and topic_has_computed(topic) else 0
     items = leveled_quiz(chunks, n=n - computed, kind=kind, seed=seed, topic_sections=sections, level=level,
                          companion=companion, topic_entries=entries)
