@@ -34,7 +34,7 @@ def ask(
         offline_notice(model)
     answer = ask_flow(question, options)
     if json_out:
-        print_json(answer.model_dump(mode="json", exclude={"covered"}) | {"covered": answer.covered})
+        print_json(answer.model_dump(mode="json"))
         return
     from rich.markdown import Markdown
 

@@ -57,6 +57,26 @@ class RubricQuestion(BaseModel):
     question: str = Field(min_length=8)
     key_points: list[str] = Field(min_length=1)
 
+    @property
+    def text(self) -> str:
+        return " ".join(self.question.split())
+
+    @property
+    def reference(self) -> str:
+        """The key points as the reference a grader reads: one sentence per point."""
+        return " ".join(_sentence(p) for p in self.key_points if p.strip())
+
+
+def _sentence(point: str) -> str:
+    point = point.strip()
+    point = point[0].upper() + point[1:]
+    return point if point.endswith((".", "!", "?")) else f"{point}."
+
+
+def explanation_of(source: str, section: str) -> str:
+    """How everything shown from the companion is labelled: the tutor's words, about a notes section."""
+    return f"tutor's explanation of [{source} § {section}]"
+
 
 class Erratum(BaseModel):
     notes_say: str = Field(min_length=3)
@@ -87,8 +107,7 @@ class Entry(BaseModel):
 
     @property
     def label(self) -> str:
-        """How everything shown from the entry is labelled: the tutor's words, about a notes section."""
-        return f"tutor's explanation of {self.notes} § {self.explains}"
+        return explanation_of(self.notes, self.explains)
 
 
 class CompanionFile(BaseModel):
@@ -99,9 +118,6 @@ class CompanionFile(BaseModel):
 class Companion(BaseModel):
     entries: list[Entry] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)
-
-    def for_concept(self, concept: str) -> list[Entry]:
-        return [e for e in self.entries if e.concept == concept]
 
     def for_passage(self, source: str, section: str, subsection: str) -> Entry | None:
         """The entry a companion passage was cut from (its subsection names the idea)."""
@@ -129,6 +145,13 @@ def names_in(name: str, text: str) -> bool:
 
 def companion_dir(knowledge_dir: Path) -> Path:
     return knowledge_dir / FOLDER
+
+
+def course_companion() -> Companion:
+    """The companion of the configured knowledge folder (TUTOR_KNOWLEDGE_DIR), read once per change."""
+    from tutor.settings import get_settings
+
+    return load_companion(get_settings().knowledge_dir)
 
 
 def load_companion(knowledge_dir: Path) -> Companion:

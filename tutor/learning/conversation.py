@@ -158,11 +158,10 @@ class ChatSession:
 
 def _topic_of(question: str, answer: Answer, previous: str) -> str:
     """The topic a question was about: the companion idea it names, else the first cited section's title."""
-    from tutor.knowledge.companion import load_companion
+    from tutor.knowledge.companion import course_companion
     from tutor.llms.compose import title
-    from tutor.settings import get_settings
 
-    named = load_companion(get_settings().knowledge_dir).match(question)
+    named = course_companion().match(question)
     if named:
         return named[0].idea
     if "(about " in question and previous:
@@ -201,38 +200,35 @@ def _explain(session: ChatSession, rest: str) -> Turn:
     return Turn(markdown=lesson.markdown)
 
 
-def _entry(session: ChatSession) -> Any:
-    from tutor.knowledge.companion import load_companion
-    from tutor.settings import get_settings
+def _about(session: ChatSession, rest: str, missing: str, question: str, show: Any) -> Turn:
+    """/example and /simpler: the companion's entry for the topic (the one named after the command, else the
+    current one), shown; with no entry for it, the question asked as `ask` asks it."""
+    from tutor.knowledge.companion import course_companion
 
-    found = load_companion(get_settings().knowledge_dir).match(session.topic) if session.topic else []
-    return found[0] if found else None
+    if rest:
+        session.topic = rest
+    if not session.topic:
+        return Turn(notes=[missing])
+    found = course_companion().match(session.topic)
+    if not found:
+        return session._ask(question.format(topic=session.topic))
+    return Turn(markdown=show(found[0]))
 
 
 def _example(session: ChatSession, rest: str) -> Turn:
-    if rest:
-        session.topic = rest
-    entry = _entry(session)
-    if entry is None:
-        if not session.topic:
-            return Turn(notes=["an example of what? Ask a question first, or /example dropout"])
-        return session._ask(f"Show me an example of {session.topic}")
-    return Turn(markdown=f"**Worked example: {entry.idea}** *(tutor's explanation of [{entry.notes} § "
-                         f"{entry.explains}])*\n\n{entry.example.strip()}")
+    return _about(session, rest, "an example of what? Ask a question first, or /example dropout",
+                  "Show me an example of {topic}",
+                  lambda e: f"**Worked example: {e.idea}** *({e.label})*\n\n{e.example.strip()}")
 
 
 def _simpler(session: ChatSession, rest: str) -> Turn:
-    if rest:
-        session.topic = rest
-    entry = _entry(session)
-    if entry is None:
-        if not session.topic:
-            return Turn(notes=["simpler than what? Ask a question first, or /simpler attention"])
-        return session._ask(f"What is {session.topic}, in plain words?")
-    wrong = entry.misconceptions[0]
-    return Turn(markdown=f"**{entry.idea}, in plain words** *(tutor's explanation of [{entry.notes} § "
-                         f"{entry.explains}])*\n\n{entry.intuition.strip()}\n\n*It is not true that* "
-                         f"{wrong.wrong.strip()[0].lower()}{wrong.wrong.strip()[1:]} {wrong.right.strip()}")
+    def show(e: Any) -> str:
+        wrong = e.misconceptions[0].wrong.strip()
+        return (f"**{e.idea}, in plain words** *({e.label})*\n\n{e.intuition.strip()}\n\n"
+                f"*It is not true that* {wrong[0].lower()}{wrong[1:]} {e.misconceptions[0].right.strip()}")
+
+    return _about(session, rest, "simpler than what? Ask a question first, or /simpler attention",
+                  "What is {topic}, in plain words?", show)
 
 
 def _grade_command(session: ChatSession, rest: str) -> Turn:

@@ -48,11 +48,6 @@ _PURPOSE = re.compile(
 )
 
 
-def rubric_answer(points: Sequence[str]) -> str:
-    """A rubric's key points as the reference a grader reads: one sentence per point."""
-    return " ".join(_with_period(_capitalize(p.strip())) for p in points if p.strip())
-
-
 def why_items(facts: Sequence[Fact]) -> list[QuizItem]:
     items = []
     for fact in facts:
@@ -120,8 +115,8 @@ def rubric_items(entries: Sequence[Entry]) -> list[QuizItem]:
         for q in entry.questions:
             try:
                 items.append(QuizItem(
-                    kind="short", question=" ".join(q.question.split()), answer=rubric_answer(q.key_points),
-                    explanation=f"(tutor's explanation of {entry.notes} \u00a7 {entry.explains}) {entry.intuition.strip()}",
+                    kind="short", question=q.text, answer=q.reference,
+                    explanation=f"({entry.label}) {entry.intuition.strip()}",
                     section=entry.explains, source=entry.notes, level=q.level, key_points=list(q.key_points),
                 ))
             except ValueError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,12 +32,11 @@ _LISTING = re.compile(r"\b(what are|which are|list|name the|kinds of|types of|st
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 
 
+@dataclass(eq=False)
 class Candidate:
-    def __init__(self, text: str, passage: Retrieved, order: int) -> None:
-        self.text = text
-        self.passage = passage
-        self.order = order
-        self.score = 0.0
+    text: str
+    passage: Retrieved
+    score: float = 0.0
 
     @property
     def companion(self) -> bool:
@@ -66,7 +66,7 @@ def _candidates(passages: Sequence[Retrieved]) -> list[Candidate]:
         else:
             pieces = [plain(l) for l in lines_of(p.text) if l != p.subsection and len(plain(l)) > 20
                       and not l.rstrip().endswith(":")]
-        out.extend(Candidate(s, p, rank * 100 + i) for i, s in enumerate(pieces))
+        out.extend(Candidate(s, p) for s in pieces)
     return out
 
 
@@ -138,10 +138,7 @@ def compose_answer(
     lines = []
     for c in chosen:
         p = c.passage
-        if c.companion:
-            lines.append(f"- {c.text} *(tutor's explanation of [{p.source} § {p.section}])*")
-        else:
-            lines.append(f"- \u201c{c.text}\u201d {p.cite}")
+        lines.append(f"- {c.text} {p.cite}" if c.companion else f"- \u201c{c.text}\u201d {p.cite}")
     citations: list[Citation] = []
     for c in chosen:
         cite = Citation(source=c.passage.source, section=c.passage.section, kind=c.passage.kind)

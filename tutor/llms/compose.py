@@ -137,13 +137,9 @@ def notes_only(passages: Iterable[Retrieved]) -> list[Retrieved]:
     return [p for p in passages if p.kind == "notes"]
 
 
-def explained(p: Retrieved) -> str:
-    """How a companion passage is cited: the tutor's words about a notes section."""
-    return f"[tutor's explanation of {p.source} § {p.section}]"
-
 
 def compose_research(topic: str, passages: list[Retrieved]) -> str:
-    if not topic_covered(topic, passages):
+    if not topic_covered(topic, notes_only(passages)):
         near = ", ".join(f"{p.heading} ({p.source})" for p in passages[:3]) or "none"
         return f"The course notes do not cover {topic}. Nearest sections: {near}."
     chosen = focus(topic, passages, limit=8)
@@ -156,7 +152,7 @@ def compose_research(topic: str, passages: list[Retrieved]) -> str:
 
 def compose_extract(query: str, task_text: str, passages: list[Retrieved], max_lines: int = 8) -> str:
     """A grounded extractive answer for any task: the note lines that best match it, quoted and cited."""
-    if not topic_covered(query, passages):
+    if not topic_covered(query, notes_only(passages)):
         near = ", ".join(f"{p.heading} ({p.source})" for p in passages[:3]) or "none"
         return f'The course notes do not cover "{query}". The nearest sections they do cover: {near}.'
     wanted = set(content_words(f"{query} {task_text}"))

@@ -189,7 +189,7 @@ def _misconceptions(entries: list[Entry], ordered: list[Retrieved]) -> list[str]
             for m in e.misconceptions:
                 if shown == 3:
                     break
-                block.append(f"- **Not so:** \"{m.wrong.strip()}\" {m.right.strip()} *(tutor's explanation of {_where(e)})*")
+                block.append(f"- **Not so:** \"{m.wrong.strip()}\" {m.right.strip()} *({e.label})*")
                 shown += 1
         return ["\n".join(block)]
     contrasts = [

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from crewai.llms.base_llm import BaseLLM
+from tutor.knowledge.companion import course_companion
 from tutor.llms import compose
 from tutor.llms.protocol import Conversation, action, final, read_conversation
 
@@ -162,7 +163,7 @@ class OfflineLLM(BaseLLM):
         from tutor.llms.lesson import compose_lesson
 
         notes = compose.notes_only(passages)
-        lesson = compose_lesson(topic, passages, demo=demo, read_next=_read_next(topic, notes), companion=_companion())
+        lesson = compose_lesson(topic, passages, demo=demo, read_next=_read_next(topic, notes), companion=course_companion())
         return final("I compose the lesson from the passages, in the order the notes teach them.",
                      lesson.model_dump_json())
 
@@ -184,21 +185,16 @@ class OfflineLLM(BaseLLM):
         step = self._search_first(conv, topic)
         if step:
             return step
+        from tutor.learning.questions import rubric_items
         from tutor.llms.lesson import pick_entries
 
-        questions: list[CheckQuestion] = []
+        items = []  # the companion's questions on the topic's ideas, then the notes' own
         if compose.topic_covered(topic, compose.notes_only(conv.passages())):
-            for entry in pick_entries(topic, conv.passages(), _companion())[:2]:
-                for q in entry.questions:
-                    questions.append(CheckQuestion(
-                        question=q.question.strip(), answer="; ".join(q.key_points), source=entry.notes,
-                        section=entry.explains, level=q.level, key_points=q.key_points,
-                    ))
-        if len(questions) < 3:
-            items = _quiz_items(topic, conv, n=3 - len(questions), kind="short",
-                                seed=int(self.run.inputs.get("seed", 0) or 0))
-            questions += [CheckQuestion(question=i.question, answer=i.answer, source=i.source, section=i.section,
-                                        level=i.level, key_points=i.key_points) for i in items]
+            items = rubric_items(pick_entries(topic, conv.passages(), course_companion())[:2])
+        if len(items) < 3:
+            items += _quiz_items(topic, conv, n=3 - len(items), kind="short", seed=int(self.run.inputs.get("seed", 0) or 0))
+        questions = [CheckQuestion(question=i.question, answer=i.answer, source=i.source, section=i.section,
+                                   level=i.level, key_points=i.key_points) for i in items]
         return final("Three questions on the key ideas, each with the points a full answer makes.",
                      CheckQuestions(questions=questions).model_dump_json())
 
@@ -250,7 +246,7 @@ class OfflineLLM(BaseLLM):
         if step:
             return step
         embedder = shared_retriever().store.embedder
-        answer = compose_answer(question, conv.passages(), embed=lambda texts: embedder(texts), companion=_companion())
+        answer = compose_answer(question, conv.passages(), embed=embedder, companion=course_companion())
         return final("I answer with the few sentences that answer the question, each cited.", answer.model_dump_json())
 
     def _extract(self, conv: Conversation, task: TaskInfo | None) -> str:
@@ -260,13 +256,6 @@ class OfflineLLM(BaseLLM):
             return step
         return final("I answer with the note passages that bear on the task, each cited.",
                      compose.compose_extract(query, conv.task_text, conv.passages()))
-
-
-def _companion() -> Any:
-    from tutor.knowledge.companion import load_companion
-    from tutor.settings import get_settings
-
-    return load_companion(get_settings().knowledge_dir)
 
 
 def _coworkers(system: str) -> list[str]:
@@ -338,7 +327,7 @@ def _quiz_items(topic: str, conv: Conversation, n: int, kind: str, seed: int, le
     notes = compose.notes_only(conv.passages())
     passages = compose.focus(topic, notes, limit=6) if topic else []
     sections = [(p.source, p.section) for p in passages] or None
-    companion = _companion()
+    companion = course_companion()
     entries = pick_entries(topic, conv.passages(), companion)[:2] if topic and passages else []
     computed = n // 4 if kind == "mixed" and level in ("apply", "mixed") and topic_has_computed(topic) else 0
     items = leveled_quiz(chunks, n=n - computed, kind=kind, seed=seed, topic_sections=sections, level=level,

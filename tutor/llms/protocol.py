@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from tutor.knowledge.companion import explanation_of
+
 _TOOL_NAME = re.compile(r"^Tool Name: (.+)$", re.M)
 _ACTION = re.compile(r"^Action: *(.+?)\s*$", re.M)
 _ACTION_INPUT = re.compile(r"^Action Input: *(.*?)\s*(?=^Observation:|\Z)", re.M | re.S)
@@ -42,6 +44,9 @@ class Retrieved(BaseModel):
 
     @property
     def cite(self) -> str:
+        """The notes' words cite their heading; the companion's say whose words they are."""
+        if self.kind == "companion":
+            return f"*({explanation_of(self.source, self.section)})*"
         return f"[{self.source} § {self.heading}]"
 
 
