@@ -80,10 +80,10 @@ def lesson_report(options) -> list[dict]:
 
 def quiz_report(options) -> dict:
     from tutor.learning.flows import make_quiz
-    from tutor.learning.quiz import _read_notes
+    from tutor.learning.quiz import read_notes
     from tutor.tools.notes import shared_retriever
 
-    facts = _read_notes([c for c in shared_retriever().lexical.chunks if c.kind == "notes"]).facts
+    facts = read_notes([c for c in shared_retriever().lexical.chunks if c.kind == "notes"]).facts
     terms = defaultdict(set)
     for f in facts:
         terms[(f.source, f.section)].add(f.term)

@@ -185,7 +185,7 @@ class OfflineLLM(BaseLLM):
         step = self._search_first(conv, topic)
         if step:
             return step
-        from tutor.learning.questions import rubric_items
+        from tutor.learning.quiz import rubric_items
         from tutor.llms.lesson import pick_entries
 
         items = []  # the companion's questions on the topic's ideas, then the notes' own
@@ -315,7 +315,7 @@ def _quiz_items(topic: str, conv: Conversation, n: int, kind: str, seed: int, le
     """Quiz items from the note sections the search found (all the notes when there is no topic), the
     companion's rubric questions on them, and computed items from the demo models (apply level). A mixed
     quiz on a fitting topic has one computed item in four."""
-    from tutor.learning.questions import leveled_quiz
+    from tutor.learning.quiz import leveled_quiz
     from tutor.learning.quiz import computed_items, topic_has_computed
     from tutor.llms.lesson import pick_entries
     from tutor.tools.notes import shared_retriever

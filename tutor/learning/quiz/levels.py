@@ -1,7 +1,7 @@
 """Questions beyond recall, and quizzes that mix the levels.
 
 Every quiz item carries a `level` (remember, understand, apply, analyze). Recall items come from
-`tutor.learning.quiz`; this module adds:
+`recall`; this module adds:
 
 - *why* questions (understand) from the notes' purpose clauses: "Dropout: randomly drops neurons during
   training ... What is this for?" answered by "to prevent reliance on specific nodes";
@@ -9,7 +9,7 @@ Every quiz item carries a `level` (remember, understand, apply, analyze). Recall
   does this example show?" with the example's siblings from the same section as the other options;
 - the companion's rubric questions (understand / apply / analyze), graded against their key points;
 - *compare* questions ("What is the difference between X and Y?", analyze) come from the notes' "X vs. Y"
-  passages in `tutor.learning.quiz`, and computed ones (apply) from the demo models.
+  passages in `recall`, and computed ones (apply) from the demo models (`computed`).
 
 `leveled_quiz` assembles a quiz for `--level`: one level, or `mixed`, where at least half the items are
 above remember when the notes offer them.
@@ -23,21 +23,17 @@ from collections.abc import Sequence
 
 from tutor.knowledge.chunking import Chunk
 from tutor.knowledge.companion import Companion, Entry
-from tutor.learning.quiz import (
+from tutor.learning.quiz.common import (
     LEVELS,
-    Fact,
-    QuizItem,
     _capitalize,
-    _pair_for,
-    _read_notes,
-    _short,
     _strip_period,
     _with_period,
-    generate_quiz,
     leaks,
     near_duplicate,
-    pick_distractors,
 )
+from tutor.learning.quiz.facts import read_notes
+from tutor.learning.quiz.items import Fact, QuizItem
+from tutor.learning.quiz.recall import _pair_for, _short, generate_quiz, pick_distractors
 
 LEVEL_CHOICES = (*LEVELS, "mixed")
 _PURPOSE = re.compile(
@@ -152,7 +148,7 @@ def leveled_quiz(
         return []
     rng = random.Random(seed * 7919 + 17)
     chunks = [c for c in chunks if c.kind == "notes"]
-    notes = _read_notes(chunks)
+    notes = read_notes(chunks)
     facts = list(notes.facts)
     sections = {tuple(s) for s in topic_sections} if topic_sections else None
     modules = {s for s, _ in sections} if sections else set()
@@ -186,7 +182,8 @@ def leveled_quiz(
     if level != "mixed":
         return _unique([i for i in higher if i.level == level], n)
     above = _unique(higher, (n + 1) // 2)
-    below = _unique([i for i in recall if all(not near_duplicate(i.question, a.question) for a in above)], n - len(above))
+    fresh = [i for i in recall if all(not near_duplicate(i.question, a.question) for a in above)]
+    below = _unique(fresh, n - len(above))
     if len(above) + len(below) < n:  # the notes offer too little recall: fill from above
         above = _unique(higher, n - len(below))
     mixed: list[QuizItem] = []
