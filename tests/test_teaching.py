@@ -138,6 +138,26 @@ def test_chat_keeps_context_runs_commands_and_records_answers(tutor):
     assert answered == {"5. Regularization Techniques to Prevent Overfitting": 2}
 
 
+def test_chat_with_a_model_answers_through_the_yaml_task_and_keeps_the_topic(tutor, monkeypatch):
+    answer = {"question": "q", "answer": "Dropout switches neurons off only while training "
+              "[02-training-neural-networks.md § 5. Regularization Techniques to Prevent Overfitting].",
+              "citations": [{"source": "02-training-neural-networks.md",
+                             "section": "5. Regularization Techniques to Prevent Overfitting"}],
+              "suggestions": ["Why does it help?", "What replaces it at test time?"]}
+    script = [text("Research: dropout is a regularizer."), text(json.dumps(answer))] * 2
+    with ScriptedLLMServer(script) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        ran = tutor("chat", "--model", "openai/m", "--no-fallback", input="what is dropout?\nand at test time?\n/quit\n",
+                    env={"TUTOR_BASE_URL": server.base_url})
+        asked = [r["messages"][1]["content"] for r in server.requests]
+    assert ran.exit_code == 0, ran.output
+    assert ran.stdout.count("Dropout switches neurons off only while training") == 2
+    assert "Why does it help?" in ran.stdout
+    assert "offline model" not in ran.stderr
+    assert len(asked) == 4
+    assert "and at test time? (about Dropout)" in asked[2]  # the follow-up reached the model with its topic
+
+
 def test_chat_ends_cleanly_at_end_of_input(tutor):
     ran = tutor("chat", input="what is a cnn?\n")
     assert ran.exit_code == 0

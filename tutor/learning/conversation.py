@@ -50,7 +50,8 @@ def ask(question: str, options: Any) -> Answer:
     from tutor.crew.run import build_and_run
 
     question = check_question(question)
-    run = build_and_run("answer_question", {"question": question}, **options.crew_kwargs())
+    # The answer comes from the notes: no demo is offered, so no demo module (nor torch) is imported.
+    run = build_and_run("answer_question", {"question": question}, no_demo=True, **options.crew_kwargs())
     result = run.result("answer_question")
     if isinstance(result.output, Answer):
         answer = result.output
