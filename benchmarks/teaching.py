@@ -6,8 +6,9 @@ of quizzes, and the cold start of `tutor ask`.
 1. benchmarks/ask_set.jsonl (learner questions in their own words, written without reading the answering code
    or the companion): the answer contains the fact asked (any of its `facts` phrases), cites the section that
    answers it, and both; per kind of question.
-2. `tutor study` on ten topics: which parts each lesson has (overview from the topic's own concept, a worked
-   example, misconceptions, at least three check questions above remember).
+2. `tutor study` on ten topics: which parts each lesson has (an overview from the topic's own concept: every
+   notes line it quotes names the topic or comes from the section that teaches it; a worked example,
+   misconceptions, at least three check questions above remember).
 3. 100 quiz items from five seeds (`--n 20 --level mixed`): the level mix, and the share of MCQs whose wrong
    options are all siblings from the question's own section.
 4. Cold offline `tutor ask` against a bare `python -c "import torch, chromadb"`, fresh processes in turns.
@@ -54,7 +55,7 @@ def ask_report(options) -> dict:
 
 
 def lesson_report(options) -> list[dict]:
-    from tutor.knowledge.companion import load_companion
+    from tutor.knowledge.companion import load_companion, names_in
     from tutor.learning.flows import study
     from tutor.settings import get_settings
 
@@ -66,10 +67,15 @@ def lesson_report(options) -> list[dict]:
         overview = md.split("## Overview", 1)[-1].split("## Key ideas", 1)[0]
         named = companion.match(topic)
         home = f"{named[0].notes} § {named[0].explains}" if named else ""
+        names = [topic, *(named[0].names if named else [])]
+        quotes = [line for line in overview.splitlines() if line.startswith("> ")]
+        # every quoted line of the notes is about the topic: it names it, or it is its own section's
+        own = all((home and home in q) or any(names_in(n, q.replace("-", " ")) for n in names) for q in quotes)
         rows.append({
             "topic": topic,
             "covered": lesson.covered,
-            "overview_from_its_concept": bool(home) and home in overview.split("In plain words", 1)[0],
+            "overview_quotes": len(quotes),
+            "overview_from_its_concept": bool(named) and own,
             "intuition": "In plain words" in overview,
             "worked_example": "## Worked example" in md,
             "misconceptions": "## Common misconceptions" in md and "Not so" in md,
@@ -134,11 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     print("| questions | n | fact in the answer | right section cited | both |\n|---|---:|---:|---:|---:|")
     for kind, m in [("all", a["all"]), *a["per_kind"].items()]:
         print(f"| {kind} | {m['n']} | {m['fact']:.3f} | {m['cited']:.3f} | {m['both']:.3f} |")
-    print("\n| topic | overview from its concept | intuition | worked example | misconceptions | checks above remember |")
-    print("|---|---|---|---|---|---:|")
+    print("\n| topic | overview from its concept | notes lines quoted | intuition | worked example | misconceptions "
+          "| checks above remember |")
+    print("|---|---|---:|---|---|---|---:|")
     for r in report["lessons"]:
         yes = {True: "yes", False: "no"}
-        print(f"| {r['topic']} | {yes[r['overview_from_its_concept']]} | {yes[r['intuition']]} | "
+        print(f"| {r['topic']} | {yes[r['overview_from_its_concept']]} | {r['overview_quotes']} | {yes[r['intuition']]} | "
               f"{yes[r['worked_example']]} | {yes[r['misconceptions']]} | {r['check_questions_above_remember']} |")
     q = report["quiz"]
     print(f"\nQuiz items (5 seeds x 20, --level mixed): {q['items']}, levels {q['levels']}, above remember "

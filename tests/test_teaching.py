@@ -226,3 +226,40 @@ def test_a_teachers_task_can_ask_the_offline_model_for_a_quiz_through_its_skill(
     bad.write_text(bad.read_text().replace("skill: quiz", "skill: juggle"))
     ran = tutor("run", "warmup_quiz", "--var", "topic=attention", "--config", str(folder))
     assert ran.exit_code == 2 and "unknown skill 'juggle'" in ran.stderr
+
+
+def _notes_passages(*sections: str):
+    from tutor.knowledge.chunking import chunk_file
+    from tutor.llms.protocol import Retrieved
+    from tutor.settings import bundled_path
+
+    folder = bundled_path("knowledge")
+    out = []
+    for path in sorted(folder.glob("*.md")):
+        for c in chunk_file(path, path.name):
+            if any(c.section.startswith(s) for s in sections):
+                out.append(Retrieved(source=c.source, section=c.section, subsection=c.subsection, line_start=c.line_start,
+                                     line_end=c.line_end, similarity=0.5, text=c.text))
+    return out
+
+
+@pytest.mark.parametrize("topic, sections, expected", [
+    ("precision and recall", ["6. Adjusting"], ["**Precision**: `Precision = TP / (TP + FP)`", "**Recall**: `Recall"]),
+    ("IoU", ["5. Importance of Evaluation"], ["Measures overlap between predicted", "**Formula**: `IoU =", "Higher IoU"]),
+    ("CAP theorem", ["2. Architectural Design"], ["**Consistency**", "**Availability**", "**Partition Tolerance**"]),
+    ("LSTM", ["4. Long-Term"], ["**LSTM (Long Short-Term Memory)**: Introduces gates"]),
+    ("regularization", ["5. Regularization"], []),  # no line defines it; L1/L2 is one kind, not the idea
+    ("attention", ["1. Seq2Seq Modeling", "3. Transformer Architecture"], []),  # Multi-Head is a kind of it
+    ("retrieval augmented generation", ["4. Challenges with LLMs"], ["Combines LLMs with external knowledge"]),
+])
+def test_the_overview_quotes_the_lines_that_define_the_topic_and_no_other_concepts(topic, sections, expected):
+    from tutor.knowledge.companion import load_companion
+    from tutor.llms.lesson import defining_lines
+    from tutor.settings import bundled_path
+
+    entry = (load_companion(bundled_path("knowledge")).match(topic) or [None])[0]
+    assert entry is not None
+    lines = [line for line, _ in defining_lines(topic, entry, _notes_passages(*sections))]
+    assert len(lines) == len(expected), lines
+    for line, start in zip(lines, expected):
+        assert line.startswith(start), (line, start)

@@ -8,6 +8,7 @@ labelled as the tutor's explanation of the section it cites; everything quoted i
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from tutor.crew.outputs import Citation, DemoRef, Lesson
@@ -29,7 +30,9 @@ from tutor.llms.compose import (
 )
 from tutor.llms.protocol import Retrieved
 
-_BOLD_TERM = re.compile(r"^(?:[-*+]\s+)?\*\*(?P<term>[^*]{2,80}?)\*\*\s*(?::|\s[-–—]\s)")
+# A line that defines a term: "- **Dropout**: ...", "5. **Batch Normalization Layer**: ...", "- Batch Normalization: ..."
+_TERM_LINE = re.compile(r"^(?:(?:[-*+]|\d+[.)])\s+)?(?:\*\*(?P<bold>[^*]{2,80}?)\*\*|(?P<plain>[A-Z][\w\-/() ]{1,60}?))"
+                        r"\s*(?::|\s[-–—]\s)")
 COMPANION_NOTE = "*The tutor's explanation (not the notes' words), of {where}:*"
 
 
@@ -54,24 +57,77 @@ def pick_entries(topic: str, passages: list[Retrieved], companion: Companion) ->
     return []
 
 
+def _rank(term: str, primary: list[str], aliases: list[str]) -> int | None:
+    """0 when a term is the topic or the idea teaching it (by name, bare form or abbreviation: "IoU" for
+    "Intersection over Union (IoU)"), 1 when it is one of the idea's aliases ("Precision" for "Precision and
+    recall"), 2 when it is a kind of the topic ("Self-Attention" for "attention"); None otherwise."""
+    inner = re.findall(r"\((.*?)\)", term)
+    forms = [f for f in (term, re.sub(r"\s*\(.*?\)\s*", " ", term).strip(), *inner) if f]
+
+    def same(names: list[str]) -> bool:
+        return any(names_in(f, n) and names_in(n, f) for f in forms for n in names)
+
+    if same(primary):
+        return 0
+    if same(aliases):
+        return 1
+    if any(names_in(term, n) or names_in(n, term.replace("-", " ")) for n in primary + aliases):
+        return 2
+    return None
+
+
 def defining_lines(topic: str, entry: Entry | None, passages: list[Retrieved]) -> list[tuple[str, Retrieved]]:
-    """The notes' own lines that define the topic: a `**Term**:` line whose term the topic (or the entry
-    teaching it) names, at most two (precision and recall are defined in two lines)."""
-    names = [topic, *(entry.names if entry else [])]
-    found: list[tuple[str, Retrieved]] = []
+    """The notes' own lines that define the topic: a `Term:` line, or the first line under a `###` heading,
+    whose term is the topic (see `_rank`); up to three lines of one section when the term is the topic or an
+    alias of its idea (precision and recall are defined in two lines), one when it is a kind of the topic."""
+    primary = [n for n in (topic, entry.idea if entry else "") if n.strip()]
+    # an alias counts when the topic names it ("precision" in "precision and recall") or it is an
+    # abbreviation ("nms"); an overview's other aliases name its parts ("multi-head attention")
+    aliases = [a for a in (entry.aliases if entry else []) if len(a) <= 5 or any(names_in(a, n) for n in primary)]
+    found: list[tuple[int, int, int, str, Retrieved]] = []
     seen: set[str] = set()
+    order = 0
     for p in passages:
-        for line in lines_of(p.text):
-            m = _BOLD_TERM.match(line)
+        body = [l for l in lines_of(p.text) if l != p.subsection]
+        for heading, deepest in ((p.subsection, 2), ("" if p.subsection else title(p.section), 1)):
+            # a heading that names the topic ("Intersection over Union (IoU)", "Impact of Non-Maximum
+            # Suppression (NMS) Threshold"; a `##` one by name or abbreviation only): its first lines
+            # define it, up to the first lead-in ("Solutions:")
+            rank = _rank(heading, primary, aliases) if heading and body else None
+            if rank == 2 and not any(heading.lower().startswith(n.lower().rstrip("s")) for n in primary + aliases):
+                continue  # "RAG Approach" is about RAG; "Multi-Head Attention" is a kind of attention
+            if rank is not None and rank <= deepest and heading.lower() not in seen:
+                lines = list(itertools.takewhile(lambda l: not l.rstrip().endswith(":"), body))[:3]
+                found.extend((rank, len(heading), order + i, plain(l), p) for i, l in enumerate(lines))
+                seen.add(heading.lower())
+                break
+        for i, line in enumerate(body):
+            order += 1
+            m = _TERM_LINE.match(line)
             if not m:
                 continue
-            term = m["term"].strip().rstrip(":")
+            term = (m["bold"] or m["plain"]).strip()
             if term.lower() in seen:
                 continue
-            if any(names_in(term, n) or names_in(n, term) for n in names if n.strip()):
-                seen.add(term.lower())
-                found.append((plain(line), p))
-    return found[:2]
+            rank = _rank(term, primary, aliases)
+            if rank is None or (rank == 2 and entry is not None):  # "L1/L2 Regularization" is not regularization
+                continue
+            text = plain(line)
+            if text.rstrip().endswith(":") and i + 1 < len(body):  # "**LSTM (...)**:" and its first sub-bullet
+                text = f"{text} {plain(body[i + 1])}"
+            seen.add(term.lower())
+            found.append((rank, len(term), order, text, p))
+    if not found:
+        return []
+    if entry is not None:  # the section the companion says teaches the idea, when it defines it at all
+        home = [f for f in found if (f[4].source, f[4].section) == (entry.notes, entry.explains)]
+        found = home or found
+    best = min(f[0] for f in found)
+    first = min((f for f in found if f[0] == best), key=lambda f: (f[1] if best == 2 else 0, f[2]))
+    # one section's lines: both halves of "precision and recall"; a kind of the topic ("Self-Attention") alone
+    same = [f for f in found if f[0] == best and (f[4].source, f[4].section) == (first[4].source, first[4].section)]
+    chosen = [first] if best == 2 else sorted(same, key=lambda f: f[2])[:3]
+    return [(line, p) for *_, line, p in chosen]
 
 
 def not_covered_lesson(topic: str, passages: list[Retrieved]) -> Lesson:
@@ -150,7 +206,7 @@ def _overview(topic: str, entry: Entry | None, chosen: list[Retrieved], ordered:
         home = [p for p in chosen if (p.source, p.section) == (entry.notes, entry.explains)]
         ranked = home + [p for p in ranked if p not in home]
     defining = defining_lines(topic, entry, ranked)
-    if not defining:
+    if not defining and entry is None:  # with an entry, its intuition leads: never another concept's bullet
         defining = next(
             ([(plain(l), p)] for p in ranked for l in lines_of(p.text)
              if len(plain(l)) > 30 and not l.rstrip().endswith(":")),
@@ -158,7 +214,7 @@ def _overview(topic: str, entry: Entry | None, chosen: list[Retrieved], ordered:
         )
     quotes = "\n".join(f"> {line} {p.cite}  " for line, p in defining)
     sections = ", ".join(dict.fromkeys(title(p.subsection or p.section) for p in ordered))
-    block = ["## Overview", quotes]
+    block = ["## Overview", quotes] if quotes else ["## Overview"]
     if entry:
         block.append(f"**In plain words** {COMPANION_NOTE.format(where=_where(entry))} {entry.intuition.strip()}")
     block.append(f"The notes build this up in {len(ordered)} steps: {sections}.")
