@@ -263,3 +263,13 @@ def test_the_overview_quotes_the_lines_that_define_the_topic_and_no_other_concep
     assert len(lines) == len(expected), lines
     for line, start in zip(lines, expected):
         assert line.startswith(start), (line, start)
+
+
+def test_an_answer_line_keeps_the_term_it_belongs_to():
+    from tutor.llms.answer import _note_lines
+
+    (passage,) = [p for p in _notes_passages("4. Long-Term") if p.subsection == "Solutions"]
+    lines = _note_lines(passage)
+    assert "GRU (Gated Recurrent Unit): A simpler alternative to LSTM with similar performance." in lines
+    assert "LSTM (Long Short-Term Memory): Introduces gates (input, forget, output) to control information flow." in lines
+    assert not any(line.startswith("A simpler alternative") for line in lines)

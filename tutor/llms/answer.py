@@ -18,7 +18,7 @@ import numpy as np
 
 from tutor.crew.outputs import Answer, Citation
 from tutor.knowledge.companion import EXPLANATION, Companion
-from tutor.llms.compose import content_words, lines_of, mentions, notes_only, plain, title, topic_covered
+from tutor.llms.compose import content_words, mentions, notes_only, plain, title, topic_covered
 from tutor.llms.protocol import Retrieved
 
 _WHY = re.compile(r"^\s*(why|what for|what is the (point|purpose)|how come)\b", re.I)
@@ -64,10 +64,42 @@ def _candidates(passages: Sequence[Retrieved]) -> list[Candidate]:
             if example.strip():
                 pieces.append(f"For example: {example.strip()}")
         else:
-            pieces = [plain(l) for l in lines_of(p.text) if l != p.subsection and len(plain(l)) > 20
-                      and not l.rstrip().endswith(":")]
+            pieces = [s for s in _note_lines(p) if len(s) > 20]
         out.extend(Candidate(s, p) for s in pieces)
     return out
+
+
+def _note_lines(p: Retrieved) -> list[str]:
+    """The passage's lines, each a statement on its own: a bullet under a term ("- **GRU (...)**:", "- **Volume**:
+    ...") carries that term, so "A simpler alternative to LSTM" is never read as being about LSTM."""
+    from tutor.llms.lesson import TERM_LINE
+
+    out: list[str] = []
+    lead: tuple[int, str, bool] | None = None  # (indent, term, a lead-in ending with ':') of the last term line
+    for raw in p.text.splitlines():
+        text = re.sub(r"^#{1,6}\s+", "", raw.strip())
+        if not text or text == p.subsection:
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        if lead and indent <= lead[0]:
+            lead = None
+        line = plain(text)
+        parent = lead
+        m = TERM_LINE.match(text)
+        if m and (lead is None or indent <= lead[0] or line.endswith(":")):
+            lead = (indent, (m["bold"] or m["plain"]).strip(), line.endswith(":"))
+        if line.endswith(":"):
+            continue
+        joint = ":" if parent and parent[2] else " \u2014"
+        out.append(f"{parent[1]}{joint} {line}" if parent else line)
+    return out
+
+
+def same_text(a: str, b: str) -> bool:
+    """The same line whatever its Markdown emphasis."""
+    def bare(t: str) -> str:
+        return " ".join(re.sub(r"[*_`]", "", t).split()).lower()
+    return bare(a) == bare(b)
 
 
 QUESTION_WORDS = frozenset(
@@ -135,6 +167,13 @@ def compose_answer(
         if c.text.startswith("It is not true that") and not yes_no:
             c.score -= 0.12  # a correction answers "is it true that ...?", not "why ...?"
     chosen = _choose(cands, compare=compare, listing=bool(_LISTING.search(question)), example=example)
+    defined = _definitions(question, notes, companion, chosen)
+    notes_lines = [c for c in chosen if not c.companion]
+    mine = [c for c in chosen if c.companion]
+    if not example:  # one worked example at most, after the explanation, when none was asked for
+        examples = [c for c in mine if c.text.startswith("For example:")]
+        mine = [c for c in mine if c not in examples] + examples[:1]
+    chosen = (defined + notes_lines)[: max(len(notes_lines), len(defined) + 2)] + mine
     lines = []
     for c in chosen:
         p = c.passage
@@ -164,7 +203,7 @@ def _choose(cands: list[Candidate], compare: bool, listing: bool, example: bool)
             break
         if key not in sections and len(sections) == (3 if compare else 2):
             continue
-        if all(c.text != o.text for o in chosen):
+        if not any(same_text(c.text, o.text) for o in chosen):
             chosen.append(c)
             if key not in sections:
                 sections.append(key)
@@ -178,17 +217,40 @@ def _choose(cands: list[Candidate], compare: bool, listing: bool, example: bool)
     return chosen + told
 
 
+def _definitions(question: str, notes: list[Retrieved], companion: Companion | None,
+                 chosen: list[Candidate]) -> list[Candidate]:
+    """The notes' defining line(s) of the idea the question names ("context window", "LSTM"), when the search
+    found the section that teaches it: what a "what is" or "how does" question needs first."""
+    from tutor.llms.lesson import defining_lines
+
+    named = companion.match(question)[:1] if companion else []
+    if not named:
+        return []
+    entry = named[0]
+    top = {(p.source, p.section) for p in notes[:3]}
+    if (entry.notes, entry.explains) not in top:
+        return []  # the question names the idea only in passing ("what is the value of ...")
+    found = [Candidate(line, p, score=1.0) for line, p in defining_lines(entry.idea, entry, notes)[:2]]
+    return [c for c in found if not any(same_text(c.text, o.text) for o in chosen)]
+
+
 def _suggestions(question: str, chosen: list[Candidate], companion: Companion | None) -> list[str]:
-    """Two questions to ask next: the companion's questions on the sections answered, else their neighbours."""
+    """Two questions to ask next: the companion's questions on the idea the question names, then on the
+    ideas whose explanation answered it, then on the sections answered; else those sections' names."""
     asked = set(content_words(question))
+    entries = []
+    if companion:
+        entries += companion.match(question)[:1]
+        entries += [companion.for_passage(c.passage.source, c.passage.section, c.passage.subsection)
+                    for c in chosen if c.companion]
+        for c in chosen:
+            entries += companion.for_section(c.passage.source, c.passage.section)
     out: list[str] = []
-    for c in chosen:
-        for entry in companion.for_section(c.passage.source, c.passage.section) if companion else []:
-            for q in entry.questions:
-                text = " ".join(q.question.split())
-                overlap = len(asked & set(content_words(text))) / (len(asked) or 1)
-                if overlap < 0.6 and text not in out:
-                    out.append(text)
+    for entry in (e for i, e in enumerate(entries) if e is not None and all(e is not f for f in entries[:i])):
+        for q in entry.questions:
+            overlap = len(asked & set(content_words(q.text))) / (len(asked) or 1)
+            if overlap < 0.6 and q.text not in out:
+                out.append(q.text)
         if len(out) >= 2:
             break
     for c in chosen:

@@ -31,7 +31,7 @@ from tutor.llms.compose import (
 from tutor.llms.protocol import Retrieved
 
 # A line that defines a term: "- **Dropout**: ...", "5. **Batch Normalization Layer**: ...", "- Batch Normalization: ..."
-_TERM_LINE = re.compile(r"^(?:(?:[-*+]|\d+[.)])\s+)?(?:\*\*(?P<bold>[^*]{2,80}?)\*\*|(?P<plain>[A-Z][\w\-/() ]{1,60}?))"
+TERM_LINE = re.compile(r"^(?:(?:[-*+]|\d+[.)])\s+)?(?:\*\*(?P<bold>[^*]{2,80}?)\*\*|(?P<plain>[A-Z][\w\-/() ]{1,60}?))"
                         r"\s*(?::|\s[-–—]\s)")
 COMPANION_NOTE = "*The tutor's explanation (not the notes' words), of {where}:*"
 
@@ -103,7 +103,7 @@ def defining_lines(topic: str, entry: Entry | None, passages: list[Retrieved]) -
                 break
         for i, line in enumerate(body):
             order += 1
-            m = _TERM_LINE.match(line)
+            m = TERM_LINE.match(line)
             if not m:
                 continue
             term = (m["bold"] or m["plain"]).strip()
