@@ -290,12 +290,11 @@ QUIZ_KINDS = ("mcq", "short", "cloze", "computed", "mixed")
 MAX_QUIZ_ITEMS = 50
 
 
-QUIZ_LEVELS = ("remember", "understand", "apply", "analyze", "mixed")
-
-
 def check_level(kind: str, level: str) -> None:
-    if level not in QUIZ_LEVELS:
-        raise UsageError(f"--level must be one of {', '.join(QUIZ_LEVELS)}, got '{level}'")
+    from tutor.learning.quiz import LEVEL_CHOICES
+
+    if level not in LEVEL_CHOICES:
+        raise UsageError(f"--level must be one of {', '.join(LEVEL_CHOICES)}, got '{level}'")
     if kind == "cloze" and level not in ("remember", "mixed"):
         raise UsageError("cloze questions ask for recall: use --level remember, or --kind short/mcq for "
                          f"'{level}' questions")

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import math
 import re
+import typing
 import unicodedata
 from functools import lru_cache
 from typing import Literal
 
-
+from tutor.knowledge.companion import Level  # remember, understand, apply, analyze: one list for both
 
 Kind = Literal["mcq", "short", "cloze", "computed"]
 QuizKind = Literal["mcq", "short", "cloze", "mixed"]
-Level = Literal["remember", "understand", "apply", "analyze"]
-LEVELS: tuple[str, ...] = ("remember", "understand", "apply", "analyze")
+LEVELS: tuple[str, ...] = typing.get_args(Level)  # remember, understand, apply, analyze
 BLANK = "_____"
 MIXED_ORDER: tuple[Kind, ...] = ("mcq", "short", "cloze")  # `mixed` rotates through these
 
