@@ -92,7 +92,6 @@ def test_ask_with_a_model_runs_the_yaml_task_researcher_then_explainer(tutor, mo
         assert "LEARNER_QUESTION" in server.requests[-1]["messages"][1]["content"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: CrewAI's converter rejects a prose answer before tutor sees it")
 def test_ask_keeps_a_model_answer_written_in_prose(tutor, monkeypatch):
     script = [text("Research: order matters."), text("Because attention has no notion of order, positions are added.")]
     with ScriptedLLMServer(script) as server:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from tutor.crew.config import CrewConfig, load_config
+from tutor.crew.reading import reader_guardrail
 from tutor.errors import UsageError, WorkFailed
 from tutor.settings import get_settings, quiet_libraries
 
@@ -143,6 +144,17 @@ def _tools_for(patterns: list[str], no_demo: bool = False) -> list[Any]:
     return [registry.create(n) for n in names if registry.available(n)]
 
 
+def _validated(output: str | None, raw: str) -> Any:
+    from tutor.crew.outputs import output_model
+
+    if not output:
+        return None
+    try:
+        return output_model(output).model_validate_json(raw)
+    except ValueError:
+        return None  # a reply the guardrail never saw (a failed run); the flows read `raw` themselves
+
+
 def resolve_model(model: str | None) -> str:
     return (model or get_settings().model or "offline").strip()
 
@@ -271,7 +283,11 @@ def _run_crew(
             "context": [tasks[d] for d in spec.context],
         }
         if spec.output:
-            kwargs["output_pydantic"] = output_model(spec.output)
+            # Read whatever the model's habit (tutor.crew.reading), asked again once if unreadable. The model
+            # is not given to CrewAI as output_pydantic: CrewAI would then parse the reply itself, as JSON only.
+            kwargs["guardrail"] = reader_guardrail(output_model(spec.output), {
+                "topic": inputs.get("topic"), "question": inputs.get("question")})
+            kwargs["guardrail_max_retries"] = 1
         if not hierarchical:
             kwargs["agent"] = agent(spec.agent)
         tasks[name] = Task(**kwargs)
@@ -316,19 +332,20 @@ def _run_crew(
     outputs = list(output.tasks_output)
     if len(outputs) != len(order):
         raise WorkFailed(f"model '{chosen_model}' finished {len(outputs)} of {len(order)} tasks")
-    for name, task_output in zip(order, outputs):
+    validated = [_validated(config.tasks[name].output, o.raw) for name, o in zip(order, outputs)]
+    for name, value in zip(order, validated):
         expected = config.tasks[name].output
-        if expected and task_output.pydantic is None:
+        if expected and value is None:
             raise WorkFailed(f"model '{chosen_model}' gave task '{name}' an answer that is not a valid {expected}")
 
     results = []
-    for name, task_output in zip(order, outputs):
+    for name, task_output, value in zip(order, outputs, validated):
         results.append(
             TaskResult(
                 name=name,
                 agent=config.tasks[name].agent,
-                raw=task_output.raw,
-                output=task_output.pydantic,
+                raw=task_output.raw,  # with an `output`, the guardrail's JSON of the model
+                output=value,
             )
         )
     return CrewRun(task=task, process=process, model=chosen_model, results=results, tool_calls=list(calls))

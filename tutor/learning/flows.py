@@ -50,7 +50,7 @@ def study(topic: str, options: CrewOptions, no_demo: bool = False) -> Lesson:
         lesson.check_questions = checks.questions[:3]
         block = ["## Check your understanding"]
         for i, q in enumerate(lesson.check_questions, start=1):
-            block.append(f"{i}. {q.question}  \n   *(tests: {q.section})*")
+            block.append(f"{i}. {q.question}" + (f"  \n   *(tests: {q.section})*" if q.section else ""))
         lesson.markdown = f"{lesson.markdown.rstrip()}\n\n" + "\n".join(block)
     return lesson
 
