@@ -108,3 +108,36 @@ def test_an_unreadable_lesson_is_asked_for_once_more_then_falls_back_with_one_li
     assert asked == 3  # research, the lesson, the lesson asked once more with the reason
     assert "answering with the built-in offline model instead" in ran.stderr
     assert json.loads(ran.stdout)["markdown"].startswith("# dropout")
+
+
+def test_an_invented_citation_is_marked_unverified_and_never_shown_as_a_source(tutor, monkeypatch):
+    invented = ("# Dropout\n\nDropout switches neurons off while training [02-training-neural-networks.md § 5. "
+                "Regularization Techniques to Prevent Overfitting]. It was invented in 1887 [history.md § 3. Victorian "
+                "Neural Nets].")
+    script = [text("Research done."), text(invented), text("1. Why dropout?\n   Answer: Less reliance.\n")]
+    with ScriptedLLMServer(script) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        ran = tutor("study", "dropout", "--model", "openai/m", "--no-fallback", "--no-demo", "--json",
+                    env={"TUTOR_BASE_URL": server.base_url})
+    lesson = json.loads(ran.stdout)
+    assert (lesson["citations_verified"], lesson["citations_unverified"]) == (1, 1)
+    assert "[unverified citation: history.md § 3. Victorian Neural Nets]" in lesson["markdown"]
+    assert all(c["source"] != "history.md" for c in lesson["citations"])
+    assert "none of the citations" not in lesson["markdown"]
+
+
+def test_a_lesson_with_no_real_citation_says_so_at_the_top():
+    from tutor.crew.citations import NONE_VERIFIED, check_citations
+    from tutor.crew.outputs import Citation
+
+    text, kept, verified, unverified = check_citations(
+        "Dropout is old [made-up.md § 1. Nothing].", [Citation(source="made-up.md", section="1. Nothing")],
+        {("02-training-neural-networks.md", "5. Regularization Techniques to Prevent Overfitting")})
+    assert text.startswith(NONE_VERIFIED) and kept == [] and (verified, unverified) == (0, 1)
+
+
+def test_offline_lessons_and_answers_cite_only_real_sections(tutor):
+    lesson = json.loads(tutor("study", "dropout", "--no-demo", "--json").stdout)
+    assert lesson["citations_unverified"] == 0 and lesson["citations_verified"] >= 2
+    answer = json.loads(tutor("ask", "why does dropout help?", "--json").stdout)
+    assert answer["citations_unverified"] == 0 and answer["citations_verified"] >= 1

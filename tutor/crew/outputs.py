@@ -45,6 +45,8 @@ class Lesson(BaseModel):
     demo: DemoRef | None = None
     covered: bool = True  # False when the notes do not cover the topic
     read_next: list[Citation] = Field(default_factory=list)
+    citations_verified: int | None = None  # markers naming a real section of the index (tutor.crew.citations)
+    citations_unverified: int | None = None  # markers naming none: rewritten in the text, never shown as a source
 
 
 class Answer(BaseModel):
@@ -55,6 +57,8 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     suggestions: list[str] = Field(default_factory=list)  # two questions to ask next
     covered: bool = True  # False when the notes do not answer the question
+    citations_verified: int | None = None
+    citations_unverified: int | None = None
 
 
 def output_model(name: str) -> type[BaseModel]:

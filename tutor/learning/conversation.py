@@ -63,7 +63,9 @@ def ask(question: str, options: Any) -> Answer:
                 raise WorkFailed(f"the {result.agent} returned no answer") from None
             answer = Answer(question=question, answer=result.raw.strip())
     answer.question = question
-    return answer
+    from tutor.learning.flows import verify_citations
+
+    return verify_citations(answer, "answer")
 
 
 def render_answer(answer: Answer) -> str:

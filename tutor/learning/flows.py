@@ -44,7 +44,7 @@ def study(topic: str, options: CrewOptions, no_demo: bool = False) -> Lesson:
     run = build_and_run(
         "check_understanding", {"topic": topic}, no_demo=no_demo, **options.crew_kwargs()
     )
-    lesson = _as(Lesson, run.result("explain_topic"), topic=topic)
+    lesson = verify_citations(_as(Lesson, run.result("explain_topic"), topic=topic), "markdown")
     checks = _as(CheckQuestions, run.result("check_understanding"))
     if lesson.covered and checks.questions:
         lesson.check_questions = checks.questions[:3]
@@ -53,6 +53,16 @@ def study(topic: str, options: CrewOptions, no_demo: bool = False) -> Lesson:
             block.append(f"{i}. {q.question}" + (f"  \n   *(tests: {q.section})*" if q.section else ""))
         lesson.markdown = f"{lesson.markdown.rstrip()}\n\n" + "\n".join(block)
     return lesson
+
+
+def verify_citations(output: Any, field: str) -> Any:
+    """A lesson's or an answer's citations checked against the index (tutor.crew.citations)."""
+    from tutor.crew.citations import check_citations, indexed_sections
+
+    text, kept, verified, unverified = check_citations(getattr(output, field), output.citations, indexed_sections())
+    setattr(output, field, text)
+    output.citations, output.citations_verified, output.citations_unverified = kept, verified, unverified
+    return output
 
 
 def _as(model: type[BaseModel], result: Any, **defaults: Any) -> Any:
