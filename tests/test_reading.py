@@ -141,3 +141,11 @@ def test_offline_lessons_and_answers_cite_only_real_sections(tutor):
     assert lesson["citations_unverified"] == 0 and lesson["citations_verified"] >= 2
     answer = json.loads(tutor("ask", "why does dropout help?", "--json").stdout)
     assert answer["citations_unverified"] == 0 and answer["citations_verified"] >= 1
+
+
+def test_a_tool_call_written_as_text_is_never_read_as_a_lesson():
+    with pytest.raises(Unreadable, match="tool call written as text"):
+        read_output(Lesson, 'Thought: I should search.\nAction: search_notes\nAction Input: {"query": "dropout"}',
+                    {"topic": "dropout"})
+    lesson = read_output(Lesson, f"Thought: done.\nFinal Answer: {LESSON_MD}", {"topic": "dropout"})
+    assert lesson.markdown == LESSON_MD

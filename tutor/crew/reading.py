@@ -25,6 +25,7 @@ _FENCE = re.compile(r"```[\w-]*\s*\n(.*?)```", re.S)
 _CITATION = re.compile(r"\[([^\[\]§]+?\.(?:md|markdown|txt|pdf))\s*§\s*([^\[\]]+?)\]")
 _NUMBERED = re.compile(r"^\s*(?:\d+[.)]|Q\d*[.:)])\s+(.*)$", re.M)
 _ANSWER = re.compile(r"^\s*(?:\*\*)?(?:answer|reference(?: answer)?|a)(?:\*\*)?\s*[:\-]\s*(.*)$", re.I)
+_ACTION = re.compile(r"^\s*Action:\s*\S.*\n\s*Action Input:", re.M)
 _OPTION = re.compile(r"^\s*\(?([A-Ea-e])[).:]\s+(.*)$")
 
 
@@ -95,6 +96,8 @@ def read_output(model: type[BaseModel], raw: str, defaults: dict[str, Any] | Non
     """`raw` read into `model` (see the module's docstring); `defaults` fill fields a reply may leave out
     (a lesson's topic, an answer's question)."""
     defaults = {k: v for k, v in (defaults or {}).items() if v not in (None, "")}
+    if _ACTION.search(raw or "") and "Final Answer:" not in (raw or ""):
+        raise Unreadable("the reply is a tool call written as text (Action: / Action Input:), not an answer")
     text = clean(raw)
     if not text:
         raise Unreadable("the reply is empty")
@@ -200,7 +203,7 @@ def reader_guardrail(model: type[BaseModel], defaults: dict[str, Any]) -> Any:
         try:
             return True, read_output(model, getattr(output, "raw", str(output)), defaults).model_dump_json()
         except Unreadable as e:
-            return False, (f"{e}. Answer again with only a JSON object for {model.__name__} "
-                           f"(fields: {', '.join(model.model_fields)}).")
+            fields = [n for n in model.model_fields if not n.startswith("citations_")]
+            return False, f"{e}. Answer again with only a JSON object for {model.__name__} (fields: {', '.join(fields)})."
 
     return guard
