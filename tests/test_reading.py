@@ -149,3 +149,20 @@ def test_a_tool_call_written_as_text_is_never_read_as_a_lesson():
                     {"topic": "dropout"})
     lesson = read_output(Lesson, f"Thought: done.\nFinal Answer: {LESSON_MD}", {"topic": "dropout"})
     assert lesson.markdown == LESSON_MD
+
+
+def test_a_model_that_speaks_react_text_calls_the_real_tools_with_tutor_tools_react(tutor, monkeypatch):
+    search = 'Thought: I should search.\nAction: search_notes\nAction Input: {"query": "dropout"}'
+    script = [text(search), text("Thought: I have it.\nFinal Answer: Dropout drops neurons in training."),
+              text(search), text(f"Thought: done.\nFinal Answer: {LESSON_MD}"),
+              text("Thought: easy.\nFinal Answer: 1. Why dropout?\n   Answer: Less reliance.\n")]
+    with ScriptedLLMServer(script) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        ran = tutor("study", "dropout", "--model", "openai/m", "--no-fallback", "--no-demo", "--json",
+                    env={"TUTOR_BASE_URL": server.base_url, "TUTOR_TOOLS": "react"})
+        requests = list(server.requests)
+    assert ran.exit_code == 0, ran.stderr
+    assert LESSON_MD.split("\n\n", 1)[1] in json.loads(ran.stdout)["markdown"]
+    assert len(requests) == 5 and all("tools" not in r for r in requests)  # no API tool calling is offered
+    observation = "\n".join(m.get("content") or "" for m in requests[1]["messages"][2:])
+    assert "02-training-neural-networks.md §" in observation  # the real search ran on the notes

@@ -8,6 +8,8 @@ TUTOR_BASE_URL    an OpenAI-compatible server for TUTOR_MODEL
 TUTOR_CONFIG_DIR  a directory whose agents.yaml / tasks.yaml are merged over the defaults
 TUTOR_DEVICE      auto | cpu | cuda for the demo models
 TUTOR_TIMEOUT     seconds per model call
+TUTOR_TOOLS       native (default: the model calls tools through the API) or react (it writes
+                  "Action: / Action Input:" text, which the crew parses; for models without tool calling)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +52,7 @@ class Settings(BaseSettings):
     retries: int = 2  # retries per model call on 429 / 5xx / timeouts, with exponential backoff
     collection: str = "notes"
     embedder: str = "minilm"  # "hashing" is the instant, model-free embedder the unit tests use
+    tools: Literal["native", "react"] = "native"  # how a configured model calls tools
 
     @property
     def index_dir(self) -> Path:

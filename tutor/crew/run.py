@@ -175,9 +175,14 @@ def make_llm(model: str, run_context: Any) -> Any:
         kwargs["base_url"] = settings.base_url
         kwargs.setdefault("api_key", os.environ.get("OPENAI_API_KEY") or "not-needed")
     try:
-        return LLM(**kwargs)
+        llm = LLM(**kwargs)
     except (ImportError, ValueError) as e:
         raise UsageError(f"cannot use model '{model}': {e}") from None
+    if settings.tools == "react":
+        # The crew then prompts for ReAct text and parses "Action: / Action Input:" itself, as it does for the
+        # offline model; the API's tool calling is never offered.
+        object.__setattr__(llm, "supports_function_calling", lambda: False)
+    return llm
 
 
 def build_and_run(
