@@ -272,3 +272,9 @@ def test_an_answer_line_keeps_the_term_it_belongs_to():
     assert "GRU (Gated Recurrent Unit): A simpler alternative to LSTM with similar performance." in lines
     assert "LSTM (Long Short-Term Memory): Introduces gates (input, forget, output) to control information flow." in lines
     assert not any(line.startswith("A simpler alternative") for line in lines)
+
+
+@pytest.mark.parametrize("topic", ["precision and recall", "dropout", "attention", "IoU"])
+def test_a_lessons_check_questions_are_three_different_questions(tutor, topic):
+    checks = json.loads(tutor("study", topic, "--no-demo", "--json").stdout)["check_questions"]
+    assert len(checks) == 3 and len({q["question"] for q in checks}) == 3

@@ -191,8 +191,10 @@ class OfflineLLM(BaseLLM):
         items = []  # the companion's questions on the topic's ideas, then the notes' own
         if compose.topic_covered(topic, compose.notes_only(conv.passages())):
             items = rubric_items(pick_entries(topic, conv.passages(), course_companion())[:2])
-        if len(items) < 3:
-            items += _quiz_items(topic, conv, n=3 - len(items), kind="short", seed=int(self.run.inputs.get("seed", 0) or 0))
+        if len(items) < 3:  # the quiz draws on the same rubric questions: none is asked twice
+            asked = {i.question for i in items}
+            more = _quiz_items(topic, conv, n=6, kind="short", seed=int(self.run.inputs.get("seed", 0) or 0))
+            items += [i for i in more if i.question not in asked][: 3 - len(items)]
         questions = [CheckQuestion(question=i.question, answer=i.answer, source=i.source, section=i.section,
                                    level=i.level, key_points=i.key_points) for i in items]
         return final("Three questions on the key ideas, each with the points a full answer makes.",
