@@ -118,7 +118,7 @@ def _macro_f1_codes(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 def questions_by_group(datasets: Path) -> dict[str, str]:
-    from tutor.grading.train import TRAIN_FILES
+    from tutor.grading.train_data import TRAIN_FILES
 
     out = {}
     for name in TRAIN_FILES:
@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     pairs_path = args.pairs or args.model.with_suffix(".holdout.jsonl")
     rows = load_rows(pairs_path)
     questions = questions_by_group(args.datasets)
-    items = [{"answer": r["answer"], "reference": r["reference"], "question": questions.get(r["group"], "")} for r in rows]
+    items = [{"answer": r["answer"], "reference": r["reference"], "question": r.get("question") or questions.get(r["group"], "")}
+             for r in rows]
     embedder = CachedEmbedder(None if args.no_cache else CACHE)
     grader = OfflineGrader(embedder=embedder, pair=PairModel(args.model), stacker=False)
     started = time.perf_counter()

@@ -19,7 +19,7 @@ from tutor.cli.render import reset_consoles  # noqa: E402
 from tutor.settings import get_settings  # noqa: E402
 
 _MODEL_ENV = ("TUTOR_MODEL", "TUTOR_BASE_URL", "TUTOR_CHROMA_URL", "TUTOR_CONFIG_DIR", "TUTOR_KNOWLEDGE_DIR",
-              "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SERPER_API_KEY")
+              "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SERPER_API_KEY", "OLLAMA_HOST", "TUTOR_TOOLS")
 
 
 @pytest.fixture(autouse=True)

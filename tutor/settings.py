@@ -10,6 +10,7 @@ TUTOR_DEVICE      auto | cpu | cuda for the demo models
 TUTOR_TIMEOUT     seconds per model call
 TUTOR_TOOLS       native (default: the model calls tools through the API) or react (it writes
                   "Action: / Action Input:" text, which the crew parses; for models without tool calling)
+OLLAMA_HOST       where an ollama/... model is served (Ollama's own variable; default localhost:11434)
 """
 
 from __future__ import annotations
@@ -61,6 +62,33 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.index_dir / "chroma"
+
+
+OLLAMA_DEFAULT = "http://localhost:11434"
+
+
+def model_base_url(model: str, settings: Settings) -> tuple[str | None, str]:
+    """(the URL a model is reached at, or None for its provider's default; which setting said so).
+
+    TUTOR_BASE_URL wins. An ollama/... model is reached through the OpenAI-compatible API Ollama serves
+    under /v1, where OLLAMA_HOST says, as Ollama's own tools read it ("127.0.0.1:11434", "http://host:port")."""
+    if settings.base_url:
+        return settings.base_url, "TUTOR_BASE_URL"
+    if is_ollama(model):
+        host = os.environ.get("OLLAMA_HOST", "").strip() or OLLAMA_DEFAULT
+        host = (host if "://" in host else f"http://{host}").rstrip("/")
+        return (host if host.endswith("/v1") else f"{host}/v1"), "OLLAMA_HOST" if os.environ.get("OLLAMA_HOST") else "the Ollama default"
+    return None, "the provider's default"
+
+
+def is_ollama(model: str) -> bool:
+    return model.split("/", 1)[0] in ("ollama", "ollama_chat")
+
+
+def probe_model(model: str) -> str:
+    """The LiteLLM model string that reaches `model` the way the crew does (tutor doctor's probes): CrewAI
+    speaks to Ollama through its OpenAI-compatible API, so the probe does too."""
+    return "openai/" + model.split("/", 1)[1] if is_ollama(model) else model
 
 
 @lru_cache(maxsize=1)

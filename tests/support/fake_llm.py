@@ -41,9 +41,17 @@ class ScriptedLLMServer:
         self.responder = responder  # optional callable(request_json, index) -> Reply
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []  # the path of every POST: /v1/chat/completions, or Ollama's /api/chat
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def host(self) -> str:
+        """host:port, as OLLAMA_HOST is written."""
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
 
     @property
     def base_url(self) -> str:
@@ -83,7 +91,9 @@ class ScriptedLLMServer:
                     pass
 
             def do_GET(self) -> None:
-                if self.path.rstrip("/").endswith("/models"):
+                if self.path.rstrip("/") == "/api/tags":  # Ollama's model list
+                    self._send(200, json.dumps({"models": [{"name": "llama3.1:latest", "model": "llama3.1:latest"}]}).encode())
+                elif self.path.rstrip("/").endswith("/models"):
                     self._send(200, json.dumps({"object": "list", "data": [{"id": "scripted", "object": "model"}]}).encode())
                 else:
                     self._send(404, b'{"error": {"message": "not found"}}')
@@ -105,6 +115,10 @@ class ScriptedLLMServer:
                 if reply.status != 200:
                     error = {"error": {"message": f"scripted failure {reply.status}", "type": "server_error", "code": reply.status}}
                     self._send(reply.status, json.dumps(error).encode(), reply.headers)
+                    return
+                outer.paths.append(self.path)
+                if self.path.rstrip("/") in ("/api/chat", "/api/generate"):
+                    self._send(200, json.dumps(_ollama_payload(self.path, body, reply)).encode(), reply.headers)
                     return
                 message: dict[str, Any] = {"role": "assistant", "content": reply.content}
                 finish = "stop"
@@ -135,3 +149,15 @@ class ScriptedLLMServer:
         assert self._server is not None
         self._server.shutdown()
         self._server.server_close()
+
+
+def _ollama_payload(path: str, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    """The reply as Ollama's own API sends it (stream false): /api/chat a message, /api/generate a response."""
+    common = {"model": body.get("model", "llama3.1"), "created_at": "2026-12-01T00:00:00Z", "done": True,
+              "done_reason": "stop", "prompt_eval_count": 10, "eval_count": 10}
+    if path.rstrip("/") == "/api/generate":
+        return {**common, "response": reply.content or ""}
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content or ""}
+    if reply.tool_calls:
+        message["tool_calls"] = [{"function": {"name": c["name"], "arguments": c["arguments"]}} for c in reply.tool_calls]
+    return {**common, "message": message}

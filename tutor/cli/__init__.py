@@ -20,6 +20,7 @@ from tutor.cli import crew, knowledge, learn
 from tutor.cli import progress
 from tutor.cli import demo
 from tutor.cli import converse
+from tutor.cli import doctor
 from tutor.cli.render import err_console
 from tutor.errors import TutorError
 from tutor.security import redact
@@ -102,6 +103,7 @@ crew.register(app)
 progress.register(app)
 demo.register(app)
 converse.register(app)
+doctor.register(app)
 
 
 def _help_renderer_without_markdown() -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from tutor.crew.config import CrewConfig, load_config
 from tutor.crew.reading import reader_guardrail
 from tutor.errors import UsageError, WorkFailed
-from tutor.settings import get_settings, quiet_libraries
+from tutor.settings import get_settings, model_base_url, quiet_libraries
 
 Process = Literal["sequential", "hierarchical"]
 MANAGER = "manager"  # the agent key the hierarchical process uses as its manager
@@ -171,8 +171,10 @@ def make_llm(model: str, run_context: Any) -> Any:
     kwargs: dict[str, Any] = {
         "model": model, "timeout": settings.timeout, "max_retries": settings.retries, "temperature": 0.2,
     }
+    url, _ = model_base_url(model, settings)
+    if url:
+        kwargs["base_url"] = url
     if settings.base_url:
-        kwargs["base_url"] = settings.base_url
         kwargs.setdefault("api_key", os.environ.get("OPENAI_API_KEY") or "not-needed")
     try:
         llm = LLM(**kwargs)

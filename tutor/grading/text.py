@@ -49,6 +49,7 @@ ANTONYMS = [
     ("keep", "remove"), ("keep", "discard"), ("forward", "backward"), ("raise", "lower"), ("grow", "shrink"),
     ("fastest", "slowest"), ("easy", "hard"), ("accurate", "inaccurate"), ("correct", "incorrect"),
     ("same", "opposite"), ("similar", "different"), ("deterministic", "random"), ("deep", "shallow"),
+    ("large", "tiny"), ("big", "tiny"), ("huge", "tiny"), ("huge", "small"), ("common", "rare"), ("many", "rare"),
 ]
 NUMBER = re.compile(r"^\d+$")
 _PUNCTUATION = re.compile(r"[.,;:!?()\n]+")
@@ -188,12 +189,27 @@ def antonym_conflicts(
     A negated pole flips: "not the same" agrees with "different", so that pair is no conflict.
     """
     found = []
+    kin = pole_kin()
     for a, b in antonym_stems():
         for mine, theirs in ((a, b), (b, a)):
-            if mine in answer and theirs in reference and mine not in reference and theirs not in answer:
+            if mine in answer and theirs in reference and not kin[mine] & reference and not kin[theirs] & answer:
                 if (mine in answer_negated) == (theirs in reference_negated):
                     found.append((mine, theirs))
     return found
+
+
+@lru_cache(maxsize=1)
+def pole_kin() -> dict[str, frozenset[str]]:
+    """Each pole with the poles that share an opposite with it ("big": big, large, both opposite "small").
+
+    "Too large a step overshoots, too small a step is slow" against "a big step overshoots, a tiny one is
+    slow" holds both poles on both sides: no conflict. Only an answer holding one pole where the reference
+    holds the other, and neither side any kin of the other's pole, is one."""
+    opposite: dict[str, set[str]] = {}
+    for a, b in antonym_stems():
+        opposite.setdefault(a, set()).add(b)
+        opposite.setdefault(b, set()).add(a)
+    return {w: frozenset({w} | {k for o in opp for k in opposite[o] if k != o}) for w, opp in opposite.items()}
 
 
 def truncate(text: str, limit: int) -> str:

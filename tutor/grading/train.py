@@ -3,19 +3,9 @@
     python -m tutor.grading.train [--data ../shared/datasets] [--out tutor/grading/pair_model.safetensors]
                                   [--seed 13] [--epochs 4] [--tuned-layers 3] [--holdout 0.2]
 
-Data, train splits only (the test files are never read here):
-- SciEntsBank train (4,969 answers) and Beetle train (3,941): each answer paired with its reference;
-  Beetle answers with several references are paired with the one they match best (any one is right).
-  Labels: correct -> correct, incorrect -> incomplete, contradictory -> contradictory.
-- Hard cases (tutor.grading.attacks) from every train reference: shuffled words, keyword lists, negated
-  references, swapped concept words, another question's reference, the question restated (no credit),
-  and correct answers with filler around them (credit kept).
-- The course notes: each point against itself and with filler (correct), against a sibling concept's point
-  of the same section (unrelated), and the same attacks; and our own answers to each point
-  (tutor/grading/data/notes_pairs.jsonl): a paraphrase (correct), a wrong claim in the notes' words
-  (contradictory), another concept's paraphrase (unrelated).
-- Peers: two references of one question, or two answers people marked correct, one as the other's
-  reference (correct): correct answers in other words.
+Data, train splits only (the test files are never read here): tutor.grading.train_data says what each
+kind of pair is (SciEntsBank and Beetle train answers, hard cases from their references, the course notes'
+points, our answers to the notes' points and to the companion's rubric questions).
 
 Recipe: all-MiniLM-L6-v2's lower layers are frozen and their outputs computed once; the top
 `--tuned-layers` layers and a linear head over [mean ; CLS ; u*v ; |u-v|] (the pair's token states, and
@@ -34,149 +24,15 @@ import json
 import random
 import sys
 import time
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from tutor.grading import attacks
-from tutor.grading.keypoints import points_of
 from tutor.grading.metrics import macro_f1
 from tutor.grading.pair import MAX_PAIR_TOKENS, PAIR_LABELS, PAIR_PATH, batches, encode_pairs, pad, pair_tokenizer, tuned_block_keys
-from tutor.grading.text import content_stems
-
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "datasets"
-TRAIN_FILES = ("scientsbank/sciEntsBank_3way_train.jsonl", "beetle/beetle_3way_train.jsonl")
-NOTES_PAIRS = Path(__file__).with_name("data") / "notes_pairs.jsonl"
-LABEL_MAP = {"correct": "correct", "incorrect": "incomplete", "contradictory": "contradictory"}
-
-
-@dataclass(frozen=True)
-class Example:
-    reference: str
-    answer: str
-    label: str
-    group: str  # the question (or note section) it belongs to: folds never split a group
-    origin: str  # "scientsbank", "beetle", an attack kind, "notes", ...
-
-
-def _jaccard(a: str, b: str) -> float:
-    x, y = set(content_stems(a)), set(content_stems(b))
-    return len(x & y) / len(x | y) if x | y else 0.0
-
-
-def load_answers(data: Path) -> tuple[list[Example], list[dict]]:
-    examples, questions = [], {}
-    for name in TRAIN_FILES:
-        path = data / name
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            refs = [r for r in row.get("all_reference_answers") or [row["reference_answer"]] if r.strip()]
-            reference = max(refs, key=lambda r: _jaccard(r, row["student_answer"])) if len(refs) > 1 else refs[0]
-            origin = "beetle" if "beetle" in name else "scientsbank"
-            group = f"{origin}:{row['qid']}"
-            examples.append(Example(reference, row["student_answer"], LABEL_MAP[row["label"]], group, origin))
-            q = questions.setdefault(group, {"group": group, "question": row["question"], "module": f"{origin}:{row['module']}",
-                                             "references": refs, "correct": []})
-            if row["label"] == "correct":
-                q["correct"].append(row["student_answer"])
-    return examples, list(questions.values())
-
-
-def hard_cases(questions: list[dict], rng: random.Random) -> list[Example]:
-    by_module = defaultdict(list)
-    for q in questions:
-        by_module[q["module"]].append(q)
-    out = []
-    for q in questions:
-        others = [r for o in by_module[q["module"]] if o is not q for r in o["references"][:1]]
-        for reference in q["references"][:2]:
-            for attack in attacks.attacks_for(reference, q["question"], others, rng, attacks.TRAIN_KINDS):
-                out.append(Example(reference, attack.answer, attack.label, q["group"], attack.kind))
-            out.append(Example(reference, attacks.with_filler(reference, rng), "correct", q["group"], "filler"))
-        for answer in rng.sample(q["correct"], min(3, len(q["correct"]))):
-            out.append(Example(q["references"][0], attacks.with_filler(answer, rng), "correct", q["group"], "filler"))
-        out.extend(peer_pairs(q, rng))
-    return out
-
-
-def peer_pairs(q: dict, rng: random.Random, n: int = 8) -> list[Example]:
-    """Correct answers in other words: two references of one question (Beetle has several), and two answers
-    people marked correct, one standing as the reference of the other. Without them the only low-overlap
-    pairs the model sees are hard cases, and it learns that other words mean another answer."""
-    out = []
-    refs = list(dict.fromkeys(q["references"]))
-    for i, a in enumerate(refs):
-        for b in refs[i + 1:]:
-            out.append(Example(a, b, "correct", q["group"], "peer"))
-            out.append(Example(b, a, "correct", q["group"], "peer"))
-    correct = list(dict.fromkeys(q["correct"]))
-    pairs = [(a, b) for a in correct for b in correct if a != b and _jaccard(a, b) < 0.5]
-    for a, b in rng.sample(pairs, min(n, len(pairs))):
-        out.append(Example(a, b, "correct", q["group"], "peer"))
-    return out
-
-
-def note_cases(notes_dir: Path, rng: random.Random) -> list[Example]:
-    """Pairs from the course notes: a point is its own correct answer; a sibling concept's point is not."""
-    from tutor.knowledge.chunking import chunk_markdown
-
-    out = []
-    for path in sorted(notes_dir.glob("*.md")):
-        chunks = chunk_markdown(path.read_text(encoding="utf-8"), path.name, path.stem)
-        by_section = defaultdict(list)
-        for chunk in chunks:
-            by_section[chunk.section].extend(points_of(chunk.text, chunk.source, chunk.section, chunk.subsection,
-                                                      terms_are_concepts=True))
-        for section, points in by_section.items():
-            group = f"notes:{path.name}:{section}"
-            for point in points:
-                siblings = [p.text for p in points if p.concept != point.concept]
-                out.append(Example(point.text, point.text, "correct", group, "notes"))
-                out.append(Example(point.text, attacks.with_filler(point.text, rng), "correct", group, "filler"))
-                if siblings:
-                    out.append(Example(point.text, rng.choice(siblings), "unrelated", group, "sibling"))
-                for attack in attacks.attacks_for(point.text, f"What is {point.concept}?", siblings, rng,
-                                                  kinds=("shuffled", "keywords", "negated", "swapped", "flipped")):
-                    out.append(Example(point.text, attack.answer, attack.label, group, attack.kind))
-    return out + authored_cases(NOTES_PAIRS, rng)
-
-
-def authored_cases(path: Path, rng: random.Random) -> list[Example]:
-    """Our own answers to the notes' points (tutor/grading/data/notes_pairs.jsonl): a paraphrase in a
-    student's words (correct), a fluent wrong claim in the notes' words (contradictory), and another
-    concept's paraphrase from the same section (unrelated)."""
-    if not path.exists():
-        return []
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    by_section = defaultdict(list)
-    for row in rows:
-        by_section[(row["source"], row["section"])].append(row)
-    out = []
-    for (source, section), group_rows in sorted(by_section.items()):
-        group = f"notes:{source}:{section}"
-        for row in group_rows:
-            out.append(Example(row["point"], row["paraphrase"], "correct", group, "notes_paraphrase"))
-            out.append(Example(row["point"], attacks.with_filler(row["paraphrase"], rng), "correct", group, "filler"))
-            out.append(Example(row["point"], row["wrong"], "contradictory", group, "notes_wrong"))
-            others = [r["paraphrase"] for r in group_rows if r["concept"] != row["concept"]]
-            if others:
-                out.append(Example(row["point"], rng.choice(others), "unrelated", group, "sibling"))
-    return out
-
-
-def split_groups(examples: list[Example], holdout: float, rng: random.Random) -> tuple[list[Example], list[Example]]:
-    if holdout <= 0:
-        return examples, []
-    groups = sorted({e.group for e in examples if not e.group.startswith("notes:")})
-    rng.shuffle(groups)
-    held = set(groups[: int(len(groups) * holdout)])
-    return [e for e in examples if e.group not in held], [e for e in examples if e.group in held]
-
+from tutor.grading.train_data import COMPANION_ANSWERS, DATA, REPO, Example, all_examples, split_groups
 
 # ---- the model ---------------------------------------------------------------------------------
 def frozen_states(minilm, encodings: list, tuned_layers: int, batch_tokens: int = 4096) -> list:
@@ -285,6 +141,14 @@ def evaluate(examples: list[Example], probs: np.ndarray) -> dict:
         idx = [i for i, e in enumerate(examples) if e.origin == kind]
         if idx:
             out[f"{kind}_at_0.7"] = round(float(np.mean(score[idx] >= 0.7)), 3)
+    # Our learners' answers to held-out companion questions: the deep-learning pairs a learner types.
+    for kind, test in (("paraphrase", ">=0.7"), ("terse", ">=0.7"), ("informal", ">=0.7"), ("partial", "0.4-0.7"),
+                       ("swapped", "<0.4"), ("misconception", "<0.4"), ("sibling", "<0.4")):
+        idx = [i for i, e in enumerate(examples) if e.origin == f"companion_{kind}"]
+        if idx:
+            s = score[idx]
+            hit = s >= 0.7 if test == ">=0.7" else s < 0.4 if test == "<0.4" else (s >= 0.3) & (s < 0.8)
+            out[f"companion_{kind}_{test}"] = round(float(np.mean(hit)), 3)
     return out
 
 
@@ -298,8 +162,7 @@ def train(args: argparse.Namespace) -> int:
     torch.use_deterministic_algorithms(True)
     rng = random.Random(args.seed)
     t0 = time.time()
-    answers, questions = load_answers(Path(args.data))
-    examples = answers + hard_cases(questions, rng) + note_cases(REPO / "knowledge", rng)
+    examples = all_examples(Path(args.data), REPO / "knowledge", rng, Path(args.companion))
     train_set, held = split_groups(examples, args.holdout, random.Random(args.seed + 1))
     print(f"{len(examples)} pairs ({Counter(e.origin for e in examples).most_common()}); "
           f"train {len(train_set)}, holdout {len(held)}", flush=True)
@@ -360,8 +223,8 @@ def train(args: argparse.Namespace) -> int:
         print(json.dumps(line), flush=True)
     save(head, args, Path(args.out), history, len(train_set))
     if held:  # the held-out pairs and their predictions, for fitting the stacker (benchmarks/fit_grader.py)
-        rows = [{"reference": e.reference, "answer": e.answer, "label": e.label, "group": e.group, "origin": e.origin}
-                for e in held]
+        rows = [{"reference": e.reference, "answer": e.answer, "label": e.label, "group": e.group, "origin": e.origin,
+                 **({"question": e.question} if e.question else {})} for e in held]
         Path(args.out).with_suffix(".holdout.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return 0
 
@@ -403,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--out", default=str(PAIR_PATH))
+    parser.add_argument("--companion", default=str(COMPANION_ANSWERS), help="our answers to the companion's questions")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--tuned-layers", type=int, default=3)

@@ -1,0 +1,210 @@
+"""The pairs the pair model learns from (`python -m tutor.grading.train`): train splits and our own data only.
+
+- SciEntsBank train and Beetle train: each answer paired with its reference; Beetle answers with several
+  references are paired with the one they match best (any one is right). Labels: correct -> correct,
+  incorrect -> incomplete, contradictory -> contradictory.
+- Hard cases (tutor.grading.attacks) from every train reference, and peers (two references of one question,
+  or two answers people marked correct, one as the other's reference).
+- The course notes: each point against itself, with filler, against a sibling concept's point, the attacks;
+  our answers to each point (data/notes_pairs.jsonl).
+- The companion's rubric questions (data/companion_answers/*.jsonl): for every question of
+  knowledge/companion/, eight answers we wrote as learners do: three correct in other words (a paraphrase,
+  a terse one, an informal one), two incomplete (part of the key points; vague), two contradictory that
+  reuse the key points' words (roles swapped, a misconception) and one about a sibling concept. Each is
+  paired with the whole rubric, and with each key point alone (what the grader's per-point judgements read).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutor.grading import attacks
+from tutor.grading.keypoints import points_of
+from tutor.grading.text import content_stems
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO.parent / "shared" / "datasets"
+TRAIN_FILES = ("scientsbank/sciEntsBank_3way_train.jsonl", "beetle/beetle_3way_train.jsonl")
+NOTES_PAIRS = Path(__file__).with_name("data") / "notes_pairs.jsonl"
+LABEL_MAP = {"correct": "correct", "incorrect": "incomplete", "contradictory": "contradictory"}
+
+
+@dataclass(frozen=True)
+class Example:
+    reference: str
+    answer: str
+    label: str
+    group: str  # the question (or note section) it belongs to: folds never split a group
+    origin: str  # "scientsbank", "beetle", an attack kind, "notes", ...
+    question: str = ""  # for the stacker's features (benchmarks/fit_grader.py); the pair model reads no question
+
+
+def _jaccard(a: str, b: str) -> float:
+    x, y = set(content_stems(a)), set(content_stems(b))
+    return len(x & y) / len(x | y) if x | y else 0.0
+
+
+def load_answers(data: Path) -> tuple[list[Example], list[dict]]:
+    examples, questions = [], {}
+    for name in TRAIN_FILES:
+        path = data / name
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            refs = [r for r in row.get("all_reference_answers") or [row["reference_answer"]] if r.strip()]
+            reference = max(refs, key=lambda r: _jaccard(r, row["student_answer"])) if len(refs) > 1 else refs[0]
+            origin = "beetle" if "beetle" in name else "scientsbank"
+            group = f"{origin}:{row['qid']}"
+            examples.append(Example(reference, row["student_answer"], LABEL_MAP[row["label"]], group, origin))
+            q = questions.setdefault(group, {"group": group, "question": row["question"], "module": f"{origin}:{row['module']}",
+                                             "references": refs, "correct": []})
+            if row["label"] == "correct":
+                q["correct"].append(row["student_answer"])
+    return examples, list(questions.values())
+
+
+def hard_cases(questions: list[dict], rng: random.Random) -> list[Example]:
+    by_module = defaultdict(list)
+    for q in questions:
+        by_module[q["module"]].append(q)
+    out = []
+    for q in questions:
+        others = [r for o in by_module[q["module"]] if o is not q for r in o["references"][:1]]
+        for reference in q["references"][:2]:
+            for attack in attacks.attacks_for(reference, q["question"], others, rng, attacks.TRAIN_KINDS):
+                out.append(Example(reference, attack.answer, attack.label, q["group"], attack.kind))
+            out.append(Example(reference, attacks.with_filler(reference, rng), "correct", q["group"], "filler"))
+        for answer in rng.sample(q["correct"], min(3, len(q["correct"]))):
+            out.append(Example(q["references"][0], attacks.with_filler(answer, rng), "correct", q["group"], "filler"))
+        out.extend(peer_pairs(q, rng))
+    return out
+
+
+def peer_pairs(q: dict, rng: random.Random, n: int = 8) -> list[Example]:
+    """Correct answers in other words: two references of one question (Beetle has several), and two answers
+    people marked correct, one standing as the reference of the other. Without them the only low-overlap
+    pairs the model sees are hard cases, and it learns that other words mean another answer."""
+    out = []
+    refs = list(dict.fromkeys(q["references"]))
+    for i, a in enumerate(refs):
+        for b in refs[i + 1:]:
+            out.append(Example(a, b, "correct", q["group"], "peer"))
+            out.append(Example(b, a, "correct", q["group"], "peer"))
+    correct = list(dict.fromkeys(q["correct"]))
+    pairs = [(a, b) for a in correct for b in correct if a != b and _jaccard(a, b) < 0.5]
+    for a, b in rng.sample(pairs, min(n, len(pairs))):
+        out.append(Example(a, b, "correct", q["group"], "peer"))
+    return out
+
+
+def note_cases(notes_dir: Path, rng: random.Random) -> list[Example]:
+    """Pairs from the course notes: a point is its own correct answer; a sibling concept's point is not."""
+    from tutor.knowledge.chunking import chunk_markdown
+
+    out = []
+    for path in sorted(notes_dir.glob("*.md")):
+        chunks = chunk_markdown(path.read_text(encoding="utf-8"), path.name, path.stem)
+        by_section = defaultdict(list)
+        for chunk in chunks:
+            by_section[chunk.section].extend(points_of(chunk.text, chunk.source, chunk.section, chunk.subsection,
+                                                      terms_are_concepts=True))
+        for section, points in by_section.items():
+            group = f"notes:{path.name}:{section}"
+            for point in points:
+                siblings = [p.text for p in points if p.concept != point.concept]
+                out.append(Example(point.text, point.text, "correct", group, "notes"))
+                out.append(Example(point.text, attacks.with_filler(point.text, rng), "correct", group, "filler"))
+                if siblings:
+                    out.append(Example(point.text, rng.choice(siblings), "unrelated", group, "sibling"))
+                for attack in attacks.attacks_for(point.text, f"What is {point.concept}?", siblings, rng,
+                                                  kinds=("shuffled", "keywords", "negated", "swapped", "flipped")):
+                    out.append(Example(point.text, attack.answer, attack.label, group, attack.kind))
+    return out + authored_cases(NOTES_PAIRS, rng)
+
+
+def authored_cases(path: Path, rng: random.Random) -> list[Example]:
+    """Our own answers to the notes' points (tutor/grading/data/notes_pairs.jsonl): a paraphrase in a
+    student's words (correct), a fluent wrong claim in the notes' words (contradictory), and another
+    concept's paraphrase from the same section (unrelated)."""
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    by_section = defaultdict(list)
+    for row in rows:
+        by_section[(row["source"], row["section"])].append(row)
+    out = []
+    for (source, section), group_rows in sorted(by_section.items()):
+        group = f"notes:{source}:{section}"
+        for row in group_rows:
+            out.append(Example(row["point"], row["paraphrase"], "correct", group, "notes_paraphrase"))
+            out.append(Example(row["point"], attacks.with_filler(row["paraphrase"], rng), "correct", group, "filler"))
+            out.append(Example(row["point"], row["wrong"], "contradictory", group, "notes_wrong"))
+            others = [r["paraphrase"] for r in group_rows if r["concept"] != row["concept"]]
+            if others:
+                out.append(Example(row["point"], rng.choice(others), "unrelated", group, "sibling"))
+    return out
+
+
+def split_groups(examples: list[Example], holdout: float, rng: random.Random) -> tuple[list[Example], list[Example]]:
+    if holdout <= 0:
+        return examples, []
+    groups = sorted({e.group for e in examples if not e.group.startswith("notes:")})
+    rng.shuffle(groups)
+    held = set(groups[: int(len(groups) * holdout)])
+    return [e for e in examples if e.group not in held], [e for e in examples if e.group in held]
+
+
+COMPANION_ANSWERS = Path(__file__).with_name("data") / "companion_answers"
+COMPANION_LABELS = ("correct", "incomplete", "contradictory", "unrelated")
+
+
+def _sentence(point: str) -> str:
+    point = point.strip()
+    point = point[:1].upper() + point[1:]
+    return point if point.endswith((".", "!", "?")) else f"{point}."
+
+
+def companion_cases(folder: Path, rng: random.Random) -> list[Example]:
+    """Our learners' answers to the companion's rubric questions, against the rubric and its key points."""
+    out = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            points = [p for p in row["key_points"] if p.strip()]
+            if not points:
+                continue
+            reference = " ".join(_sentence(p) for p in points)
+            group = f"companion:{row.get('file', path.stem)}:{row['idea']}"
+            question = " ".join(row["question"].split())
+            for answer in row["answers"]:
+                label, text = answer["label"], " ".join(str(answer["text"]).split())
+                if label not in COMPANION_LABELS or not text:
+                    continue
+                origin = f"companion_{answer['kind']}"
+                out.append(Example(reference, text, label, group, origin, question))
+                if label == "correct":
+                    out.append(Example(reference, attacks.with_filler(text, rng), "correct", group, "filler", question))
+                if len(points) < 2:
+                    continue
+                stated = set(answer.get("states") or [])
+                for k, point in enumerate(points):
+                    if label in ("correct", "incomplete") and k in stated:
+                        out.append(Example(_sentence(point), text, "correct", group, "companion_point", question))
+                    elif label == "incomplete" and answer["kind"] == "partial":
+                        out.append(Example(_sentence(point), text, "incomplete", group, "companion_point_missed", question))
+                    elif label == "unrelated":
+                        out.append(Example(_sentence(point), text, "unrelated", group, "companion_point_sibling", question))
+    return out
+
+
+def all_examples(data: Path, notes: Path, rng: random.Random, companion: Path = COMPANION_ANSWERS) -> list[Example]:
+    """Every training pair, in a fixed order for a fixed seed."""
+    answers, questions = load_answers(data)
+    return answers + hard_cases(questions, rng) + note_cases(notes, rng) + companion_cases(companion, rng)
