@@ -86,6 +86,7 @@ def root(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show agents' thoughts, tool calls and tracebacks.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status line while the agents work.")] = False,
 ) -> None:
     """A multi-agent deep learning tutor that teaches from the course notes, offline by default."""
     from pathlib import Path
@@ -95,6 +96,10 @@ def root(
 
         load_dotenv(".env", override=False)
     ctx.obj = {"verbose": verbose}
+    if not (quiet or verbose):  # verbose prints the agents' own trace instead
+        from tutor.cli.render import crew_status
+
+        ctx.with_resource(crew_status())
 
 
 knowledge.register(app)

@@ -73,3 +73,41 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[Any]:
             progress.update(task, description=label, completed=done, total=total)
 
         yield update
+
+
+@contextmanager
+def crew_status(enabled: bool = True) -> Iterator[None]:
+    """A live status line on stderr while a crew runs (agent, step, tool, seconds), gone when it ends.
+
+    Only on a terminal, and not with `--quiet`: piped stderr and `--json` output stay clean."""
+    if not enabled or not err_console().is_terminal:
+        yield
+        return
+    from rich.live import Live
+    from rich.text import Text
+
+    from tutor.crew import progress
+
+    state: dict[str, Any] = {"status": None, "live": None}
+
+    class Line:
+        def __rich__(self) -> Text:
+            status = state["status"]
+            return Text(status.line() if status else "", style="dim")
+
+    def show(status: Any) -> None:
+        state["status"] = status
+        live = state["live"]
+        if status is not None and live is None:
+            state["live"] = Live(Line(), console=err_console(), transient=True, refresh_per_second=4)
+            state["live"].start()
+        elif status is None and live is not None:
+            live.stop()
+            state["live"] = None
+
+    try:
+        with progress.watching(show):
+            yield
+    finally:
+        if state["live"] is not None:
+            state["live"].stop()

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from tutor.crew import progress
 from tutor.crew.config import CrewConfig, load_config
 from tutor.crew.reading import reader_guardrail
 from tutor.errors import UsageError, WorkFailed
@@ -322,6 +323,7 @@ def _run_crew(
 
     crew = Crew(**crew_kwargs)
     calls = _record_tool_calls()
+    progress.begin()
     try:
         output = crew.kickoff(inputs=inputs)
     except (UsageError, WorkFailed):
@@ -333,6 +335,7 @@ def _run_crew(
 
         crewai_event_bus.flush()
         _RECORDING.remove(calls)
+        progress.finished()
     if hierarchical and not any(c.tool == DELEGATE for c in calls):
         # A known failure mode: the manager answers by itself. The work is then not the team's.
         raise WorkFailed(f"the manager (model '{chosen_model}') answered without delegating to any coworker")
