@@ -23,6 +23,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw_body: bytes | None = None  # sent as-is (garbage, malformed JSON)
+    finish_reason: str | None = None  # e.g. "length" for a reply cut at max_tokens
 
 
 def text(content: str) -> Reply:
@@ -129,6 +130,7 @@ class ScriptedLLMServer:
                         for i, c in enumerate(reply.tool_calls)
                     ]
                     finish = "tool_calls"
+                finish = reply.finish_reason or finish
                 payload = {
                     "id": f"chatcmpl-{len(outer.requests)}",
                     "object": "chat.completion",
