@@ -68,5 +68,18 @@ def test_an_invented_citation_is_counted_and_never_listed_as_a_source(tutor, tmp
     assert json.dumps(lesson).count(invented) >= 1  # still in the text, marked as unverified
 
 
+EXPECTED_COWORKERS = {"study": {"Course Notes Researcher", "Deep Learning Explainer", "Quiz Master"},
+                      "quiz": {"Quiz Master"}, "grade": {"Fair Grader"}, "run": {"Glossary Writer"}}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("behaviour", ["strict", "react"])  # native tool calls, and ReAct text
+def test_hierarchical_the_manager_delegates_and_the_models_work_is_used(tutor, tmp_path, behaviour, command):
+    cell = run_zoo(tutor, behaviour, command, write_glossary_config(tmp_path / "config"), process="hierarchical")
+    assert cell.outcome == "used", (cell.outcome, cell.stderr)
+    assert model_output_shown(cell), cell.stdout[:800]
+    assert set(cell.delegated_to) == EXPECTED_COWORKERS[command]
+
+
 def test_the_zoo_names_every_behaviour_once():
     assert len(set(BEHAVIOURS)) == len(BEHAVIOURS) == 11 and set(MUST_USE) <= set(BEHAVIOURS)

@@ -110,6 +110,8 @@ def zoo_responder(behaviour: str):
 
     def respond(body: dict[str, Any], index: int) -> Reply:
         task = which_task(body)
+        if _is_manager(body) and behaviour not in ("slow", "rate_limited"):
+            return _manage(behaviour, body, task)
         wants_search = task in ("research", "glossary") and not _searched(body)
         if behaviour == "rate_limited" and not state["limited"]:
             state["limited"] = True
@@ -145,6 +147,38 @@ def zoo_responder(behaviour: str):
     return respond
 
 
+COWORKER = {"research": "Course Notes Researcher", "lesson": "Deep Learning Explainer", "check": "Quiz Master",
+            "quiz": "Quiz Master", "grade": "Fair Grader", "glossary": "Glossary Writer", "other": "Course Notes Researcher"}
+
+
+def _is_manager(body: dict[str, Any]) -> bool:
+    system = next((str(m.get("content") or "") for m in body.get("messages", []) if m.get("role") == "system"), "")
+    return "Tutoring Lead" in system
+
+
+def _manage(behaviour: str, body: dict[str, Any], task: str) -> Reply:
+    """The hierarchical manager: delegate the task to the coworker whose role fits, then pass its work on."""
+    messages = body.get("messages", [])
+    observed = [str(m.get("content") or "") for m in messages if m.get("role") == "tool"]
+    if not observed:
+        for m in messages:
+            content = str(m.get("content") or "")
+            if m.get("role") != "system" and "Observation:" in content:
+                observed.append(content.rsplit("Observation:", 1)[1].strip())
+    if not observed:
+        user = next((str(m.get("content") or "") for m in messages if m.get("role") == "user"), "")
+        current = user.split("Current Task:", 1)[-1].split("This is the expected criteria", 1)[0].strip()
+        args = {"task": current, "context": "Use the course notes.", "coworker": COWORKER[task]}
+        if behaviour == "react":
+            return text(f"Thought: the {COWORKER[task]} should do this.\nAction: delegate_work_to_coworker\n"
+                        f"Action Input: {json.dumps(args)}")
+        return tool_call("delegate_work_to_coworker", **args)
+    work = observed[-1]
+    if behaviour == "react":
+        return text(f"Thought: my coworker has done it.\nFinal Answer: {work}")
+    return text(work)
+
+
 @dataclass
 class Cell:
     behaviour: str
@@ -155,6 +189,21 @@ class Cell:
     requests: int
     stdout: str
     stderr: str
+    bodies: list = None  # the requests the server received
+
+    @property
+    def delegated_to(self) -> list[str]:
+        """The coworkers the manager delegated to (native tool calls or ReAct text alike)."""
+        found = []
+        for body in self.bodies or []:
+            for m in body.get("messages", []):
+                for call in m.get("tool_calls") or []:
+                    if call["function"]["name"] == "delegate_work_to_coworker":
+                        found.append(json.loads(call["function"]["arguments"])["coworker"])
+                content = str(m.get("content") or "")
+                if m.get("role") == "assistant" and "Action: delegate_work_to_coworker" in content:
+                    found.append(json.loads(content.split("Action Input:", 1)[1].strip().splitlines()[0])["coworker"])
+        return list(dict.fromkeys(found))
 
     @property
     def json(self) -> Any:
@@ -177,15 +226,13 @@ def write_glossary_config(folder: Path) -> Path:
     return folder
 
 
-def run_zoo(tutor, behaviour: str, command: str, config_dir: Path) -> Cell:
+def run_zoo(tutor, behaviour: str, command: str, config_dir: Path, process: str = "sequential") -> Cell:
     """One behaviour through one command, as a learner runs it (the in-process CLI, a real HTTP server)."""
     env = {"TUTOR_MODEL": "openai/zoo", "OPENAI_API_KEY": "sk-zoo-test-key", "TUTOR_TIMEOUT": "1" if behaviour == "slow" else "30",
            "TUTOR_RETRIES": "0" if behaviour == "slow" else "2"}
     if behaviour == "react":
         env["TUTOR_TOOLS"] = "react"
-    args = command_args(command, config_dir)
-    if command == "run":  # a teacher's run has its own agents: give the model the glossary config too
-        pass
+    args = command_args(command, config_dir) + (["--process", process] if process != "sequential" else [])
     with ScriptedLLMServer(responder=zoo_responder(behaviour)) as server:
         env["TUTOR_BASE_URL"] = server.base_url
         started = time.perf_counter()
@@ -201,4 +248,4 @@ def run_zoo(tutor, behaviour: str, command: str, config_dir: Path) -> Cell:
         outcome = "re-asked"
     else:
         outcome = "used"
-    return Cell(behaviour, command, outcome, ran.exit_code, seconds, len(requests), ran.stdout, ran.stderr)
+    return Cell(behaviour, command, outcome, ran.exit_code, seconds, len(requests), ran.stdout, ran.stderr, requests)
