@@ -21,6 +21,7 @@ from tutor.cli import progress
 from tutor.cli import demo
 from tutor.cli import converse
 from tutor.cli import doctor
+from tutor.cli import serve
 from tutor.cli.render import err_console
 from tutor.errors import TutorError
 from tutor.security import redact
@@ -109,6 +110,7 @@ progress.register(app)
 demo.register(app)
 converse.register(app)
 doctor.register(app)
+serve.register(app)
 
 
 def _help_renderer_without_markdown() -> None:

@@ -48,23 +48,17 @@ def study(
 ) -> None:
     """A lesson on TOPIC from the notes: overview, key ideas, example, demo, misconceptions, checks."""
     from tutor.errors import UsageError
-    from tutor.learning import flows
 
     if not topic.strip():
         raise UsageError("the topic is empty: say what you want to study, e.g. tutor study \"transformers\"")
     if out is not None and out.is_dir():
         raise UsageError(f"--out {out} is a directory; give a file name such as lesson.md")
+    from tutor.learning.practice import lesson_for
+
     store = open_learner(learner)
-    unmet = _unmet_prerequisites(store, topic)
     ensure_index(show_progress=not json_out)
     offline_notice(model)
-    lesson = flows.study(topic, _options(ctx, process, model, config, no_fallback), no_demo=no_demo)
-    if unmet and lesson.covered:
-        title, _, rest = lesson.markdown.partition("\n\n")
-        before = "> **Before this:** you have not yet studied (or are weak on) " + ", ".join(unmet) + "."
-        lesson.markdown = f"{title}\n\n{before}\n\n{rest}"
-    if lesson.covered:
-        store.record_lesson(topic, [(c.source, c.section) for c in lesson.citations])
+    lesson = lesson_for(topic, _options(ctx, process, model, config, no_fallback), store, no_demo=no_demo)
     if out is not None:
         try:
             out.write_text(lesson.markdown + "\n", encoding="utf-8")
@@ -78,14 +72,6 @@ def study(
     console().print(Markdown(lesson.markdown))
     if out is not None:
         note(f"saved to {out}")
-
-
-def _unmet_prerequisites(store: Any, topic: str) -> list[str]:
-    try:
-        from tutor.learning.prerequisites import unmet_prerequisites
-    except ImportError:
-        return []
-    return [getattr(u, "title", str(u)) for u in unmet_prerequisites(topic, store)]
 
 
 def quiz(
@@ -196,6 +182,7 @@ def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, 
     from rich.markup import escape
 
     from tutor.learning import flows
+    from tutor.learning.practice import answer_item
 
     quiz_id = store.start_quiz(topic, kind, seed, len(items))
     total, answered = 0.0, 0
@@ -210,11 +197,7 @@ def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, 
             break
         if not answer:
             continue
-        graded = flows.grade_quiz_answer(item, answer, options)
-        store.record_answer(
-            quiz_id, question=item.question, answer=answer, reference=item.answer, grade_score=graded.score,
-            verdict=graded.verdict, source=item.source, section=item.section,
-        )
+        graded = answer_item(store, quiz_id, item, answer, options)
         answered += 1
         total += graded.score
         _say_grade(graded)
@@ -238,7 +221,7 @@ def review(
     from rich.markup import escape
 
     from tutor.errors import UsageError
-    from tutor.learning import flows
+    from tutor.learning.practice import answer_card
 
     if limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}")
@@ -262,8 +245,7 @@ def review(
             break
         if not answer:
             continue
-        graded = flows.grade_review_answer(card.question, card.reference, answer, options)
-        after = store.review(card.id, graded.score, answer=answer, verdict=graded.verdict)
+        graded, after = answer_card(store, card, answer, options)
         done += 1
         total += graded.score
         _say_grade(graded)

@@ -1,0 +1,48 @@
+"""What a learner does, recorded: a lesson studied, a quiz answer graded, a review card answered.
+
+The terminal (tutor.cli.learn) and the browser (tutor.web) both call these, so an answer given in either
+is graded the same way and lands in the same SQLite record with the same FSRS schedule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tutor.learning import flows
+
+
+def unmet_prerequisites(store: Any, topic: str) -> list[str]:
+    try:
+        from tutor.learning.prerequisites import unmet_prerequisites as unmet
+    except ImportError:
+        return []
+    return [getattr(u, "title", str(u)) for u in unmet(topic, store)]
+
+
+def lesson_for(topic: str, options: flows.CrewOptions, store: Any, no_demo: bool = False) -> Any:
+    """The lesson on `topic`, with a note on what to study first, recorded as studied when the notes cover it."""
+    unmet = unmet_prerequisites(store, topic)
+    lesson = flows.study(topic, options, no_demo=no_demo)
+    if unmet and lesson.covered:
+        title, _, rest = lesson.markdown.partition("\n\n")
+        before = "> **Before this:** you have not yet studied (or are weak on) " + ", ".join(unmet) + "."
+        lesson.markdown = f"{title}\n\n{before}\n\n{rest}"
+    if lesson.covered:
+        store.record_lesson(topic, [(c.source, c.section) for c in lesson.citations])
+    return lesson
+
+
+def answer_item(store: Any, quiz_id: int | None, item: Any, answer: str, options: flows.CrewOptions) -> Any:
+    """A quiz item's answer graded and recorded (its review card scheduled); the grade."""
+    graded = flows.grade_quiz_answer(item, answer, options)
+    store.record_answer(
+        quiz_id, question=item.question, answer=answer, reference=item.answer, grade_score=graded.score,
+        verdict=graded.verdict, source=item.source, section=item.section,
+    )
+    return graded
+
+
+def answer_card(store: Any, card: Any, answer: str, options: flows.CrewOptions) -> tuple[Any, Any]:
+    """A due card answered: (the grade, the card as rescheduled)."""
+    graded = flows.grade_review_answer(card.question, card.reference, answer, options)
+    return graded, store.review(card.id, graded.score, answer=answer, verdict=graded.verdict)

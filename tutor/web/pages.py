@@ -1,0 +1,135 @@
+"""The pages that read: home, search, the notes, ask, progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.concurrency import run_in_threadpool
+
+from tutor.web.app import Web
+from tutor.web.render import bars, markdown, note_link, notes_html, sparkline
+
+
+def _text(request: Request, name: str, limit: int = 2000) -> str:
+    return " ".join(str(request.query_params.get(name, "")).split())[:limit]
+
+
+def home(web: Web) -> Any:
+    def build() -> dict[str, Any]:
+        with web.store() as store:
+            progress = store.progress()
+        return {"progress": progress, "weakest": progress.weakest[:5]}
+
+    async def endpoint(request: Request) -> Any:
+        context = await run_in_threadpool(build)
+        return web.page(request, "home.html", **context)
+
+    return endpoint
+
+
+def search(web: Web) -> Any:
+    async def endpoint(request: Request) -> Any:
+        from tutor.errors import TutorError
+
+        q = _text(request, "q", 500)
+        kind = request.query_params.get("kind", "all")
+        if kind not in ("all", "notes", "companion"):
+            return web.problem(request, f"kind must be all, notes or companion, not '{kind}'")
+        hits: list[Any] = []
+        if q:
+            try:
+                hits = await run_in_threadpool(_search, q, kind)
+            except TutorError as e:
+                return web.problem(request, str(e), status=503)
+        rows = [{"p": p, "link": note_link(p.source, p.section), "companion": p.kind == "companion"} for p in hits]
+        return web.page(request, "search.html", q=q, kind=kind, rows=rows)
+
+    return endpoint
+
+
+def _search(q: str, kind: str) -> list[Any]:
+    from tutor.tools.notes import shared_retriever
+
+    retriever = shared_retriever()
+    if kind == "all":
+        return retriever.search_with_companion(q, k=8, within_k=True)
+    return retriever.search(q, k=8, kinds=(kind,))
+
+
+def notes(web: Web) -> Any:
+    async def endpoint(request: Request) -> Any:
+        source = request.path_params["source"]
+        path = _note_file(source)
+        if path is None:
+            return web.problem(request, f"There is no note file named '{source}'.", status=404)
+        text = path.read_text(encoding="utf-8", errors="replace")
+        highlight = _text(request, "hl", 200)
+        return web.page(request, "notes.html", source=source, html=notes_html(text, source, highlight),
+                        highlight=highlight)
+
+    return endpoint
+
+
+def _note_file(source: str) -> Any:
+    """The course note (or a file the user indexed) by its source name; never a path outside them."""
+    from pathlib import Path
+
+    from tutor.knowledge.store import IndexState
+    from tutor.settings import get_settings
+
+    if "/" in source or "\\" in source or source.startswith("."):
+        return None
+    settings = get_settings()
+    candidate = settings.knowledge_dir / source
+    if candidate.is_file():
+        return candidate
+    try:
+        state = IndexState.model_validate_json((settings.index_dir / "state.json").read_text())
+    except (OSError, ValueError):
+        return None
+    for added in state.sources:
+        p = Path(added)
+        for f in ([p] if p.is_file() else sorted(p.rglob("*")) if p.is_dir() else []):
+            if f.name == source and f.suffix in (".md", ".txt"):
+                return f
+    return None
+
+
+def ask(web: Web) -> Any:
+    async def endpoint(request: Request) -> Any:
+        from tutor.errors import TutorError
+
+        q = _text(request, "q", 1000)
+        if not q:
+            return web.page(request, "ask.html", q="", answer=None)
+        try:
+            answer = await run_in_threadpool(_ask, web, q)
+        except TutorError as e:
+            return web.problem(request, str(e))
+        citations = [{"c": c, "link": note_link(c.source, c.section)} for c in answer.citations]
+        return web.page(request, "ask.html", q=q, answer=answer, html=markdown(answer.answer), citations=citations)
+
+    return endpoint
+
+
+def _ask(web: Web, q: str) -> Any:
+    from tutor.learning.conversation import ask
+
+    with web.crew_lock:
+        return ask(q, web.options)
+
+
+def progress(web: Web) -> Any:
+    def build() -> Any:
+        with web.store() as store:
+            return store.progress()
+
+    async def endpoint(request: Request) -> Any:
+        p = await run_in_threadpool(build)
+        modules = bars([(m.module, m.mastery) for m in p.modules])
+        sections = bars([(s.section, s.mastery) for s in p.sections[:30]])
+        history = sparkline([h.score for h in p.history])
+        return web.page(request, "progress.html", p=p, modules=modules, sections=sections, history=history)
+
+    return endpoint
