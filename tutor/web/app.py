@@ -110,6 +110,7 @@ async def _form_csrf(request: Request) -> str:
     if request.headers.get("x-csrf-token"):
         return request.headers["x-csrf-token"]
     try:
+        await request.body()  # read once and kept: the page's own handler reads the same form again
         form = await request.form(max_part_size=MAX_UPLOAD_BYTES + 1)
     except Exception:
         return ""

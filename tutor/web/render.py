@@ -51,7 +51,7 @@ def notes_html(text: str, source: str, highlight: str = "") -> Markup:
     current: list[str] = []
     sections: list[tuple[str, list[str]]] = [("", current)]
     for line in text.splitlines():
-        if re.match(r"^#{1,6}\s", line):
+        if re.match(r"^#{1,2}\s", line):  # a section of the index is a `#` or `##` heading; `###` stay inside
             current = [line]
             sections.append((line.lstrip("#").strip(), current))
         else:
