@@ -1,0 +1,164 @@
+"""`tutor serve` in a real browser: the server as a real process, driven with headless Chromium (Debian's
+`chromium` and `chromium-driver`, through selenium; nothing is downloaded at run time). Skips with one
+line naming what is missing. The real embedding model and the built-in offline model answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+try:
+    import selenium  # noqa: F401
+    MISSING = [] if CHROMIUM and DRIVER else [n for n, p in (("chromium", CHROMIUM), ("chromium-driver", DRIVER)) if not p]
+except ImportError:
+    MISSING = ["selenium (pip install selenium)"]
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(MISSING), reason=f"browser tests need {', '.join(MISSING)}")]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ, TUTOR_HOME=str(home), TUTOR_EMBEDDER="minilm", CREWAI_DISABLE_TELEMETRY="true",
+               OTEL_SDK_DISABLED="true", LITELLM_LOCAL_MODEL_COST_MAP="True", COLUMNS="200")
+    for name in ("TUTOR_MODEL", "TUTOR_BASE_URL", "OPENAI_API_KEY", "TUTOR_CONFIG_DIR", "TUTOR_KNOWLEDGE_DIR"):
+        env.pop(name, None)
+    return env
+
+
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tutor", *args], env=_env(home), capture_output=True, text=True,
+                          timeout=300, cwd=home.parent)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("web") / "home"
+    proc = subprocess.Popen([sys.executable, "-m", "tutor", "serve", "--port", "0"], env=_env(home),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=home.parent)
+    url, seen, deadline = None, [], time.time() + 240
+    while time.time() < deadline and url is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        m = re.search(r"serving at (http://127\.0\.0\.1:\d+/)", line)
+        url = m.group(1) if m else None
+    if url is None:
+        proc.kill()
+        pytest.fail("tutor serve did not start: " + "".join(seen)[-2000:])
+    yield {"url": url, "home": home}
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    downloads = tmp_path_factory.mktemp("downloads")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,2000"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(240)
+    driver.downloads = downloads
+    yield driver
+    driver.quit()
+
+
+def by_css(driver, selector):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def test_study_a_topic_and_see_its_figure(server, browser):
+    browser.get(server["url"] + "study?topic=attention")
+    assert by_css(browser, "article.lesson h1"), browser.page_source[:2000]
+    images = by_css(browser, "img.figure")
+    assert images, "the lesson shows no figure"
+    loaded = browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", images[0])
+    assert loaded and loaded > 100
+    assert by_css(browser, "table.metrics td")
+    link = by_css(browser, "article.lesson a[href^='/notes/']")[0]
+    link.click()
+    assert by_css(browser, "section.highlight")
+
+
+def _quiz_seed(home: Path) -> tuple[int, list[dict]]:
+    """A seed whose three mixed items include a multiple choice and a free-text question."""
+    for seed in range(1, 40):
+        items = json.loads(cli(home, "quiz", "--json", "--n", "3", "--kind", "mixed", "--seed", str(seed)).stdout)["items"]
+        kinds = [i["kind"] for i in items]
+        if len(items) == 3 and "mcq" in kinds and "short" in kinds:
+            return seed, items
+    pytest.fail("no seed gave a multiple choice and a short question")
+
+
+def test_take_a_three_question_quiz_clicking_and_typing_and_find_it_in_progress(server, browser):
+    from selenium.webdriver.support.ui import Select
+
+    seed, items = _quiz_seed(server["home"])
+    browser.get(server["url"] + "quiz")
+    by_css(browser, "input[name=n]")[0].clear()
+    by_css(browser, "input[name=n]")[0].send_keys("3")
+    Select(by_css(browser, "select[name=kind]")[0]).select_by_visible_text("mixed")
+    by_css(browser, "input[name=seed]")[0].send_keys(str(seed))
+    by_css(browser, "form.stack button")[0].click()
+    for number, item in enumerate(items, start=1):
+        assert f"Question {number}/3" in browser.find_element("tag name", "h1").text
+        if item.get("options"):
+            letter = "ABCDE"[item["options"].index(item["answer"])]
+            next(b for b in by_css(browser, "button.option") if b.text.startswith(f"{letter}.")).click()
+        else:
+            by_css(browser, "textarea[name=answer]")[0].send_keys(item["answer"])
+            by_css(browser, "form.answer button")[0].click()
+        assert by_css(browser, "div.grade") or by_css(browser, "p.dim")
+    assert "Score:" in browser.find_element("tag name", "h1").text
+    progress = json.loads(cli(server["home"], "progress", "--json").stdout)
+    assert progress["attempts"] >= 3 and progress["quizzes"] >= 1
+
+
+def test_review_a_due_card(server, browser):
+    with sqlite3.connect(server["home"] / "learner.db") as con:
+        assert con.execute("SELECT COUNT(*) FROM cards").fetchone()[0] > 0, "take the quiz first"
+        con.execute("UPDATE cards SET due = '2000-01-01T00:00:00.000000+00:00'")
+    browser.get(server["url"] + "review")
+    question = by_css(browser, "p.question")[0].text
+    by_css(browser, "textarea[name=answer]")[0].send_keys("I am not sure")
+    by_css(browser, "form.answer button")[0].click()
+    assert question in browser.page_source or by_css(browser, "section.last")
+    assert "next review:" in browser.page_source
+
+
+def test_upload_a_class_file_and_download_the_grades(server, browser, tmp_path):
+    class_file = tmp_path / "class.csv"
+    class_file.write_text("id,question,answer,reference\n"
+                          "a1,What does dropout do?,It switches off random neurons while training.,Dropout randomly drops neurons during training.\n"
+                          "a2,What does dropout do?,,Dropout randomly drops neurons during training.\n", encoding="utf-8")
+    browser.get(server["url"] + "teacher/grade")
+    by_css(browser, "input[type=file]")[0].send_keys(str(class_file))
+    by_css(browser, "form.stack button")[0].click()
+    rows = by_css(browser, "table.grades tbody tr")
+    assert len(rows) == 2 and "incorrect" in rows[1].text
+    by_css(browser, "a[download]")[0].click()
+    target = Path(browser.downloads) / "grades.csv"
+    deadline = time.time() + 20
+    while not target.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    lines = target.read_text(encoding="utf-8").strip().splitlines()
+    assert lines[0].startswith("id,question,answer,score,verdict") and len(lines) == 3
