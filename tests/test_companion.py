@@ -112,3 +112,24 @@ def test_a_broken_companion_file_is_skipped_with_one_line_and_the_notes_still_in
     assert "99-broken.yaml" in ran.output
     assert "Traceback" not in ran.output
     assert Path(folder / "companion" / "99-broken.yaml").exists()
+
+
+def test_the_graders_training_answers_cover_every_companion_question_and_are_well_formed():
+    """tutor/grading/data/companion_answers: eight learner answers per rubric question (the pair model's
+    deep-learning training data), each file passing its own check, every question of the companion there."""
+    import json
+    import subprocess
+    import sys
+
+    from tutor.grading.train_data import COMPANION_ANSWERS
+    from tutor.knowledge.companion import course_companion
+
+    files = sorted(COMPANION_ANSWERS.glob("*.jsonl"))
+    checked = subprocess.run([sys.executable, str(COMPANION_ANSWERS / "check.py"), *map(str, files)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+    rows = [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    answered = {" ".join(r["question"].split()) for r in rows}
+    asked = {q.text for entry in course_companion().entries for q in entry.questions}
+    assert asked <= answered, sorted(asked - answered)[:5]
+    assert all(len(r["answers"]) == 8 for r in rows)
