@@ -78,8 +78,13 @@ class CachedEmbedder:
 def merit(s: dict) -> float:
     """What a bias or a stacker is chosen by: macro-F1 on real answers, less what it misses of the targets
     (attacks below 0.4 on 90%, filler kept at 0.7 on 95%, correct answers scored 0.7 on 80%)."""
-    return (s["macro_f1"] + 0.5 * min(0.0, s["attacks_below_0.4"] - 0.9) + 0.5 * min(0.0, s["filler_at_0.7"] - 0.95)
-            + 0.5 * min(0.0, s["correct_at_0.7"] - 0.8))
+    m = (s["macro_f1"] + 0.5 * min(0.0, s["attacks_below_0.4"] - 0.9) + 0.5 * min(0.0, s["filler_at_0.7"] - 0.95)
+         + 0.5 * min(0.0, s["correct_at_0.7"] - 0.8))
+    # Held-out companion questions (our learners' deep-learning answers): good ones at 0.7, wrong ones under 0.4.
+    for key in ("companion_good_at_0.7", "companion_wrong_below_0.4"):
+        if s.get(key) is not None:
+            m += 0.5 * min(0.0, s[key] - 0.9)
+    return m
 
 
 def tune_for_merit(rows: list[dict], probs: np.ndarray, support: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -139,7 +144,11 @@ def summary(rows: list[dict], probs: np.ndarray, support: np.ndarray, bias: np.n
     y = np.array([three[r["label"]] for r in rows])
     pred = (np.log(np.clip(to_three_way(probs), 1e-12, 1)) + bias).argmax(1)
     kept = ("scientsbank", "beetle", "filler", "notes", "peer", "notes_paraphrase")
-    attack = np.array([r["origin"] not in kept for r in rows])
+    good_kinds = ("companion_paraphrase", "companion_terse", "companion_informal")
+    wrong_kinds = ("companion_swapped", "companion_misconception", "companion_sibling")
+    attack = np.array([r["origin"] not in kept and not r["origin"].startswith("companion_") for r in rows])
+    good = np.array([r["origin"] in good_kinds for r in rows])
+    wrong = np.array([r["origin"] in wrong_kinds for r in rows])
     filler = np.array([r["origin"] == "filler" for r in rows])
     peer = np.array([r["origin"] == "peer" for r in rows])
     correct = real & (y == 0)
@@ -147,7 +156,9 @@ def summary(rows: list[dict], probs: np.ndarray, support: np.ndarray, bias: np.n
             "correct_at_0.7": round(float(np.mean(score[correct] >= 0.7)), 3),
             "attacks_below_0.4": round(float(np.mean(score[attack] < 0.4)), 3),
             "filler_at_0.7": round(float(np.mean(score[filler] >= 0.7)), 3),
-            "peer_at_0.7": round(float(np.mean(score[peer] >= 0.7)), 3) if peer.any() else None}
+            "peer_at_0.7": round(float(np.mean(score[peer] >= 0.7)), 3) if peer.any() else None,
+            "companion_good_at_0.7": round(float(np.mean(score[good] >= 0.7)), 3) if good.any() else None,
+            "companion_wrong_below_0.4": round(float(np.mean(score[wrong] < 0.4)), 3) if wrong.any() else None}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.preprocessing import StandardScaler
 
     from tutor.grading.features import FEATURES
-    from tutor.grading.grader import STACKER_PATH, OfflineGrader, stack_inputs, to_three_way
+    from tutor.grading.grader import STACK_FEATURES, STACKER_PATH, OfflineGrader, stack_inputs, to_three_way
     from tutor.grading.pair import PAIR_LABELS, PairModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -177,9 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     features = grader.features(items)
     pair = grader.pair_probabilities(items)
+    points = grader.point_features(items)
     embedder.save()
     support = features[:, FEATURES.index("support")]
-    x = stack_inputs(pair, features)
+    x = stack_inputs(pair, features, points)
     print(f"{len(rows)} held-out pairs, inputs {x.shape}, in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     y = np.array([PAIR_LABELS.index(r["label"]) for r in rows])
     groups = np.array([r["group"] for r in rows])
@@ -218,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = {
         "about": "Multinomial logistic regression over the pair model's log-probabilities and the grader's features; "
                  "fitted by benchmarks/fit_grader.py on the pairs the holdout pair model did not see.",
-        "features": list(FEATURES),
+        "features": list(STACK_FEATURES),
         "labels": list(PAIR_LABELS),
         "mean": scaler.mean_.round(6).tolist(),
         "scale": scaler.scale_.round(6).tolist(),

@@ -153,15 +153,9 @@ def authored_cases(path: Path, rng: random.Random) -> list[Example]:
 def split_groups(examples: list[Example], holdout: float, rng: random.Random) -> tuple[list[Example], list[Example]]:
     if holdout <= 0:
         return examples, []
-    # The graded answers' questions and the companion's questions are held out separately, each with its own
-    # draw, so adding or changing our own data never changes which SciEntsBank/Beetle questions are held out
-    # (figures from runs with and without it compare on the same questions).
-    held: set[str] = set()
-    for kind, draw in (("answers", rng), ("companion", random.Random(rng.random()))):
-        groups = sorted({e.group for e in examples if not e.group.startswith("notes:")
-                         and e.group.startswith("companion:") == (kind == "companion")})
-        draw.shuffle(groups)
-        held |= set(groups[: int(len(groups) * holdout)])
+    groups = sorted({e.group for e in examples if not e.group.startswith("notes:")})
+    rng.shuffle(groups)
+    held = set(groups[: int(len(groups) * holdout)])
     return [e for e in examples if e.group not in held], [e for e in examples if e.group in held]
 
 
