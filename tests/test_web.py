@@ -179,3 +179,17 @@ def test_no_key_reaches_a_page(client, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-web-secret-1234567890")
     for url in ("/", "/progress", "/ask?q=what+is+dropout", "/study?topic=dropout&demo=0"):
         assert "sk-web-secret" not in client.get(url).text
+
+
+def test_status_says_what_the_agents_are_doing_for_the_waiting_page(client):
+    from tutor.crew.progress import CrewStatus
+
+    assert client.get("/status").json() == {"working": False, "line": ""}
+    web = client.app.state.web
+    web._crew_status(CrewStatus(agent="Deep Learning Explainer", step="explain_topic"))
+    got = client.get("/status").json()
+    assert got["working"] and got["line"].startswith("Deep Learning Explainer · explain_topic")
+    web._crew_status(None)
+    page = client.get("/study").text
+    assert 'class="inline long"' in page and '<script src="/static/app.js"' in page
+    assert client.get("/static/app.js").status_code == 200

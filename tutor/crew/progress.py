@@ -57,6 +57,19 @@ def watching(callback: Watcher) -> Iterator[None]:
                 _watchers.remove(callback)
 
 
+def watch(callback: Watcher) -> Callable[[], None]:
+    """Like `watching`, for a watcher that lives as long as its owner (a web app): returns the unwatch."""
+    with _lock:
+        _watchers.append(callback)
+
+    def unwatch() -> None:
+        with _lock:
+            if callback in _watchers:
+                _watchers.remove(callback)
+
+    return unwatch
+
+
 def begin() -> None:
     if _watchers:
         _listen()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,13 @@ class Web:
         self.crew_lock = threading.Lock()  # CrewAI's event bus is process-wide: one crew at a time
         self.sessions: dict[str, Any] = {}  # quiz sessions and graded classes, by random id
         self.sessions_lock = threading.Lock()
+        self.status: Any = None  # what the crew is doing now (tutor.crew.progress), for /status
+        from tutor.crew import progress
+
+        self.unwatch = progress.watch(self._crew_status)
+
+    def _crew_status(self, status: Any) -> None:
+        self.status = status
 
     def store(self) -> Any:
         from tutor.learning.store import LearnerStore
@@ -144,12 +152,18 @@ def create_app(learner: str | None = None, options: Any = None, token: str | Non
         Route("/quiz/{sid}", teach.quiz_step(web), methods=["GET", "POST"]),
         Route("/review", teach.review(web), methods=["GET", "POST"]),
         Route("/progress", pages.progress(web)),
+        Route("/status", pages.status(web)),
         Route("/teacher/grade", teach.class_grade(web), methods=["GET", "POST"]),
         Route("/teacher/grade/{sid}.csv", teach.class_csv(web)),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        yield
+        web.unwatch()  # the crew's status stops flowing to an app that is gone
+
     app = Starlette(routes=routes, middleware=[Middleware(Guard, web=web)],
-                    exception_handlers={404: _not_found, 500: _server_error})
+                    exception_handlers={404: _not_found, 500: _server_error}, lifespan=lifespan)
     app.state.web = web
     return app
 

@@ -133,3 +133,15 @@ def progress(web: Web) -> Any:
         return web.page(request, "progress.html", p=p, modules=modules, sections=sections, history=history)
 
     return endpoint
+
+
+def status(web: Web) -> Any:
+    """What the agents are doing now, for the page that waits on them (static/app.js polls it)."""
+
+    async def endpoint(request: Request) -> Any:
+        from starlette.responses import JSONResponse
+
+        current = web.status
+        return JSONResponse({"working": current is not None, "line": current.line() if current else ""})
+
+    return endpoint
