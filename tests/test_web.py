@@ -42,6 +42,8 @@ def test_every_page_answers(client):
         assert r.status_code == 200, url
         assert expected in text_of(r.text), url
         assert "default-src 'self'" in r.headers["content-security-policy"]
+        for link in re.findall(r'(?:src|href|action)="([^"]*)"', r.text):  # nothing from the network
+            assert link.startswith(("/", "#", "?")) and not link.startswith("//"), (url, link)
     missing = client.get("/no/such/page")
     assert missing.status_code == 404 and "no such page" in missing.text
 

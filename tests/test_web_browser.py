@@ -94,6 +94,19 @@ def test_study_a_topic_and_see_its_figure(server, browser):
     loaded = browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", images[0])
     assert loaded and loaded > 100
     assert by_css(browser, "table.metrics td")
+    shot = Path(browser.downloads) / "lesson.png"
+    browser.set_window_size(1100, 1400)
+    browser.save_screenshot(str(shot))
+    if os.environ.get("TUTOR_UPDATE_SCREENSHOT"):  # the README's picture of the lesson page
+        target = Path(__file__).resolve().parent.parent / "docs" / "lesson-page.png"
+        target.parent.mkdir(exist_ok=True)
+        from PIL import Image
+
+        Image.open(shot).convert("RGB").quantize(colors=64).save(target, optimize=True)  # a small PNG
+    assert shot.stat().st_size > 10_000
+    # Everything the page loaded came from tutor serve itself.
+    sources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert sources and all(s.startswith(server["url"]) for s in sources), sources
     link = by_css(browser, "article.lesson a[href^='/notes/']")[0]
     link.click()
     assert by_css(browser, "section.highlight")
