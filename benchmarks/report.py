@@ -310,9 +310,15 @@ def markdown(results: dict[str, Any], baseline: dict[str, Any] | None = None) ->
     return "\n".join(out) + "\n"
 
 
+KEPT = "<!-- The sections below come from their own benchmarks (teaching, model_zoo, web); python -m benchmarks keeps them. -->"
+
+
 def write(results: dict[str, Any], out: Path = MARKDOWN, baseline_path: Path = BASELINE) -> None:
     baseline = json.loads(baseline_path.read_text()) if baseline_path.exists() else None
-    out.write_text(markdown(results, baseline), encoding="utf-8")
+    kept = ""
+    if out.exists() and KEPT in out.read_text(encoding="utf-8"):
+        kept = "\n" + KEPT + out.read_text(encoding="utf-8").split(KEPT, 1)[1]
+    out.write_text(markdown(results, baseline) + kept, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
