@@ -195,3 +195,53 @@ def test_status_says_what_the_agents_are_doing_for_the_waiting_page(client):
     page = client.get("/study").text
     assert 'class="inline long"' in page and '<script src="/static/app.js"' in page
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_serve_on_a_non_local_host_generates_a_token_prints_it_once_and_requires_it(tmp_path):
+    """`tutor serve --host 0.0.0.0` as a real process: the printed address carries a token; without it, 401."""
+    import os
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    env = dict(os.environ, TUTOR_HOME=str(tmp_path / "home"), TUTOR_EMBEDDER="hashing",
+               CREWAI_DISABLE_TELEMETRY="true", OTEL_SDK_DISABLED="true", LITELLM_LOCAL_MODEL_COST_MAP="True")
+    proc = subprocess.Popen([sys.executable, "-m", "tutor", "serve", "--host", "0.0.0.0", "--port", "0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    try:
+        lines = []
+        while not any("serving at" in line for line in lines):
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        url = re.search(r"serving at (\S+)", "".join(lines)).group(1)
+        port, token = re.search(r":(\d+)/\?token=(\S+)", url).groups()
+        local = f"http://127.0.0.1:{port}/"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(local, timeout=30)
+        assert refused.value.code == 401
+        with urllib.request.urlopen(f"{local}?token={token}", timeout=30) as ok:
+            assert ok.status == 200 and b"What next?" in ok.read()
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0]
+    assert "".join(lines + [out]).count(token) == 1  # printed once
+
+
+def test_serve_refuses_bad_options_with_one_line(tutor):
+    ran = tutor("serve", "--port", "70000")
+    assert ran.exit_code == 2 and "--port must be between 0 and 65535" in ran.stderr
+    ran = tutor("serve", "--token", "short")
+    assert ran.exit_code == 2 and "at least 8 characters" in ran.stderr
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_1(tutor):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ran = tutor("serve", "--port", str(port))
+    assert ran.exit_code == 1 and f"cannot listen on 127.0.0.1:{port}" in ran.stderr and "Traceback" not in ran.output
