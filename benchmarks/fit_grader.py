@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.preprocessing import StandardScaler
 
     from tutor.grading.features import FEATURES
-    from tutor.grading.grader import STACK_FEATURES, STACKER_PATH, OfflineGrader, stack_inputs, to_three_way
+    from tutor.grading.grader import STACKER_PATH, OfflineGrader, stack_inputs, to_three_way
     from tutor.grading.pair import PAIR_LABELS, PairModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -188,10 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     features = grader.features(items)
     pair = grader.pair_probabilities(items)
-    points = grader.point_features(items)
     embedder.save()
     support = features[:, FEATURES.index("support")]
-    x = stack_inputs(pair, features, points)
+    x = stack_inputs(pair, features)
     print(f"{len(rows)} held-out pairs, inputs {x.shape}, in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     y = np.array([PAIR_LABELS.index(r["label"]) for r in rows])
     groups = np.array([r["group"] for r in rows])
@@ -230,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = {
         "about": "Multinomial logistic regression over the pair model's log-probabilities and the grader's features; "
                  "fitted by benchmarks/fit_grader.py on the pairs the holdout pair model did not see.",
-        "features": list(STACK_FEATURES),
+        "features": list(FEATURES),
         "labels": list(PAIR_LABELS),
         "mean": scaler.mean_.round(6).tolist(),
         "scale": scaler.scale_.round(6).tolist(),

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from tutor.errors import UsageError
 from tutor.knowledge.embedder import HashingEmbedder
 from tutor.grading.features import FEATURES
-from tutor.grading.grader import STACK_FEATURES, STACKER_PATH, OfflineGrader, stack_inputs
+from tutor.grading.grader import STACKER_PATH, OfflineGrader, stack_inputs
 from tutor.grading.model import Grade, GradingItem, verdict_for
 from tutor.grading.pair import PAIR_LABELS, PAIR_PATH
 from tutor.grading.text import clean_answer, content_stems, is_instruction, key_points
@@ -301,19 +301,19 @@ def test_shipped_files_match_the_features_and_labels():
     assert PAIR_PATH.stat().st_size < 16_000_000  # the tuned layers and the head only: the base comes from its package
     if STACKER_PATH.exists():
         weights = json.loads(STACKER_PATH.read_text(encoding="utf-8"))
-        assert weights["features"] == list(STACK_FEATURES) and weights["labels"] == list(PAIR_LABELS)
-        assert np.asarray(weights["coef"]).shape == (len(PAIR_LABELS), len(PAIR_LABELS) + len(STACK_FEATURES))
+        assert weights["features"] == list(FEATURES) and weights["labels"] == list(PAIR_LABELS)
+        assert np.asarray(weights["coef"]).shape == (len(PAIR_LABELS), len(PAIR_LABELS) + len(FEATURES))
 
 
 def test_probabilities_are_the_softmax_of_the_stacker(grader):
     """One non-zero weight on a known input: the probabilities have a closed form."""
     item = GradingItem(ROWS[0]["good"], ROWS[0]["reference"], ROWS[0]["question"])
-    x = stack_inputs(grader.pair_probabilities([item]), grader.features([item]), grader.point_features([item]))[0]
+    x = stack_inputs(grader.pair_probabilities([item]), grader.features([item]))[0]
     k = len(PAIR_LABELS) + FEATURES.index("cos_answer_reference")
-    n = len(PAIR_LABELS) + len(STACK_FEATURES)
+    n = len(PAIR_LABELS) + len(FEATURES)
     coef = np.zeros((4, n))
     coef[0, k], coef[2, k], coef[3, 0] = 2.0, -1.0, 0.5
-    weights = {"features": list(STACK_FEATURES), "labels": list(PAIR_LABELS), "mean": [0.0] * n, "scale": [1.0] * n,
+    weights = {"features": list(FEATURES), "labels": list(PAIR_LABELS), "mean": [0.0] * n, "scale": [1.0] * n,
                "coef": coef.tolist(), "intercept": [0.0, 0.5, 0.0, 0.0]}
     toy = OfflineGrader(embedder=HashingEmbedder(), stacker=weights)
     probabilities = toy.label_probabilities([item])[0]
@@ -400,3 +400,17 @@ def test_real_model_keeps_credit_for_a_paraphrase_with_a_negation():
         "Dropout randomly drops neurons during training, which prevents the network from relying on specific nodes.",
         "How does dropout reduce overfitting?")
     assert grade.verdict == "correct"
+
+
+def test_an_answer_holding_both_poles_as_the_reference_does_is_no_opposite():
+    """"a big step overshoots, a tiny one is slow" says what "too large ... too small ..." says; "adds" for
+    "drops" is still an opposite."""
+    from tutor.grading.text import antonym_conflicts, content_stems
+
+    def conflicts(answer: str, reference: str) -> list:
+        return antonym_conflicts(set(content_stems(answer)), set(content_stems(reference)))
+
+    reference = "too large a step can overshoot or diverge, too small a step makes training slow"
+    assert conflicts("a step that is too big overshoots the minimum and a tiny one makes learning very slow", reference) == []
+    assert conflicts("a big step makes training slow", "a small step makes training slow")
+    assert conflicts("Dropout adds extra neurons", "Dropout drops neurons during training")

@@ -35,11 +35,6 @@ from tutor.grading.model import CORRECT_AT, LABELS, PARTIAL_AT, PARTIAL_CREDIT, 
 from tutor.grading.pair import PAIR_LABELS
 
 STACKER_PATH = Path(__file__).with_name("stacker.json")
-# What the key points judged one by one add to the stacker: the least and the mean P(stated) over the points,
-# and the largest P(contradicted). A paraphrase that reorders a comparison can read as a swap to the whole-pair
-# judgement while every point alone reads as stated; a swap usually contradicts some point alone.
-POINT_FEATURES = ("point_stated_min", "point_stated_mean", "point_contradicted_max")
-STACK_FEATURES = (*FEATURES, *POINT_FEATURES)
 
 
 class OfflineGrader:
@@ -102,20 +97,14 @@ class OfflineGrader:
             return []
         items, prepared = self._best_note_points(items, prepared)
         details = self._details(prepared)
+        probabilities = self._probabilities(prepared, details)
         judgements = self._judge_points(items, prepared)
-        probabilities = self._probabilities(prepared, details, judgements)
         return [self._grade(i, p, d, pr, j) for i, p, d, pr, j in zip(items, prepared, details, probabilities, judgements)]
 
     def features(self, items: Iterable[Any]) -> np.ndarray:
         """The feature matrix (N, len(FEATURES)) the stacker reads."""
         prepared = [prepare(as_item(i), self.config) for i in items]
         return np.array([d["features"] for d in self._details(prepared)], dtype=np.float64).reshape(-1, len(FEATURES))
-
-    def point_features(self, items: Iterable[Any]) -> np.ndarray:
-        """POINT_FEATURES for each item, (N, 3)."""
-        items = [as_item(i) for i in items]
-        prepared = [prepare(i, self.config) for i in items]
-        return np.array([point_summary(j) for j in self._judge_points(items, prepared)]).reshape(-1, len(POINT_FEATURES))
 
     def pair_probabilities(self, items: Iterable[Any]) -> np.ndarray:
         """The pair model's P(PAIR_LABELS) for each item's cleaned answer against its reference, (N, 4)."""
@@ -124,9 +113,8 @@ class OfflineGrader:
 
     def label_probabilities(self, items: Iterable[Any]) -> np.ndarray:
         """P over PAIR_LABELS after stacking, (N, 4)."""
-        items = [as_item(i) for i in items]
-        prepared = [prepare(i, self.config) for i in items]
-        return self._probabilities(prepared, self._details(prepared), self._judge_points(items, prepared))
+        prepared = [prepare(as_item(i), self.config) for i in items]
+        return self._probabilities(prepared, self._details(prepared))
 
     def predict_labels(self, items: Iterable[Any]) -> list[str]:
         """The SciEntsBank label each item most likely has (for macro-F1)."""
@@ -244,7 +232,7 @@ class OfflineGrader:
             source = self._stacker_source
             data = json.loads(Path(source or STACKER_PATH).read_text()) if source is None or isinstance(source, (str, Path)) \
                 else dict(source)
-            if data.get("stack", True) and (list(data["features"]) != list(STACK_FEATURES) or list(data["labels"]) != list(PAIR_LABELS)):
+            if data.get("stack", True) and (list(data["features"]) != list(FEATURES) or list(data["labels"]) != list(PAIR_LABELS)):
                 raise ValueError("the stacker was fitted on other features or labels; refit with benchmarks/fit_grader.py")
             keys = (("mean", "scale", "coef", "intercept", "decision_bias", "pair_decision_bias") if data.get("stack", True)
                     else ("decision_bias",))
@@ -252,12 +240,12 @@ class OfflineGrader:
             self._stacker_embedder = str(data.get("embedder", ""))
         return self._stacker
 
-    def _probabilities(self, prepared: list[Prepared], details: list[dict[str, Any]], judged: list[dict[str, Any]]) -> np.ndarray:
+    def _probabilities(self, prepared: list[Prepared], details: list[dict[str, Any]]) -> np.ndarray:
         pair = self._pair_probs(prepared)
         if not self._has_stacker():
             return pair
         model = self._load_stacker()
-        x = stack_inputs(pair, np.array([d["features"] for d in details]), np.array([point_summary(j) for j in judged]))
+        x = stack_inputs(pair, np.array([d["features"] for d in details]))
         x = (x - model["mean"]) / model["scale"]
         logits = x @ model["coef"].T + model["intercept"]
         logits -= logits.max(axis=1, keepdims=True)
@@ -349,17 +337,9 @@ def decide(probabilities: np.ndarray, support: np.ndarray, bias: np.ndarray) -> 
     return np.where(three == 0, 0, np.where((three == 1) & partial, 1, 2))
 
 
-def stack_inputs(pair: np.ndarray, features: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """What the stacker reads: the pair model's log-probabilities, the features and the point summary, (N, 4 + F + 3)."""
-    return np.concatenate([np.log(np.clip(pair, 1e-6, 1.0)), features, points.reshape(len(pair), -1)], axis=1)
-
-
-def point_summary(judged: dict[str, Any]) -> list[float]:
-    """POINT_FEATURES from one item's per-point judgements (no points, an empty answer: nothing stated)."""
-    rows = judged["point"]
-    if not len(rows):
-        return [0.0, 0.0, 0.0]
-    return [float(rows[:, 0].min()), float(rows[:, 0].mean()), float(rows[:, 2].max())]
+def stack_inputs(pair: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """What the stacker reads: the pair model's log-probabilities next to the features, (N, 4 + F)."""
+    return np.concatenate([np.log(np.clip(pair, 1e-6, 1.0)), features], axis=1)
 
 
 def to_three_way(probabilities: np.ndarray) -> np.ndarray:

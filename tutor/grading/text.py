@@ -49,8 +49,11 @@ ANTONYMS = [
     ("keep", "remove"), ("keep", "discard"), ("forward", "backward"), ("raise", "lower"), ("grow", "shrink"),
     ("fastest", "slowest"), ("easy", "hard"), ("accurate", "inaccurate"), ("correct", "incorrect"),
     ("same", "opposite"), ("similar", "different"), ("deterministic", "random"), ("deep", "shallow"),
-    ("large", "tiny"), ("big", "tiny"), ("huge", "tiny"), ("huge", "small"), ("common", "rare"), ("many", "rare"),
 ]
+# Poles read in answers but never used to make training attacks (tutor.grading.attacks flips only ANTONYMS):
+# more ways of saying "big" and "few", so that "a big step overshoots, a tiny one is slow" is read as saying
+# what "too large a step overshoots, too small a step is slow" says.
+MORE_POLES = [("large", "tiny"), ("big", "tiny"), ("huge", "tiny"), ("huge", "small"), ("common", "rare"), ("many", "rare")]
 NUMBER = re.compile(r"^\d+$")
 _PUNCTUATION = re.compile(r"[.,;:!?()\n]+")
 
@@ -178,7 +181,7 @@ def negated_stems(text: str) -> set[str]:
 
 @lru_cache(maxsize=1)
 def antonym_stems() -> list[tuple[str, str]]:
-    return [(stem(a), stem(b)) for a, b in ANTONYMS]
+    return [(stem(a), stem(b)) for a, b in ANTONYMS + MORE_POLES]
 
 
 def antonym_conflicts(

@@ -162,7 +162,7 @@ def train(args: argparse.Namespace) -> int:
     torch.use_deterministic_algorithms(True)
     rng = random.Random(args.seed)
     t0 = time.time()
-    examples = all_examples(Path(args.data), REPO / "knowledge", rng, Path(args.companion))
+    examples = all_examples(Path(args.data), REPO / "knowledge", rng, Path(args.companion) if args.companion else None)
     train_set, held = split_groups(examples, args.holdout, random.Random(args.seed + 1))
     print(f"{len(examples)} pairs ({Counter(e.origin for e in examples).most_common()}); "
           f"train {len(train_set)}, holdout {len(held)}", flush=True)
@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--out", default=str(PAIR_PATH))
-    parser.add_argument("--companion", default=str(COMPANION_ANSWERS), help="our answers to the companion's questions")
+    parser.add_argument("--companion", default="", help=f"also train on our answers to the companion's questions "
+                        f"(e.g. {COMPANION_ANSWERS.relative_to(REPO)}); not in the shipped model")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--tuned-layers", type=int, default=3)
