@@ -96,7 +96,7 @@ def dl_report(grader, embed_notes: bool) -> dict:
     items, targets = [], []
     for row in rows:
         if embed_notes:
-            target = against_notes(row["question"], shared_retriever().search(row["question"], k=5))
+            target = against_notes(row["question"], shared_retriever().search(row["question"], k=5, kinds=("notes",)))
         else:
             target = {"reference": row["reference"], "graded_against": "reference"}
         targets.append(target)

@@ -4,6 +4,7 @@ offline model: the quiz answers, the class batch with a reference, and grading a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ pytestmark = pytest.mark.slow
 PROTOTYPE_Q = "What is the role of a prototype program?"
 PROTOTYPE_REF = "To simulate the behaviour of portions of the desired software product."
 DROPOUT_Q = "What is dropout and why does it help?"
+DL_SET = Path(__file__).resolve().parent.parent / "benchmarks" / "dl_grading_set.jsonl"
 DROPOUT_REF = "Dropout randomly drops neurons during training so the network cannot rely on specific nodes."
 
 
@@ -117,3 +119,18 @@ def test_nonsense_and_the_question_restated_get_nothing(real):
         g = grade(real, answer, DROPOUT_Q)
         assert g["score"] < 0.4 and g["verdict"] == "incorrect", (answer, g)
         assert not g["covered"]
+
+
+def test_a_batch_without_references_is_graded_against_the_notes_even_when_the_companion_ranks_first(real, tmp_path):
+    """Questions whose nearest passages are the tutor's own explanations: the key points still come from the
+    notes (every row a grade, none an error)."""
+    rows = [json.loads(line) for line in DL_SET.read_text().splitlines() if line.strip()]
+    wanted = {"human-on-vs-in-loop", "pooling-gap", "discriminative-lr", "cnn-sound-spectrogram", "seq2seq-encoder-decoder"}
+    batch = tmp_path / "class.jsonl"
+    batch.write_text("".join(json.dumps({"id": r["id"], "question": r["question"], "answer": r["good"]}) + "\n"
+                             for r in rows if r["id"] in wanted))
+    ran = real("grade", "--batch", str(batch))
+    assert ran.exit_code == 0, ran.output
+    out = [json.loads(line) for line in ran.stdout.splitlines()]
+    assert len(out) == 5 and all(o.get("grade") and not o.get("error") for o in out), out
+    assert all(o["grade"]["graded_against"] == "notes" for o in out)

@@ -278,7 +278,7 @@ def _grade_batch_offline(rows: list[BatchRow]) -> Iterator[BatchResult]:
             target = {"reference": reference, "graded_against": "reference"}
         else:
             if row.question not in targets:
-                targets[row.question] = against_notes(row.question, shared_retriever().search(row.question, k=5))
+                targets[row.question] = against_notes(row.question, shared_retriever().search(row.question, k=5, kinds=("notes",)))
             target = targets[row.question]
             if not target["reference"]:
                 errors[row.id] = "the notes hold nothing to grade this answer against; add a reference"
