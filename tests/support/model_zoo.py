@@ -91,7 +91,7 @@ def _searched(body: dict[str, Any]) -> bool:
         "Observation:" in str(m.get("content") or "") for m in messages if m.get("role") != "system")
 
 
-def _answer(task: str, prose: bool) -> tuple[str, Any]:
+def _answer(task: str) -> tuple[str, Any]:
     """(prose form, structured form) of the answer to `task`."""
     return {
         "research": (RESEARCH, RESEARCH), "glossary": (GLOSSARY, GLOSSARY), "other": (RESEARCH, RESEARCH),
@@ -117,14 +117,14 @@ def zoo_responder(behaviour: str):
             state["limited"] = True
             return Reply(status=429, headers={"Retry-After": "0"})
         if behaviour == "slow":
-            return Reply(content=_dump(_answer(task, False)[1]), delay=3.0)
+            return Reply(content=_dump(_answer(task)[1]), delay=3.0)
         if wants_search and behaviour not in ("never_calls_tools",):
             if behaviour == "react":
                 return text('Thought: I should search the notes.\nAction: search_notes\nAction Input: {"query": "dropout"}')
             if behaviour == "unknown_tool" and not any(m.get("role") == "tool" for m in body.get("messages", [])):
                 return tool_call("browse_web", url="https://example.com/dropout")
             return tool_call("search_notes", query="dropout")
-        prose, structured = _answer(task, False)
+        prose, structured = _answer(task)
         if behaviour in ("strict", "never_calls_tools", "unknown_tool", "rate_limited"):
             return text(_dump(structured))
         if behaviour == "fenced":

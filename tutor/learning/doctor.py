@@ -17,7 +17,6 @@ import os
 import sqlite3
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from tutor.security import redact
@@ -245,6 +244,3 @@ def _one_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return redact(f"{error.__class__.__name__}: {text[0] if text else ''}"[:300])
 
-
-def default_home_note(settings: Settings) -> str:
-    return f"TUTOR_HOME {Path(settings.home)}"

@@ -16,14 +16,11 @@ from starlette.responses import FileResponse, Response
 
 from tutor.errors import TutorError
 from tutor.web.app import Web, redirect
+from tutor.web.pages import _text as _q
 from tutor.web.render import markdown, note_link
 
 QUIZ_KINDS = ("mixed", "mcq", "short", "cloze", "computed")
 LEVELS = ("mixed", "remember", "understand", "apply", "analyze")
-
-
-def _q(request: Request, name: str, limit: int = 500) -> str:
-    return " ".join(str(request.query_params.get(name, "")).split())[:limit]
 
 
 async def _form(request: Request) -> dict[str, Any]:
