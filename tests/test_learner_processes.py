@@ -63,15 +63,16 @@ def test_sigkill_mid_quiz_keeps_every_answer_given(env):
 def test_eight_quizzes_at_once_lose_nothing(env, tutor_home):
     procs = [
         subprocess.Popen(tutor_cmd("quiz", "--n", "3", "--kind", "mcq", "--seed", str(seed)), env=env,
-                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for seed in range(8)
     ]
-    for proc in procs:
-        proc.stdin.write("A\nB\nC\n")
-        proc.stdin.close()
-    errors = [proc.stderr.read() for proc in procs]
-    codes = [proc.wait(timeout=600) for proc in procs]
-    assert codes == [0] * 8, [e[-1500:] for e, c in zip(errors, codes) if c]
+    outputs = [proc.communicate("A\nB\nC\n", timeout=600) for proc in procs]
+    codes = [proc.returncode for proc in procs]
+    assert codes == [0] * 8, [err[-1500:] for (_, err), c in zip(outputs, codes) if c]
+    # each process was asked three questions and graded three answers (its output says which one did not)
+    graded = [sum(line.startswith(("correct", "incorrect", "partially")) for line in out.splitlines())
+              for out, _ in outputs]
+    assert graded == [3] * 8, [(seed, out[-2000:], err[-1000:]) for seed, ((out, err), g) in enumerate(zip(outputs, graded)) if g != 3]
     assert progress(env)["attempts"] == 24
     with sqlite3.connect(tutor_home / "learner.db") as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
