@@ -102,6 +102,70 @@ def test_ask_keeps_a_model_answer_written_in_prose(tutor, monkeypatch):
     assert json.loads(ran.stdout)["answer"].startswith("Because attention has no notion of order")
 
 
+@pytest.mark.parametrize("question", [
+    "does dropout stay on when the trained model makes predictions?",
+    "why do transformers need positional encoding?",
+    "how is precision different from recall?",
+    "what is the capital of France?",
+])
+def test_offline_ask_without_the_crew_is_the_crews_answer(tutor_home, question):
+    from tutor.crew.outputs import Answer
+    from tutor.crew.run import build_and_run
+    from tutor.learning.conversation import _offline_answer
+    from tutor.learning.flows import CrewOptions
+
+    direct = _offline_answer(question, CrewOptions())
+    assert direct is not None
+    run = build_and_run("answer_question", {"question": question}, no_demo=True)
+    crewed = Answer.model_validate_json(run.result("answer_question").raw)
+    crewed.question = question
+    assert direct.model_dump() == crewed.model_dump()
+    assert [c.tool for c in run.tool_calls] == ["search_notes", "search_notes"]  # researcher, explainer
+
+
+def test_ask_runs_the_crew_when_the_yaml_changes_what_answers(tutor, tmp_path):
+    from tutor.learning.conversation import _offline_answer
+    from tutor.learning.flows import CrewOptions
+
+    question = "why do transformers need positional encoding?"
+    assert _offline_answer(question, CrewOptions(verbose=True)) is None
+    assert _offline_answer(question, CrewOptions(process="hierarchical")) is None
+    folder = tmp_path / "teacher"
+    folder.mkdir()
+    (folder / "tasks.yaml").write_text(
+        "answer_question:\n"
+        "  description: Answer {question} with the passages of the notes that bear on it.\n"
+        "  expected_output: The passages, cited.\n"
+        "  agent: explainer\n"
+        "  skill: extract\n"
+    )
+    assert _offline_answer(question, CrewOptions(config_dir=folder)) is None
+    ran = tutor("ask", question, "--config", str(folder), "--json")
+    assert ran.exit_code == 0, ran.stderr
+    assert json.loads(ran.stdout)["suggestions"] == []  # the extract skill's answer, through the crew
+    (folder / "agents.yaml").write_text("explainer:\n  role: Explainer\n  goal: Explain.\n  backstory: A tutor.\n"
+                                        "  tools: [search_notes]\n  llm: openai/some-model\n")
+    (folder / "tasks.yaml").unlink()
+    assert _offline_answer(question, CrewOptions(config_dir=folder)) is None  # an agent with its own model
+
+
+@pytest.mark.slow
+def test_a_cold_offline_ask_never_imports_crewai(tutor_home):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TUTOR_HOME": str(tutor_home)}
+    built = subprocess.run([sys.executable, "-m", "tutor", "index"], env=env, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    ran = subprocess.run([sys.executable, "-X", "importtime", "-m", "tutor", "ask", "what is dropout?"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "Dropout" in ran.stdout
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in ran.stderr.splitlines() if "|" in line}
+    assert "chromadb" in imported and not imported & {"crewai", "litellm", "torch"}
+
+
 CHAT = "\n".join([
     "what is dropout?",
     "and at test time?",

@@ -48,8 +48,12 @@ def check_question(text: str) -> str:
 def ask(question: str, options: Any) -> Answer:
     """The answer to a learner's question, grounded in the notes; a model's prose answer is kept, not dropped."""
     from tutor.crew.run import build_and_run
+    from tutor.learning.flows import verify_citations
 
     question = check_question(question)
+    direct = _offline_answer(question, options)
+    if direct is not None:
+        return verify_citations(direct, "answer")
     # The answer comes from the notes: no demo is offered, so no demo module (nor torch) is imported.
     run = build_and_run("answer_question", {"question": question}, no_demo=True, **options.crew_kwargs())
     result = run.result("answer_question")
@@ -63,9 +67,40 @@ def ask(question: str, options: Any) -> Answer:
                 raise WorkFailed(f"the {result.agent} returned no answer") from None
             answer = Answer(question=question, answer=result.raw.strip())
     answer.question = question
-    from tutor.learning.flows import verify_citations
-
     return verify_citations(answer, "answer")
+
+
+def _offline_answer(question: str, options: Any) -> Answer | None:
+    """The built-in offline model's answer without starting a crew, or None where the crew must run.
+
+    Offline, the explainer's answer reads only its own `search_notes` call (the researcher's report is
+    context it does not need), so when the YAML keeps that shape (the task's skill is `answer`, its agent
+    may search, every agent of the run is offline) the same search and the same composer give the very
+    answer the crew gives (tests/test_ask.py compares them), without importing CrewAI: a cold `tutor ask`
+    then costs what the index costs. --verbose and --process hierarchical still show the crew at work.
+    """
+    from tutor.crew.run import load_checked_config, resolve_model
+
+    if options.verbose or options.process != "sequential" or resolve_model(options.model) != "offline":
+        return None
+    config = load_checked_config(options.config_dir)
+    task = config.require_task("answer_question")
+    agents = [config.agents[config.tasks[name].agent] for name in config.closure("answer_question")]
+    if task.offline_skill() != "answer" or "search_notes" not in config.agents[task.agent].tools:
+        return None
+    if any(resolve_model(agent.llm) != "offline" for agent in agents):
+        return None
+    from tutor.knowledge.companion import course_companion
+    from tutor.llms.answer import ANSWER_PASSAGES, compose_answer
+    from tutor.llms.protocol import parse_passages
+    from tutor.tools.notes import format_passages, shared_retriever
+
+    retriever = shared_retriever()
+    # through the observation text, as the agent reads it, so both paths see the same passages
+    passages = parse_passages(format_passages(retriever.search_with_companion(question, k=ANSWER_PASSAGES)))
+    answer = compose_answer(question, passages, embed=retriever.store.embedder, companion=course_companion())
+    answer.question = question
+    return answer
 
 
 def render_answer(answer: Answer) -> str:

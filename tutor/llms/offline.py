@@ -240,11 +240,11 @@ class OfflineLLM(BaseLLM):
         return final(f"I read the answer against {how}, point by point.", grade.model_dump_json())
 
     def _answer(self, conv: Conversation, task: TaskInfo | None) -> str:
-        from tutor.llms.answer import compose_answer
+        from tutor.llms.answer import ANSWER_PASSAGES, compose_answer
         from tutor.tools.notes import shared_retriever
 
         question = str(self.run.inputs.get("question") or self._query(task, conv))
-        step = self._search_first(conv, question, k=8)
+        step = self._search_first(conv, question, k=ANSWER_PASSAGES)
         if step:
             return step
         embedder = shared_retriever().store.embedder
