@@ -29,6 +29,7 @@ _REASON = re.compile(r"\b(to (prevent|avoid|reduce|improve|make|allow|help|captu
 _YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|should|will|would|isn't|doesn't)\b|\b(true|wrong|mistake|"
                      r"confus\w*|myth|misconception)\b", re.I)
 _LISTING = re.compile(r"\b(what are|which are|list|name the|kinds of|types of|steps|components|v's)\b", re.I)
+_EXAMPLE_LINE = re.compile(r"(^|\u2014 )[*_]*examples?[*_]*:", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 
 
@@ -41,6 +42,15 @@ class Candidate:
     @property
     def companion(self) -> bool:
         return self.passage.kind == "companion"
+
+    @property
+    def read_as(self) -> str:
+        """The line as it is matched against the question: a note line under a heading is about that heading
+        ("Uses sine and cosine functions ..." under Positional Encoding), so the heading is read with it."""
+        head = plain(self.passage.subsection or "")
+        if self.companion or not head or head.lower() in self.text.lower():
+            return self.text
+        return f"{head}: {self.text}"
 
 
 def _candidates(passages: Sequence[Retrieved]) -> list[Candidate]:
@@ -152,14 +162,14 @@ def compose_answer(
     words = set(content_words(question))
     sims = np.zeros(len(cands))
     if embed is not None and cands:
-        vectors = np.asarray(embed([question, *[c.text for c in cands]]), dtype=np.float32)
+        vectors = np.asarray(embed([question, *[c.read_as for c in cands]]), dtype=np.float32)
         q, rest = vectors[0], vectors[1:]
         norms = np.linalg.norm(rest, axis=1) * (np.linalg.norm(q) or 1.0)
         sims = rest @ q / np.where(norms == 0, 1.0, norms)
     why, example, compare = bool(_WHY.search(question)), bool(_EXAMPLE.search(question)), bool(_COMPARE.search(question))
     yes_no = bool(_YES_NO.search(question))
     for c, sim in zip(cands, sims):
-        shared = sum(1 for w in words if mentions(c.text, w))
+        shared = sum(1 for w in words if mentions(c.read_as, w))
         c.score = float(sim) + 0.08 * shared + 0.1 * c.passage.similarity
         if why and _REASON.search(c.text):
             c.score += 0.08
@@ -167,6 +177,8 @@ def compose_answer(
             c.score += 0.2 if c.text.startswith("For example:") else 0.1
         if not example and c.text.startswith("For example:"):
             c.score -= 0.05
+        if not example and _EXAMPLE_LINE.search(c.text):
+            c.score -= 0.15  # the notes' example line ("Example: BERT (...)") names a case, it explains nothing
         if c.text.startswith("It is not true that") and not yes_no:
             c.score -= 0.12  # a correction answers "is it true that ...?", not "why ...?"
     chosen = _choose(cands, compare=compare, listing=bool(_LISTING.search(question)), example=example)

@@ -193,7 +193,12 @@ class OfflineLLM(BaseLLM):
             items = rubric_items(pick_entries(topic, conv.passages(), course_companion())[:2])
         if len(items) < 3:  # the quiz draws on the same rubric questions: none is asked twice
             asked = {i.question for i in items}
-            more = _quiz_items(topic, conv, n=6, kind="short", seed=int(self.run.inputs.get("seed", 0) or 0))
+            more = _quiz_items(topic, conv, n=8, kind="short", seed=int(self.run.inputs.get("seed", 0) or 0))
+            # the questions about the topic itself first, those beyond recall before recall ("what is dropout
+            # for?" before "Explain Skip Connections" from a section that only mentions dropout)
+            words = compose.content_words(topic)
+            more.sort(key=lambda i: (not all(compose.mentions(f"{i.question} {i.answer}", w) for w in words),
+                                     i.level == "remember"))
             items += [i for i in more if i.question not in asked][: 3 - len(items)]
         questions = [CheckQuestion(question=i.question, answer=i.answer, source=i.source, section=i.section,
                                    level=i.level, key_points=i.key_points) for i in items]
