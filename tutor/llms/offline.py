@@ -188,15 +188,22 @@ class OfflineLLM(BaseLLM):
         from tutor.learning.quiz import rubric_items
         from tutor.llms.lesson import pick_entries
 
-        items = []  # the companion's questions on the topic's ideas, then the notes' own
+        items = []  # the companion's questions on the topic's ideas, then on its neighbours that name it, then the notes'
+        words = compose.content_words(topic)
         if compose.topic_covered(topic, compose.notes_only(conv.passages())):
-            items = rubric_items(pick_entries(topic, conv.passages(), course_companion())[:2])
+            companion = course_companion()
+            entries = pick_entries(topic, conv.passages(), companion)[:2]
+            items = rubric_items(entries)
+            if len(items) < 3:
+                near = [e for first in entries[:1] for e in companion.for_section(first.notes, first.explains)
+                        if all(e is not f for f in entries)]
+                items += [i for i in rubric_items(near)
+                          if all(compose.mentions(i.question, w) for w in words)][: 3 - len(items)]
         if len(items) < 3:  # the quiz draws on the same rubric questions: none is asked twice
             asked = {i.question for i in items}
             more = _quiz_items(topic, conv, n=8, kind="short", seed=int(self.run.inputs.get("seed", 0) or 0))
             # the questions about the topic itself first, those beyond recall before recall ("what is dropout
             # for?" before "Explain Skip Connections" from a section that only mentions dropout)
-            words = compose.content_words(topic)
             more.sort(key=lambda i: (not all(compose.mentions(f"{i.question} {i.answer}", w) for w in words),
                                      i.level == "remember"))
             items += [i for i in more if i.question not in asked][: 3 - len(items)]
