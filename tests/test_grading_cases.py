@@ -134,3 +134,22 @@ def test_a_batch_without_references_is_graded_against_the_notes_even_when_the_co
     out = [json.loads(line) for line in ran.stdout.splitlines()]
     assert len(out) == 5 and all(o.get("grade") and not o.get("error") for o in out), out
     assert all(o["grade"]["graded_against"] == "notes" for o in out)
+
+
+@pytest.mark.parametrize("answer, question, reference", [
+    ("It switches off random neurons while training so none can rely on another.", DROPOUT_Q, DROPOUT_REF),
+    ("It adds penalties to large weights in the loss function.", DROPOUT_Q, None),
+    ("purple banana seven", DROPOUT_Q, None),
+    ("the behaviour simulate portions", PROTOTYPE_Q, PROTOTYPE_REF),
+])
+def test_offline_grade_without_the_crew_is_the_crews_grade(real, answer, question, reference):
+    from tutor.crew.run import build_and_run
+    from tutor.grading.model import Grade
+    from tutor.learning.flows import CrewOptions, grade as grade_flow
+
+    direct = grade_flow(answer, question, reference or "", CrewOptions())
+    run = build_and_run("grade_answer", {"question": question, "reference": reference or "", "answer": answer})
+    crewed = run.result("grade_answer").output
+    assert isinstance(crewed, Grade) and [c.tool for c in run.tool_calls] == ["search_notes"]
+    assert direct.model_dump() == crewed.model_dump()
+    assert grade(real, answer, question, reference) == json.loads(direct.model_dump_json())

@@ -71,34 +71,13 @@ def ask(question: str, options: Any) -> Answer:
 
 
 def _offline_answer(question: str, options: Any) -> Answer | None:
-    """The built-in offline model's answer without starting a crew, or None where the crew must run.
+    """The built-in offline model's answer without starting a crew (tutor.llms.direct), or None where the
+    crew must run: a teacher's YAML that changes who answers, --verbose, --process hierarchical."""
+    from tutor.llms import direct
 
-    Offline, the explainer's answer reads only its own `search_notes` call (the researcher's report is
-    context it does not need), so when the YAML keeps that shape (the task's skill is `answer`, its agent
-    may search, every agent of the run is offline) the same search and the same composer give the very
-    answer the crew gives (tests/test_ask.py compares them), without importing CrewAI: a cold `tutor ask`
-    then costs what the index costs. --verbose and --process hierarchical still show the crew at work.
-    """
-    from tutor.crew.run import load_checked_config, resolve_model
-
-    if options.verbose or options.process != "sequential" or resolve_model(options.model) != "offline":
+    if not direct.skips_the_crew("answer_question", "answer", options):
         return None
-    config = load_checked_config(options.config_dir)
-    task = config.require_task("answer_question")
-    agents = [config.agents[config.tasks[name].agent] for name in config.closure("answer_question")]
-    if task.offline_skill() != "answer" or "search_notes" not in config.agents[task.agent].tools:
-        return None
-    if any(resolve_model(agent.llm) != "offline" for agent in agents):
-        return None
-    from tutor.knowledge.companion import course_companion
-    from tutor.llms.answer import ANSWER_PASSAGES, compose_answer
-    from tutor.llms.protocol import parse_passages
-    from tutor.tools.notes import format_passages, shared_retriever
-
-    retriever = shared_retriever()
-    # through the observation text, as the agent reads it, so both paths see the same passages
-    passages = parse_passages(format_passages(retriever.search_with_companion(question, k=ANSWER_PASSAGES)))
-    answer = compose_answer(question, passages, embed=retriever.store.embedder, companion=course_companion())
+    answer = direct.answer(question, direct.search_as_the_agent(question, direct.ANSWER_PASSAGES))
     answer.question = question
     return answer
 

@@ -138,6 +138,11 @@ def grade(answer: str, question: str, reference: str, options: CrewOptions) -> A
     from tutor.grading.model import Grade
 
     inputs = {"question": question, "reference": reference, "answer": answer}
+    from tutor.llms import direct
+
+    if direct.skips_the_crew("grade_answer", "grade", options):  # the same grade, without starting a crew
+        passages = direct.search_as_the_agent(question or answer, direct.GRADE_PASSAGES)
+        return Grade.model_validate_json(direct.grade(question, reference, answer, passages)[0])
     kwargs = options.crew_kwargs()
     attempts = 1 if resolve_model(options.model) == "offline" else 2
     failure: WorkFailed | None = None

@@ -136,9 +136,6 @@ def question_covered(question: str, passages: Sequence[Retrieved]) -> bool:
     return len(hits) * 2 >= len(words) and any(mentions(in_notes, w) for w in hits)
 
 
-ANSWER_PASSAGES = 8  # how many passages the offline explainer reads for a learner's question
-
-
 def compose_answer(
     question: str,
     passages: list[Retrieved],

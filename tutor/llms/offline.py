@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from crewai.llms.base_llm import BaseLLM
 from tutor.knowledge.companion import course_companion
-from tutor.llms import compose
+from tutor.llms import compose, direct
 from tutor.llms.protocol import Conversation, action, final, read_conversation
 
 DELEGATE = "delegate_work_to_coworker"
@@ -229,39 +229,24 @@ class OfflineLLM(BaseLLM):
         return final("Each question comes from one passage of the notes.", quiz.model_dump_json())
 
     def _grade(self, conv: Conversation, task: TaskInfo | None) -> str:
-        from tutor.grading.service import against_notes, against_reference, shared_grader
-
         question = str(self.run.inputs.get("question", ""))
-        reference = str(self.run.inputs.get("reference", "")).strip()
         answer = str(self.run.inputs.get("answer", ""))
-        # The notes are read either way: for the key points when there is no reference, and for the
-        # concepts next to the one asked ("that describes L1/L2 regularization") when there is one.
-        step = self._search_first(conv, question or answer, k=5)
+        step = self._search_first(conv, question or answer, k=direct.GRADE_PASSAGES)
         if step:
             return step
-        if reference:
-            target = against_reference(question, reference, compose.notes_only(conv.passages()))
-        else:
-            target = against_notes(question or answer, compose.notes_only(conv.passages()))
-        if not target["reference"]:
-            return final("The notes hold nothing to grade this answer against.",
-                         '{"score": 0.0, "verdict": "incorrect", "feedback": "The notes say nothing I could grade '
-                         'this answer against; give a reference answer with --reference.", "confidence": 0.0}')
-        grade = shared_grader().grade(answer, question=question, **target)
-        how = "the key points of the notes that answer the question" if target["graded_against"] == "notes" else "the reference"
-        return final(f"I read the answer against {how}, point by point.", grade.model_dump_json())
+        graded, against = direct.grade(question, str(self.run.inputs.get("reference", "")), answer, conv.passages())
+        how = {"notes": "I read the answer against the key points of the notes that answer the question, point by point.",
+               "nothing": "The notes hold nothing to grade this answer against."}.get(
+            against, "I read the answer against the reference, point by point.")
+        return final(how, graded)
 
     def _answer(self, conv: Conversation, task: TaskInfo | None) -> str:
-        from tutor.llms.answer import ANSWER_PASSAGES, compose_answer
-        from tutor.tools.notes import shared_retriever
-
         question = str(self.run.inputs.get("question") or self._query(task, conv))
-        step = self._search_first(conv, question, k=ANSWER_PASSAGES)
+        step = self._search_first(conv, question, k=direct.ANSWER_PASSAGES)
         if step:
             return step
-        embedder = shared_retriever().store.embedder
-        answer = compose_answer(question, conv.passages(), embed=embedder, companion=course_companion())
-        return final("I answer with the few sentences that answer the question, each cited.", answer.model_dump_json())
+        return final("I answer with the few sentences that answer the question, each cited.",
+                     direct.answer(question, conv.passages()).model_dump_json())
 
     def _extract(self, conv: Conversation, task: TaskInfo | None) -> str:
         query = self._query(task, conv)

@@ -1,0 +1,70 @@
+"""The built-in offline model's skills that read nothing but their own search, callable without a crew.
+
+Offline, the explainer's answer to a learner's question and the grader's grade read only the passages of
+their own `search_notes` call (the researcher's report is context they do not need). So while the YAML
+keeps that shape (the task's skill is `answer` or `grade`, its agent may search, every agent of the run is
+offline, the process sequential and quiet) the same search and the same composer give the very output the
+crew gives, without importing CrewAI: a cold `tutor ask` or `tutor grade` then costs what the index and
+the grader cost. `tutor.llms.offline` calls the same functions from inside the crew, so the two cannot
+drift apart (tests/test_teaching.py and tests/test_grading_cases.py compare them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tutor.crew.outputs import Answer
+from tutor.llms.protocol import Retrieved, parse_passages
+
+ANSWER_PASSAGES = 8  # how many passages the offline explainer reads for a learner's question
+GRADE_PASSAGES = 5  # how many the offline grader reads for the key points and the concepts nearby
+NOTHING_TO_GRADE = ('{"score": 0.0, "verdict": "incorrect", "feedback": "The notes say nothing I could grade '
+                    'this answer against; give a reference answer with --reference.", "confidence": 0.0}')
+
+
+def skips_the_crew(task: str, skill: str, options: Any) -> bool:
+    """True when the offline model alone would do `task` with `skill`, reading only its own search."""
+    from tutor.crew.run import load_checked_config, resolve_model
+
+    if options.verbose or options.process != "sequential" or resolve_model(options.model) != "offline":
+        return False
+    config = load_checked_config(options.config_dir)
+    spec = config.require_task(task)
+    if spec.offline_skill() != skill or "search_notes" not in config.agents[spec.agent].tools:
+        return False
+    agents = [config.agents[config.tasks[name].agent] for name in config.closure(task)]
+    return all(resolve_model(agent.llm) == "offline" for agent in agents)
+
+
+def search_as_the_agent(query: str, k: int) -> list[Retrieved]:
+    """What an agent's `search_notes` call returns, read back from the observation text as the agent reads it."""
+    from tutor.tools.notes import format_passages, shared_retriever
+
+    return parse_passages(format_passages(shared_retriever().search_with_companion(query, k=k)))
+
+
+def answer(question: str, passages: list[Retrieved]) -> Answer:
+    """The offline answer to a learner's question from the passages its search found."""
+    from tutor.knowledge.companion import course_companion
+    from tutor.llms.answer import compose_answer
+    from tutor.tools.notes import shared_retriever
+
+    embedder = shared_retriever().store.embedder
+    return compose_answer(question, passages, embed=embedder, companion=course_companion())
+
+
+def grade(question: str, reference: str, answer_text: str, passages: list[Retrieved]) -> tuple[str, str]:
+    """The offline grade as JSON, and how it was graded: against the reference, or against the key points
+    of the notes that answer the question. The notes are read either way: for the key points when there is
+    no reference, and for the concepts next to the one asked ("that describes L1/L2 regularization")."""
+    from tutor.grading.service import against_notes, against_reference, notes_only, shared_grader
+
+    reference = reference.strip()
+    if reference:
+        target = against_reference(question, reference, notes_only(passages))
+    else:
+        target = against_notes(question or answer_text, notes_only(passages))
+    if not target["reference"]:
+        return NOTHING_TO_GRADE, "nothing"
+    graded = shared_grader().grade(answer_text, question=question, **target)
+    return graded.model_dump_json(), target["graded_against"]
