@@ -414,3 +414,14 @@ def test_an_answer_holding_both_poles_as_the_reference_does_is_no_opposite():
     assert conflicts("a step that is too big overshoots the minimum and a tiny one makes learning very slow", reference) == []
     assert conflicts("a big step makes training slow", "a small step makes training slow")
     assert conflicts("Dropout adds extra neurons", "Dropout drops neurons during training")
+
+
+def test_a_facet_term_belongs_to_its_sections_idea():
+    """"**Purpose**: NMS eliminates ..." is a point about NMS, the section's idea: "What does NMS do?" finds it."""
+    from tutor.grading.keypoints import points_of
+
+    text = "- **Purpose**: NMS eliminates redundant detections of the same object.\n- **Dropout**: Randomly drops neurons."
+    section = "6. Impact of Non-Maximum Suppression (NMS) Threshold"
+    purpose, dropout = points_of(text, "04.md", section)
+    assert (purpose.concept, purpose.term, dropout.concept) == (section, "Purpose", "Dropout")
+    assert points_of(text, "04.md", section, terms_are_concepts=True)[0].concept == "Purpose"  # training: unchanged

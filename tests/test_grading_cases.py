@@ -153,3 +153,9 @@ def test_offline_grade_without_the_crew_is_the_crews_grade(real, answer, questio
     assert isinstance(crewed, Grade) and [c.tool for c in run.tool_calls] == ["search_notes"]
     assert direct.model_dump() == crewed.model_dump()
     assert grade(real, answer, question, reference) == json.loads(direct.model_dump_json())
+
+
+def test_a_question_on_what_nms_does_is_graded_on_its_purpose_not_its_threshold(real):
+    g = grade(real, "It removes the duplicate boxes around the same object.", "What does non-maximum suppression do in object detection?")
+    points = g["covered"] + g["missed"]
+    assert points and all("NMS eliminates redundant detections" in p for p in points), points

@@ -32,6 +32,10 @@ _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _BOLD_TERM = re.compile(r"^\*\*([^*]{2,60})\*\*\s*[:\-–]?\s*")
 _HEADING = re.compile(r"^#{1,6}\s+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+# bold terms that name a facet of an idea, not an idea: a point under one belongs to its section's idea
+GENERIC_TERMS = frozenset("purpose definition formula example examples impact concept principle pros cons "
+                          "limitation limitations significance steps advantages disadvantages challenges "
+                          "enhancements mitigation benefits use uses applications".split())
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ def points_of(text: str, source: str, section: str, subsection: str = "", terms_
         term = _BOLD_TERM.match(body)
         name = term.group(1).strip() if term else ""
         own = name if term and (terms_are_concepts or not in_subsection) else concept
+        if own == name and name.lower() in GENERIC_TERMS and not terms_are_concepts:
+            own = concept  # "**Purpose**: NMS eliminates ..." is about the section's idea, not about "Purpose"
         if term and ":" in body[: term.end() + 1]:  # "**Dropout**: randomly ..." -> "Dropout: randomly ..."
             rest = body[term.end():]
             body = f"{name}: {rest}" if rest else ""
