@@ -109,7 +109,7 @@ def test_against_the_notes_a_correct_dropout_answer_is_graded_on_the_dropout_poi
 def test_a_sibling_concept_is_named_as_the_confusion(real):
     g = grade(real, "It adds penalties to large weights in the loss function.", DROPOUT_Q)
     assert g["verdict"] == "incorrect", g
-    assert g["confused_with"] and "Regularization" in g["confused_with"]["concept"], g
+    assert g["confused_with"] and g["confused_with"]["concept"] == "L1/L2 Regularization", g  # its very words
     assert g["feedback"].startswith(f"That describes {g['confused_with']['concept']}")
     assert "For Dropout, the notes say" in g["feedback"]
 

@@ -153,8 +153,11 @@ def confused_with(point_probs: np.ndarray, sibling_probs: np.ndarray, point_word
     own = max(point_words) if len(point_words) else 0.0
     # By words alone (the answer in the sibling's vocabulary, on its topic) it also flags correct answers that
     # use a neighbouring term ("the feature map gets smaller" for stride): words only break ties of meaning.
+    # "About it" is "not unrelated to it": the pair model reads a near-copy of a sibling's point ("It adds
+    # penalties to large weights ..." for L1/L2) as partly contradicting it, which still says it is about it.
+    about = 1.0 - sibling_probs[:, 3] if sibling_probs.shape[1] > 3 else fit
     by_meaning = (fit >= CONFUSED_AT) & (fit >= asked + CONFUSED_MARGIN)
-    by_words = (fit >= CONFUSED_AT) & (fit >= asked) & (words >= own + 0.3)
+    by_words = (about >= CONFUSED_AT) & (fit >= asked) & (words >= own + 0.3)
     chosen = by_meaning | by_words
     if not chosen.any():
         return None

@@ -35,7 +35,8 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 # bold terms that name a facet of an idea, not an idea: a point under one belongs to its section's idea
 GENERIC_TERMS = frozenset("purpose definition formula example examples impact concept principle pros cons "
                           "limitation limitations significance steps advantages disadvantages challenges "
-                          "enhancements mitigation benefits use uses applications".split())
+                          "enhancements mitigation benefits use uses applications solution solutions process "
+                          "approach overview trade-offs tradeoffs task".split()) | {"model name", "model names"}
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,18 @@ class NotePoint:
 
     @property
     def name(self) -> str:
-        """What the point is about, as a learner would name it: its bold term, else its concept."""
-        return self.term or self.concept
+        """What the point is about, as a learner would name it: its bold term (unless a facet such as
+        "Purpose"), else its concept, without the notes' numbering ("6. Impact of ..." -> "Impact of ...")."""
+        return unnumbered(self.term if self.term and self.term.lower() not in GENERIC_TERMS else self.concept)
 
     @property
     def citation(self) -> dict[str, str]:
         return {"source": self.source, "section": self.section}
+
+
+def unnumbered(heading: str) -> str:
+    """A heading without the notes' numbering: "6. Impact of NMS" -> "Impact of NMS", "b. Word2Vec" -> "Word2Vec"."""
+    return re.sub(r"^\s*(?:\d+|[a-z])[.)]\s+", "", heading)
 
 
 def plain_markdown(text: str) -> str:
@@ -137,7 +144,7 @@ class KeyPoints:
 
     @property
     def concept(self) -> str:
-        return self.points[0].concept if self.points else ""
+        return unnumbered(self.points[0].concept) if self.points else ""
 
 
 def select_key_points(
