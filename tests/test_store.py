@@ -353,3 +353,21 @@ def test_files_that_cannot_be_read_are_skipped_and_the_rest_indexed(notes, tmp_p
     assert len(report.skipped) == 1 and "latin1.txt" in report.skipped[0] and "UTF-8" in report.skipped[0]
     assert {c.source for c in chunk_file(mine / "good.md", "x")} == {"x"}
     assert any(c.section == "Residuals" for c in store.all_chunks())
+
+
+def test_a_half_written_lexical_cache_is_rebuilt_not_read_as_empty(notes):
+    """Eight processes starting at once: one may find the cache folder another is still writing. The cache is
+    published by renaming a finished folder into place, and an empty chunk list is never trusted."""
+    from tutor.knowledge.retrieval import LexicalIndex
+
+    store = store_with(HashingEmbedder())
+    store.sync()
+    built = LexicalIndex.load_or_build(store)
+    assert len(built.chunks) == 4
+    lexical = store.settings.index_dir / "lexical"
+    [folder] = list(lexical.iterdir())  # published, and no staging folder left behind
+    assert ".tmp-" not in folder.name and (folder / "chunks.jsonl").read_text().count("\n") == 3
+    (folder / "chunks.jsonl").write_text("")  # what a reader saw mid-write before
+    again = LexicalIndex.load_or_build(store)
+    assert len(again.chunks) == 4 and again.search("dropout", 2)
+    assert (folder / "chunks.jsonl").read_text().count("\n") == 3  # and the cache is whole again

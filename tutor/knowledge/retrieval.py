@@ -6,6 +6,7 @@ embedder blurs. Reciprocal rank fusion needs no score calibration between the tw
 
 from __future__ import annotations
 
+import os
 import shutil
 from functools import lru_cache
 from pathlib import Path
@@ -87,6 +88,9 @@ class LexicalIndex:
 
     @classmethod
     def load_or_build(cls, store: NoteStore) -> "LexicalIndex":
+        """The cached index for the collection's content, else one built now and published for the next
+        process. Publishing is atomic (built in a folder of its own, then renamed into place), so a process
+        starting while another writes the cache never reads half of it (an empty chunk list is never trusted)."""
         import bm25s
 
         content = store.content_hash() or "unknown"
@@ -95,19 +99,30 @@ class LexicalIndex:
         if chunks_file.exists():
             try:
                 chunks = [Chunk.model_validate_json(line) for line in chunks_file.read_text().splitlines()]
-                return cls(chunks, bm25s.BM25.load(str(folder)))
+                if chunks:
+                    return cls(chunks, bm25s.BM25.load(str(folder)))
             except (OSError, ValueError):
-                shutil.rmtree(folder, ignore_errors=True)
+                pass
+            shutil.rmtree(folder, ignore_errors=True)
         index = cls.build(store.all_chunks())
         if content != "unknown" and index.chunks:
-            parent = folder.parent
-            if parent.exists():
-                for old in parent.glob(f"{store.settings.collection}-*"):
-                    shutil.rmtree(old, ignore_errors=True)
-            folder.mkdir(parents=True, exist_ok=True)
-            index.retriever.save(str(folder))
-            chunks_file.write_text("\n".join(c.model_dump_json() for c in index.chunks))
+            index._publish(folder, store.settings.collection)
         return index
+
+    def _publish(self, folder: Path, collection: str) -> None:
+        staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+        try:
+            staging.mkdir(parents=True, exist_ok=True)
+            self.retriever.save(str(staging))
+            (staging / "chunks.jsonl").write_text("\n".join(c.model_dump_json() for c in self.chunks))
+            for old in folder.parent.glob(f"{collection}-*"):  # caches of other content
+                if old != folder and ".tmp-" not in old.name:
+                    shutil.rmtree(old, ignore_errors=True)
+            os.rename(staging, folder)
+        except OSError:
+            pass  # another process published the same content first, or the disk is read-only: no cache
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         if not self.chunks:
