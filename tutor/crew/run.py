@@ -160,6 +160,19 @@ def resolve_model(model: str | None) -> str:
     return (model or get_settings().model or "offline").strip()
 
 
+def skips_the_crew(task: str, skill: str, options: Any) -> bool:
+    """True when the offline model alone would do `task` with `skill`, reading only its own search: then
+    tutor.llms.direct does it without starting a crew, with the same output."""
+    if options.verbose or options.process != "sequential" or resolve_model(options.model) != "offline":
+        return False
+    config = load_checked_config(options.config_dir)
+    spec = config.require_task(task)
+    if spec.offline_skill() != skill or "search_notes" not in config.agents[spec.agent].tools:
+        return False
+    agents = [config.agents[config.tasks[name].agent] for name in config.closure(task)]
+    return all(resolve_model(agent.llm) == "offline" for agent in agents)
+
+
 def make_llm(model: str, run_context: Any) -> Any:
     """The built-in offline model, or any model string CrewAI / LiteLLM accepts."""
     if model == "offline":

@@ -73,9 +73,10 @@ def ask(question: str, options: Any) -> Answer:
 def _offline_answer(question: str, options: Any) -> Answer | None:
     """The built-in offline model's answer without starting a crew (tutor.llms.direct), or None where the
     crew must run: a teacher's YAML that changes who answers, --verbose, --process hierarchical."""
+    from tutor.crew.run import skips_the_crew
     from tutor.llms import direct
 
-    if not direct.skips_the_crew("answer_question", "answer", options):
+    if not skips_the_crew("answer_question", "answer", options):
         return None
     answer = direct.answer(question, direct.search_as_the_agent(question, direct.ANSWER_PASSAGES))
     answer.question = question

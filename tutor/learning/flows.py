@@ -138,9 +138,10 @@ def grade(answer: str, question: str, reference: str, options: CrewOptions) -> A
     from tutor.grading.model import Grade
 
     inputs = {"question": question, "reference": reference, "answer": answer}
+    from tutor.crew.run import skips_the_crew
     from tutor.llms import direct
 
-    if direct.skips_the_crew("grade_answer", "grade", options):  # the same grade, without starting a crew
+    if skips_the_crew("grade_answer", "grade", options):  # the same grade, without starting a crew
         passages = direct.search_as_the_agent(question or answer, direct.GRADE_PASSAGES)
         return Grade.model_validate_json(direct.grade(question, reference, answer, passages)[0])
     kwargs = options.crew_kwargs()

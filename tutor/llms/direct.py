@@ -3,15 +3,13 @@
 Offline, the explainer's answer to a learner's question and the grader's grade read only the passages of
 their own `search_notes` call (the researcher's report is context they do not need). So while the YAML
 keeps that shape (the task's skill is `answer` or `grade`, its agent may search, every agent of the run is
-offline, the process sequential and quiet) the same search and the same composer give the very output the
-crew gives, without importing CrewAI: a cold `tutor ask` or `tutor grade` then costs what the index and
-the grader cost. `tutor.llms.offline` calls the same functions from inside the crew, so the two cannot
+offline, the process sequential and quiet: `tutor.crew.run.skips_the_crew`) the same search and the same
+composer give the very output the crew gives, without importing CrewAI: a cold `tutor ask` or `tutor grade`
+then costs what the index and the grader cost. `tutor.llms.offline` calls the same functions from inside the crew, so the two cannot
 drift apart (tests/test_teaching.py and tests/test_grading_cases.py compare them).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from tutor.crew.outputs import Answer
 from tutor.llms.protocol import Retrieved, parse_passages
@@ -20,20 +18,6 @@ ANSWER_PASSAGES = 8  # how many passages the offline explainer reads for a learn
 GRADE_PASSAGES = 5  # how many the offline grader reads for the key points and the concepts nearby
 NOTHING_TO_GRADE = ('{"score": 0.0, "verdict": "incorrect", "feedback": "The notes say nothing I could grade '
                     'this answer against; give a reference answer with --reference.", "confidence": 0.0}')
-
-
-def skips_the_crew(task: str, skill: str, options: Any) -> bool:
-    """True when the offline model alone would do `task` with `skill`, reading only its own search."""
-    from tutor.crew.run import load_checked_config, resolve_model
-
-    if options.verbose or options.process != "sequential" or resolve_model(options.model) != "offline":
-        return False
-    config = load_checked_config(options.config_dir)
-    spec = config.require_task(task)
-    if spec.offline_skill() != skill or "search_notes" not in config.agents[spec.agent].tools:
-        return False
-    agents = [config.agents[config.tasks[name].agent] for name in config.closure(task)]
-    return all(resolve_model(agent.llm) == "offline" for agent in agents)
 
 
 def search_as_the_agent(query: str, k: int) -> list[Retrieved]:
