@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from tutor.grading.text import STOPWORDS, stem, tokens
+from tutor.knowledge.chunking import title
 
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _BOLD_TERM = re.compile(r"^\*\*([^*]{2,60})\*\*\s*[:\-–]?\s*")
@@ -51,16 +52,11 @@ class NotePoint:
     def name(self) -> str:
         """What the point is about, as a learner would name it: its bold term (unless a facet such as
         "Purpose"), else its concept, without the notes' numbering ("6. Impact of ..." -> "Impact of ...")."""
-        return unnumbered(self.term if self.term and self.term.lower() not in GENERIC_TERMS else self.concept)
+        return title(self.term if self.term and self.term.lower() not in GENERIC_TERMS else self.concept)
 
     @property
     def citation(self) -> dict[str, str]:
         return {"source": self.source, "section": self.section}
-
-
-def unnumbered(heading: str) -> str:
-    """A heading without the notes' numbering: "6. Impact of NMS" -> "Impact of NMS", "b. Word2Vec" -> "Word2Vec"."""
-    return re.sub(r"^\s*(?:\d+|[a-z])[.)]\s+", "", heading)
 
 
 def plain_markdown(text: str) -> str:
@@ -144,7 +140,7 @@ class KeyPoints:
 
     @property
     def concept(self) -> str:
-        return unnumbered(self.points[0].concept) if self.points else ""
+        return title(self.points[0].concept) if self.points else ""
 
 
 def select_key_points(

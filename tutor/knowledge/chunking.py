@@ -49,6 +49,12 @@ class Chunk(BaseModel):
         return self.model_dump(exclude={"id", "text"})
 
 
+def title(heading: str) -> str:
+    """A heading without its list number: "3. Transformer Architecture" -> "Transformer Architecture",
+    "b. Word2Vec" -> "Word2Vec"."""
+    return re.sub(r"^\s*(\d+|[a-z])[.)]\s+", "", heading).strip()
+
+
 def slugify(title: str) -> str:
     slug = re.sub(r"[^\w\s-]", "", title.lower()).strip()
     return re.sub(r"[\s]+", "-", slug)

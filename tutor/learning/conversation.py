@@ -177,7 +177,7 @@ class ChatSession:
 def _topic_of(question: str, answer: Answer, previous: str) -> str:
     """The topic a question was about: the companion idea it names, else the first cited section's title."""
     from tutor.knowledge.companion import course_companion
-    from tutor.llms.compose import title
+    from tutor.knowledge.chunking import title
 
     named = course_companion().match(question)
     if named:

@@ -134,13 +134,11 @@ def grade(answer: str, question: str, reference: str, options: CrewOptions) -> A
     """One answer graded by the crew's grader. The model's reply must validate into Grade (score in
     [0, 1], a known verdict); a malformed or out-of-range reply is rejected and asked for once more,
     then the offline grader answers (or, with --no-fallback, the failure is the error)."""
-    from tutor.crew.run import build_and_run, resolve_model
+    from tutor.crew.run import build_and_run, resolve_model, skips_the_crew
     from tutor.grading.model import Grade
-
-    inputs = {"question": question, "reference": reference, "answer": answer}
-    from tutor.crew.run import skips_the_crew
     from tutor.llms import direct
 
+    inputs = {"question": question, "reference": reference, "answer": answer}
     if skips_the_crew("grade_answer", "grade", options):  # the same grade, without starting a crew
         passages = direct.search_as_the_agent(question or answer, direct.GRADE_PASSAGES)
         return Grade.model_validate_json(direct.grade(question, reference, answer, passages)[0])

@@ -18,7 +18,8 @@ import numpy as np
 
 from tutor.crew.outputs import Answer, Citation
 from tutor.knowledge.companion import EXPLANATION, Companion
-from tutor.llms.compose import content_words, mentions, notes_only, plain, title, topic_covered
+from tutor.knowledge.chunking import title
+from tutor.llms.compose import content_words, mentions, notes_only, plain, topic_covered
 from tutor.llms.protocol import Retrieved
 
 _WHY = re.compile(r"^\s*(why|what for|what is the (point|purpose)|how come)\b", re.I)

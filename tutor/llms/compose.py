@@ -102,11 +102,6 @@ def plain(line: str) -> str:
     return re.sub(r"^([-*+]|\d+\.)\s+", "", line).strip()
 
 
-def title(heading: str) -> str:
-    """A heading without its list number: "3. Transformer Architecture" -> "Transformer Architecture"."""
-    return re.sub(r"^(\d+|[a-z])[.)]\s+", "", heading).strip()
-
-
 def is_lead_in(p: Retrieved) -> bool:
     """A section's one-line lead-in ("Core components of the transformer:") teaches nothing alone."""
     body = [l for l in lines_of(p.text) if l != p.subsection]

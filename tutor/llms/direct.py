@@ -5,8 +5,8 @@ their own `search_notes` call (the researcher's report is context they do not ne
 keeps that shape (the task's skill is `answer` or `grade`, its agent may search, every agent of the run is
 offline, the process sequential and quiet: `tutor.crew.run.skips_the_crew`) the same search and the same
 composer give the very output the crew gives, without importing CrewAI: a cold `tutor ask` or `tutor grade`
-then costs what the index and the grader cost. `tutor.llms.offline` calls the same functions from inside the crew, so the two cannot
-drift apart (tests/test_teaching.py and tests/test_grading_cases.py compare them).
+then costs what the index and the grader cost. `tutor.llms.offline` calls the same functions from inside
+the crew, so the two cannot drift apart (tests/test_teaching.py and tests/test_grading_cases.py compare them).
 """
 
 from __future__ import annotations

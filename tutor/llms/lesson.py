@@ -12,6 +12,7 @@ import itertools
 import re
 
 from tutor.crew.outputs import Citation, DemoRef, Lesson
+from tutor.knowledge.chunking import title
 from tutor.knowledge.companion import Companion, Entry, names_in
 from tutor.llms.compose import (
     CONTRAST,
@@ -24,7 +25,6 @@ from tutor.llms.compose import (
     notes_only,
     plain,
     teaching_order,
-    title,
     topic_covered,
     unique_citations,
 )
