@@ -11,7 +11,8 @@ so it is fitted on the pairs the pair model was *not* trained on: the 20% of tra
 pair model is then trained on everything (`--holdout 0`). The regularisation and the decision offsets
 are chosen by 5-fold cross-validation grouped by question inside those pairs; the same folds also report
 whether stacking beats the pair model alone; if it does not, only the pair model's decision offsets are
-written (`"stack": false`).
+written (`"stack": false`). The grader's near-copy rule (`tutor.grading.grader.guard_near_copies`) is applied
+to the cross-validated probabilities before anything is chosen, as the grader applies it.
 scikit-learn is needed for this script only; the grader reads the JSON with numpy.
 """
 
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.preprocessing import StandardScaler
 
     from tutor.grading.features import FEATURES
-    from tutor.grading.grader import STACKER_PATH, OfflineGrader, stack_inputs, to_three_way
+    from tutor.grading.grader import STACKER_PATH, OfflineGrader, guard_near_copies, stack_inputs, to_three_way
     from tutor.grading.pair import PAIR_LABELS, PairModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -205,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             scaler = StandardScaler().fit(x[train])
             model = LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(x[train]), y[train])
             oof[held] = model.predict_proba(scaler.transform(x[held]))
+        oof = guard_near_copies(oof, pair, features)  # as the grader applies it
         bias = tune_for_merit(rows, oof, support, tune_decision_bias(to_three_way(oof)[real], three[real]))
         results[c] = (oof, bias, summary(rows, oof, support, bias))
         print(f"C={c:<5} grouped CV: {results[c][2]}", file=sys.stderr)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from tutor.errors import UsageError
 from tutor.knowledge.embedder import HashingEmbedder
 from tutor.grading.features import FEATURES
-from tutor.grading.grader import STACKER_PATH, OfflineGrader, stack_inputs
+from tutor.grading.grader import STACKER_PATH, OfflineGrader, guard_near_copies, stack_inputs
 from tutor.grading.model import Grade, GradingItem, verdict_for
 from tutor.grading.pair import PAIR_LABELS, PAIR_PATH
 from tutor.grading.text import clean_answer, content_stems, is_instruction, key_points
@@ -319,7 +319,9 @@ def test_probabilities_are_the_softmax_of_the_stacker(grader):
     probabilities = toy.label_probabilities([item])[0]
     logits = [2.0 * x[k], 0.5, -1.0 * x[k], 0.5 * x[0]]
     expected = [math.exp(v) / sum(math.exp(u) for u in logits) for v in logits]
-    assert probabilities == pytest.approx(expected, rel=1e-9)
+    # ... unless the near-copy rule hands the answer back to the pair model (tested on its own below)
+    expected = guard_near_copies(np.array([expected]), grader.pair_probabilities([item]), toy.features([item]))[0]
+    assert probabilities == pytest.approx(expected.tolist(), rel=1e-9)
     assert x[k] == pytest.approx(float(np.dot(*[v / np.linalg.norm(v) for v in HashingEmbedder()(
         [clean_answer(item.answer, item.question), item.reference])])), rel=1e-6)
 
@@ -425,3 +427,33 @@ def test_a_facet_term_belongs_to_its_sections_idea():
     purpose, dropout = points_of(text, "04.md", section)
     assert (purpose.concept, purpose.term, dropout.concept) == (section, "Purpose", "Dropout")
     assert points_of(text, "04.md", section, terms_are_concepts=True)[0].concept == "Purpose"  # training: unchanged
+
+
+def test_the_stacker_never_talks_the_pair_model_out_of_a_near_copys_swap():
+    """"Dropout drops the learning rate ..." against "Dropout drops neurons ...": word overlap and sentence
+    similarity are high, only the pair model sees the swapped concept; its "not correct" stands. An answer in
+    other words (little overlap), or one the pair model reads as correct, keeps the stacker's probabilities."""
+    from tutor.grading.grader import NEAR_COPY, PAIR_DENIES, guard_near_copies
+
+    stacked = np.array([[0.85, 0.05, 0.05, 0.05]] * 4)
+    pair = np.array([[0.27, 0.04, 0.30, 0.39], [0.27, 0.04, 0.30, 0.39], [0.60, 0.20, 0.10, 0.10], [0.27, 0.04, 0.30, 0.39]])
+    features = np.zeros((4, len(FEATURES)))
+    features[:, FEATURES.index("lex_precision")] = [0.6, NEAR_COPY - 0.2, 0.9, 0.9]
+    stacked[3] = [0.2, 0.1, 0.5, 0.2]  # the stacker lowers credit: its own probabilities stand
+    out = guard_near_copies(stacked, pair, features)
+    assert out[0].tolist() == pair[0].tolist() and pair[0, 0] < PAIR_DENIES
+    assert out[1:].tolist() == stacked[1:].tolist()
+
+
+def test_a_plain_term_names_its_point():
+    """"Data Augmentation: Adds variability ..." listed under Covariance Shift is about data augmentation (an
+    answer about augmentation is not "That describes Covariance Shift"); a sentence with a colon is not a term."""
+    from tutor.grading.keypoints import NotePoint
+
+    def name(text: str) -> str:
+        return NotePoint(text, "4. Vanishing Gradients and Covariance Shift", "02.md", "4. Vanishing Gradients").name
+
+    assert name("Data Augmentation: Adds variability to training data to make the model robust.") == "Data Augmentation"
+    assert name("Human-in-the-loop (HITL): Humans actively participate.") == "Human-in-the-loop (HITL)"
+    assert name("The fix is simple: normalise the inputs of every layer.") == "Vanishing Gradients and Covariance Shift"
+    assert name("Purpose: keeps the distribution stable.") == "Vanishing Gradients and Covariance Shift"

@@ -32,6 +32,7 @@ from tutor.knowledge.chunking import title
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _BOLD_TERM = re.compile(r"^\*\*([^*]{2,60})\*\*\s*[:\-–]?\s*")
 _HEADING = re.compile(r"^#{1,6}\s+")
+_PLAIN_TERM = re.compile(r"^([A-Z][\w/()\-]*(?: [\w/()\-]+){0,3}):\s")  # "Data Augmentation: ..."
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 # bold terms that name a facet of an idea, not an idea: a point under one belongs to its section's idea
 GENERIC_TERMS = frozenset("purpose definition formula example examples impact concept principle pros cons "
@@ -50,9 +51,12 @@ class NotePoint:
 
     @property
     def name(self) -> str:
-        """What the point is about, as a learner would name it: its bold term (unless a facet such as
-        "Purpose"), else its concept, without the notes' numbering ("6. Impact of ..." -> "Impact of ...")."""
-        return title(self.term if self.term and self.term.lower() not in GENERIC_TERMS else self.concept)
+        """What the point is about, as a learner would name it: its bold term, or the plain term it opens with
+        ("Data Augmentation: Adds variability ..." under Covariance Shift is about data augmentation), unless
+        a facet such as "Purpose"; else its concept, without the notes' numbering ("6. Impact of ..." -> "Impact of ...")."""
+        plain = _PLAIN_TERM.match(self.text)
+        lead = self.term or (plain.group(1).strip() if plain and plain.group(1).split()[0].lower() not in STOPWORDS else "")
+        return title(lead if lead and lead.lower() not in GENERIC_TERMS else self.concept)
 
     @property
     def citation(self) -> dict[str, str]:

@@ -266,8 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--out", default=str(PAIR_PATH))
-    parser.add_argument("--companion", default="", help=f"also train on our answers to the companion's questions "
-                        f"(e.g. {COMPANION_ANSWERS.relative_to(REPO)}); not in the shipped model")
+    parser.add_argument("--companion", default=str(COMPANION_ANSWERS), help=f"our answers to the companion's questions "
+                        f"(default {COMPANION_ANSWERS.relative_to(REPO)}); --companion '' trains without them")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--tuned-layers", type=int, default=3)

@@ -205,8 +205,8 @@ def companion_cases(folder: Path, rng: random.Random) -> list[Example]:
 
 
 def all_examples(data: Path, notes: Path, rng: random.Random, companion: Path | None = None) -> list[Example]:
-    """Every training pair, in a fixed order for a fixed seed; our companion answers only when asked for
-    (`--companion DIR`): the shipped model is trained without them (see the README's grading section)."""
+    """Every training pair, in a fixed order for a fixed seed; our answers to the companion's questions when
+    `companion` names their folder (train.py's default)."""
     answers, questions = load_answers(data)
     extra = companion_cases(companion, rng) if companion else []
     return answers + hard_cases(questions, rng) + note_cases(notes, rng) + extra
