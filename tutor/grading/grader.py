@@ -245,12 +245,13 @@ class OfflineGrader:
         if not self._has_stacker():
             return pair
         model = self._load_stacker()
-        x = stack_inputs(pair, np.array([d["features"] for d in details]))
+        features = np.array([d["features"] for d in details])
+        x = stack_inputs(pair, features)
         x = (x - model["mean"]) / model["scale"]
         logits = x @ model["coef"].T + model["intercept"]
         logits -= logits.max(axis=1, keepdims=True)
         e = np.exp(logits)
-        return guard_near_copies(e / e.sum(axis=1, keepdims=True), pair, np.array([d["features"] for d in details]))
+        return guard_near_copies(e / e.sum(axis=1, keepdims=True), pair, features)
 
     def _best_note_points(self, items: list[GradingItem], prepared: list[Prepared]) -> tuple[list, list]:
         """Against the notes, the key points are restatements of one idea (the same bullet in two modules, a

@@ -27,12 +27,11 @@ from typing import Any
 import numpy as np
 
 from tutor.grading.text import STOPWORDS, stem, tokens
-from tutor.knowledge.chunking import title
+from tutor.knowledge.chunking import TERM_LINE, title
 
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _BOLD_TERM = re.compile(r"^\*\*([^*]{2,60})\*\*\s*[:\-–]?\s*")
 _HEADING = re.compile(r"^#{1,6}\s+")
-_PLAIN_TERM = re.compile(r"^([A-Z][\w/()\-]*(?: [\w/()\-]+){0,3}):\s")  # "Data Augmentation: ..."
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 # bold terms that name a facet of an idea, not an idea: a point under one belongs to its section's idea
 GENERIC_TERMS = frozenset("purpose definition formula example examples impact concept principle pros cons "
@@ -54,13 +53,20 @@ class NotePoint:
         """What the point is about, as a learner would name it: its bold term, or the plain term it opens with
         ("Data Augmentation: Adds variability ..." under Covariance Shift is about data augmentation), unless
         a facet such as "Purpose"; else its concept, without the notes' numbering ("6. Impact of ..." -> "Impact of ...")."""
-        plain = _PLAIN_TERM.match(self.text)
-        lead = self.term or (plain.group(1).strip() if plain and plain.group(1).split()[0].lower() not in STOPWORDS else "")
+        lead = self.term or _plain_term(self.text)
         return title(lead if lead and lead.lower() not in GENERIC_TERMS else self.concept)
 
     @property
     def citation(self) -> dict[str, str]:
         return {"source": self.source, "section": self.section}
+
+
+def _plain_term(text: str) -> str:
+    """The term a plain point opens with ("Data Augmentation: ..."), up to four words and not a sentence that
+    happens to hold a colon ("The fix is simple: ..."); "" when there is none."""
+    m = TERM_LINE.match(text)
+    term = (m.group("plain") or "").strip() if m else ""
+    return term if term and len(term.split()) <= 4 and term.split()[0].lower() not in STOPWORDS else ""
 
 
 def plain_markdown(text: str) -> str:

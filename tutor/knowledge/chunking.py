@@ -49,6 +49,10 @@ class Chunk(BaseModel):
         return self.model_dump(exclude={"id", "text"})
 
 
+# A line that defines a term: "- **Dropout**: ...", "5. **Batch Normalization Layer**: ...", "- Batch Normalization: ..."
+TERM_LINE = re.compile(r"^(?:(?:[-*+]|\d+[.)])\s+)?(?:\*\*(?P<bold>[^*]{2,80}?)\*\*|(?P<plain>[A-Z][\w\-/() ]{1,60}?))"
+                        r"\s*(?::|\s[-–—]\s)")
+
 def title(heading: str) -> str:
     """A heading without its list number: "3. Transformer Architecture" -> "Transformer Architecture",
     "b. Word2Vec" -> "Word2Vec"."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from tutor.crew.outputs import Answer, Citation
 from tutor.knowledge.companion import EXPLANATION, Companion
-from tutor.knowledge.chunking import title
+from tutor.knowledge.chunking import TERM_LINE, title
 from tutor.llms.compose import content_words, mentions, notes_only, plain, topic_covered
 from tutor.llms.protocol import Retrieved
 
@@ -83,7 +83,6 @@ def _candidates(passages: Sequence[Retrieved]) -> list[Candidate]:
 def _note_lines(p: Retrieved) -> list[str]:
     """The passage's lines, each a statement on its own: a bullet under a term ("- **GRU (...)**:", "- **Volume**:
     ...") carries that term, so "A simpler alternative to LSTM" is never read as being about LSTM."""
-    from tutor.llms.lesson import TERM_LINE
 
     out: list[str] = []
     lead: tuple[int, str, bool] | None = None  # (indent, term, a lead-in ending with ':') of the last term line

@@ -12,7 +12,7 @@ import itertools
 import re
 
 from tutor.crew.outputs import Citation, DemoRef, Lesson
-from tutor.knowledge.chunking import title
+from tutor.knowledge.chunking import TERM_LINE, title
 from tutor.knowledge.companion import Companion, Entry, names_in
 from tutor.llms.compose import (
     CONTRAST,
@@ -30,9 +30,6 @@ from tutor.llms.compose import (
 )
 from tutor.llms.protocol import Retrieved
 
-# A line that defines a term: "- **Dropout**: ...", "5. **Batch Normalization Layer**: ...", "- Batch Normalization: ..."
-TERM_LINE = re.compile(r"^(?:(?:[-*+]|\d+[.)])\s+)?(?:\*\*(?P<bold>[^*]{2,80}?)\*\*|(?P<plain>[A-Z][\w\-/() ]{1,60}?))"
-                        r"\s*(?::|\s[-–—]\s)")
 COMPANION_NOTE = "*The tutor's explanation (not the notes' words), of {where}:*"
 
 
