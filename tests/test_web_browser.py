@@ -86,6 +86,23 @@ def by_css(driver, selector):
     return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
+def click_and_load(driver, element, timeout: float = 240) -> None:
+    """Click what leaves the page (a form's button, a link) and wait until the next page has loaded: a newer
+    Chromium returns from a click before the navigation it starts (CI's 156 did; 150 waited)."""
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element("tag name", "html")
+    element.click()
+    WebDriverWait(driver, timeout).until(EC.staleness_of(old))
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def page_text(driver) -> str:
+    """What the page says, for an assertion's message."""
+    return driver.find_element("tag name", "body").text[:1500]
+
+
 def test_study_a_topic_and_see_its_figure(server, browser):
     browser.get(server["url"] + "study?topic=attention")
     assert by_css(browser, "article.lesson h1"), browser.page_source[:2000]
@@ -108,8 +125,8 @@ def test_study_a_topic_and_see_its_figure(server, browser):
     sources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert sources and all(s.startswith(server["url"]) for s in sources), sources
     link = by_css(browser, "article.lesson a[href^='/notes/']")[0]
-    link.click()
-    assert by_css(browser, "section.highlight")
+    click_and_load(browser, link)
+    assert by_css(browser, "section.highlight"), page_text(browser)
 
 
 def _quiz_seed(home: Path) -> tuple[int, list[dict]]:
@@ -131,17 +148,19 @@ def test_take_a_three_question_quiz_clicking_and_typing_and_find_it_in_progress(
     by_css(browser, "input[name=n]")[0].send_keys("3")
     Select(by_css(browser, "select[name=kind]")[0]).select_by_visible_text("mixed")
     by_css(browser, "input[name=seed]")[0].send_keys(str(seed))
-    by_css(browser, "form.stack button")[0].click()
+    click_and_load(browser, by_css(browser, "form.stack button")[0])
     for number, item in enumerate(items, start=1):
-        assert f"Question {number}/3" in browser.find_element("tag name", "h1").text
+        headings = by_css(browser, "h1")
+        assert headings and f"Question {number}/3" in headings[0].text, page_text(browser)
         if item.get("options"):
             letter = "ABCDE"[item["options"].index(item["answer"])]
-            next(b for b in by_css(browser, "button.option") if b.text.startswith(f"{letter}.")).click()
+            click_and_load(browser, next(b for b in by_css(browser, "button.option") if b.text.startswith(f"{letter}.")))
         else:
             by_css(browser, "textarea[name=answer]")[0].send_keys(item["answer"])
-            by_css(browser, "form.answer button")[0].click()
-        assert by_css(browser, "div.grade") or by_css(browser, "p.dim")
-    assert "Score:" in browser.find_element("tag name", "h1").text
+            click_and_load(browser, by_css(browser, "form.answer button")[0])
+        assert by_css(browser, "div.grade") or by_css(browser, "p.dim"), page_text(browser)
+    headings = by_css(browser, "h1")
+    assert headings and "Score:" in headings[0].text, page_text(browser)
     progress = json.loads(cli(server["home"], "progress", "--json").stdout)
     assert progress["attempts"] >= 3 and progress["quizzes"] >= 1
 
@@ -153,7 +172,7 @@ def test_review_a_due_card(server, browser):
     browser.get(server["url"] + "review")
     question = by_css(browser, "p.question")[0].text
     by_css(browser, "textarea[name=answer]")[0].send_keys("I am not sure")
-    by_css(browser, "form.answer button")[0].click()
+    click_and_load(browser, by_css(browser, "form.answer button")[0])
     assert question in browser.page_source or by_css(browser, "section.last")
     assert "next review:" in browser.page_source
 
@@ -165,9 +184,9 @@ def test_upload_a_class_file_and_download_the_grades(server, browser, tmp_path):
                           "a2,What does dropout do?,,Dropout randomly drops neurons during training.\n", encoding="utf-8")
     browser.get(server["url"] + "teacher/grade")
     by_css(browser, "input[type=file]")[0].send_keys(str(class_file))
-    by_css(browser, "form.stack button")[0].click()
+    click_and_load(browser, by_css(browser, "form.stack button")[0])
     rows = by_css(browser, "table.grades tbody tr")
-    assert len(rows) == 2 and "incorrect" in rows[1].text
+    assert len(rows) == 2 and "incorrect" in rows[1].text, page_text(browser)
     by_css(browser, "a[download]")[0].click()
     target = Path(browser.downloads) / "grades.csv"
     deadline = time.time() + 20
