@@ -136,7 +136,8 @@ def questions_by_group(datasets: Path) -> dict[str, str]:
 
 def summary(rows: list[dict], probs: np.ndarray, support: np.ndarray, bias: np.ndarray) -> dict:
     """Macro-F1 on real answers, attacks under 0.4 and filler at 0.7 or more, for one set of probabilities."""
-    from tutor.grading.grader import OfflineGrader, to_three_way
+    from tutor.grading.grader import OfflineGrader
+    from tutor.grading.rules import to_three_way
     from tutor.grading.model import LABELS
 
     score = OfflineGrader.score_from_probabilities(probs, support, bias)
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.preprocessing import StandardScaler
 
     from tutor.grading.features import FEATURES
-    from tutor.grading.grader import STACKER_PATH, OfflineGrader, guard_near_copies, stack_inputs, to_three_way
+    from tutor.grading.grader import STACKER_PATH, OfflineGrader
+    from tutor.grading.rules import guard_near_copies, stack_inputs, to_three_way
     from tutor.grading.pair import PAIR_LABELS, PairModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from tutor.errors import UsageError
 from tutor.knowledge.embedder import HashingEmbedder
 from tutor.grading.features import FEATURES
-from tutor.grading.grader import STACKER_PATH, OfflineGrader, stack_inputs
+from tutor.grading.grader import STACKER_PATH, OfflineGrader
+from tutor.grading.rules import stack_inputs
 from tutor.grading.model import Grade, GradingItem, verdict_for
 from tutor.grading.pair import PAIR_LABELS, PAIR_PATH
 from tutor.grading.text import clean_answer, content_stems, is_instruction, key_points
@@ -308,7 +309,7 @@ def test_shipped_files_match_the_features_and_labels():
 def test_probabilities_are_the_softmax_of_the_stacker(grader):
     """One non-zero weight on a known input: the probabilities have a closed form (an answer that is no near-copy
     of the reference, so the near-copy rule, tested on its own below, leaves them as they are)."""
-    from tutor.grading.grader import NEAR_COPY
+    from tutor.grading.rules import NEAR_COPY
 
     item = GradingItem(ROWS[2]["good"], ROWS[2]["reference"], ROWS[2]["question"])
     assert grader.features([item])[0][FEATURES.index("lex_precision")] < NEAR_COPY
@@ -435,7 +436,7 @@ def test_the_stacker_never_talks_the_pair_model_out_of_a_near_copys_swap():
     """"Dropout drops the learning rate ..." against "Dropout drops neurons ...": word overlap and sentence
     similarity are high, only the pair model sees the swapped concept; its "not correct" stands. An answer in
     other words (little overlap), or one the pair model reads as correct, keeps the stacker's probabilities."""
-    from tutor.grading.grader import NEAR_COPY, PAIR_DENIES, guard_near_copies
+    from tutor.grading.rules import NEAR_COPY, PAIR_DENIES, guard_near_copies
 
     stacked = np.array([[0.85, 0.05, 0.05, 0.05]] * 4)
     pair = np.array([[0.27, 0.04, 0.30, 0.39], [0.27, 0.04, 0.30, 0.39], [0.60, 0.20, 0.10, 0.10], [0.27, 0.04, 0.30, 0.39]])
@@ -459,3 +460,44 @@ def test_a_plain_term_names_its_point():
     assert name("Human-in-the-loop (HITL): Humans actively participate.") == "Human-in-the-loop (HITL)"
     assert name("The fix is simple: normalise the inputs of every layer.") == "Vanishing Gradients and Covariance Shift"
     assert name("Purpose: keeps the distribution stable.") == "Vanishing Gradients and Covariance Shift"
+
+
+def test_the_asked_concepts_name_is_taken_out():
+    from tutor.grading.text import without_name
+
+    assert without_name('Dropout: Randomly "drops" neurons.', "Dropout") == 'Randomly "drops" neurons.'
+    assert without_name("Dropout makes the network bigger.", "Dropout") == "It makes the network bigger."
+    assert without_name("We use dropout to regularize.", "Dropout") == "We use it to regularize."
+    assert without_name("RNNs keep a hidden state.", "Recurrent Neural Networks (RNNs)") == "It keep a hidden state."
+    assert without_name("Nothing of it here.", "Dropout") == "Nothing of it here."
+    assert without_name("Dropout here.", "") == "Dropout here."
+
+
+def test_a_comparison_question_names_both_points():
+    from tutor.grading.keypoints import compared_points
+
+    points = ["CBOW (Continuous Bag of Words): Predicts the target word from surrounding context words.",
+              "Skip-gram: Predicts context words from the target word."]
+    assert compared_points("What is the difference between CBOW and skip-gram?", points) == points
+    assert compared_points("What does skip-gram predict?", points) == []
+    assert compared_points("How do they differ?", points) == []
+
+
+def test_one_side_of_a_comparison_is_incomplete_not_contradictory():
+    from tutor.grading.rules import one_side_only
+
+    whole = np.array([0.05, 0.02, 0.9, 0.03])
+    one_side = np.array([[0.8, 0.05, 0.1, 0.05], [0.02, 0.02, 0.03, 0.93]])  # states one side, silent on the other
+    assert np.allclose(one_side_only(whole, one_side), [0.0, 0.8, 0.0, 0.2])
+    swapped = np.array([[0.1, 0.05, 0.8, 0.05], [0.2, 0.05, 0.7, 0.05]])  # speaks of both, wrongly
+    assert one_side_only(whole, swapped) is whole
+
+
+def test_against_the_notes_the_stacker_does_not_talk_the_pair_model_out_of_its_doubt():
+    from tutor.grading.rules import NOTES_DOUBT, keep_pair_doubt
+
+    pair = np.array([[0.28, 0.5, 0.16, 0.06], [0.28, 0.5, 0.16, 0.06], [0.8, 0.1, 0.05, 0.05]])
+    stacked = np.array([[0.6, 0.3, 0.05, 0.05], [0.6, 0.3, 0.05, 0.05], [0.9, 0.05, 0.03, 0.02]])
+    out = keep_pair_doubt(stacked, pair, np.array([True, False, True]))
+    assert np.allclose(out[0], pair[0]) and np.allclose(out[1], stacked[1]) and np.allclose(out[2], stacked[2])
+    assert pair[0, 0] < NOTES_DOUBT < stacked[0, 0]

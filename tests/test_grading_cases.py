@@ -114,6 +114,29 @@ def test_a_sibling_concept_is_named_as_the_confusion(real):
     assert "For Dropout, the notes say" in g["feedback"]
 
 
+@pytest.mark.parametrize("answer", [
+    "Dropout removes training examples that are outliers from the dataset before training.",  # was correct 0.83
+    "Stride is the number of kernels in a layer and padding is the pooling that shrinks the feature map.",
+])
+def test_a_fluent_wrong_answer_that_names_the_concept_gets_no_credit_against_the_notes(real, answer):
+    question = DROPOUT_Q if answer.startswith("Dropout") else "What do stride and padding control in a convolution?"
+    g = grade(real, answer, question)
+    assert g["verdict"] == "incorrect" and g["score"] < 0.4, g
+    assert not g["covered"], g
+
+
+def test_a_comparison_is_graded_on_both_sides(real):
+    question = "What is the difference between stemming and lemmatization?"
+    swapped = grade(real, "Stemming converts words to their dictionary form based on context, for example better "
+                          "becomes good, while lemmatization just removes suffixes, for example running becomes run.", question)
+    assert swapped["verdict"] == "incorrect", swapped  # each side given the other's definition (was correct 0.98)
+    points = " ".join(swapped["covered"] + swapped["missed"] + swapped["contradicted"]).lower()
+    assert "stemming" in points and "lemmatization" in points, swapped
+    right = grade(real, "Stemming just chops suffixes off, so running becomes run, while lemmatization uses the "
+                        "dictionary and context, so better becomes good.", question)
+    assert right["verdict"] == "correct", right
+
+
 def test_nonsense_and_the_question_restated_get_nothing(real):
     for answer in ("banana keyboard purple seventeen", "What is dropout and why does it help."):
         g = grade(real, answer, DROPOUT_Q)

@@ -48,6 +48,7 @@ class Prepared:
     new_answer: str  # the same for the answer
     blank: bool  # nothing was written (as opposed to everything being removed by `clean_answer`)
     texts: list[str] = field(default_factory=list)  # what to embed
+    concept: str = ""  # the concept asked about, when known: its name earns no credit (grader._named_pairs)
 
 
 @dataclass
@@ -101,7 +102,8 @@ def prepare(item: GradingItem, config: GraderConfig) -> Prepared:
     texts += [t for t in (new_reference, new_answer) if t] + words
     blank = not (item.answer or "").strip()
     return Prepared(
-        answer, reference, question, clauses, points, citations, new_reference, new_answer, blank, texts
+        answer, reference, question, clauses, points, citations, new_reference, new_answer, blank, texts,
+        (item.concept or "").strip(),
     )
 
 

@@ -33,6 +33,10 @@ from tutor.grading.features import FEATURES, GraderConfig, Prepared, item_detail
 from tutor.grading.feedback import Judgement, compose, confused_with
 from tutor.grading.model import CORRECT_AT, LABELS, PARTIAL_AT, PARTIAL_CREDIT, Grade, GradingItem, verdict_for
 from tutor.grading.pair import PAIR_LABELS
+from tutor.grading.rules import (
+    credit, decide, guard_near_copies, keep_pair_doubt, one_side_only, stack_inputs, to_three_way,
+)
+from tutor.grading.text import without_name
 
 STACKER_PATH = Path(__file__).with_name("stacker.json")
 
@@ -95,10 +99,13 @@ class OfflineGrader:
         prepared = [prepare(i, self.config) for i in items]
         if not prepared:
             return []
-        items, prepared = self._best_note_points(items, prepared)
+        items, prepared, compared = self._best_note_points(items, prepared)
         details = self._details(prepared)
-        probabilities = self._probabilities(prepared, details)
+        probabilities = self._probabilities(prepared, details, items, skip_doubt=compared)
         judgements = self._judge_points(items, prepared)
+        for k in compared:
+            if self.labels_from_probabilities(probabilities[k][None])[0] == "contradictory":
+                probabilities[k] = one_side_only(probabilities[k], judgements[k]["point"])
         return [self._grade(i, p, d, pr, j) for i, p, d, pr, j in zip(items, prepared, details, probabilities, judgements)]
 
     def features(self, items: Iterable[Any]) -> np.ndarray:
@@ -113,8 +120,9 @@ class OfflineGrader:
 
     def label_probabilities(self, items: Iterable[Any]) -> np.ndarray:
         """P over PAIR_LABELS after stacking, (N, 4)."""
-        prepared = [prepare(as_item(i), self.config) for i in items]
-        return self._probabilities(prepared, self._details(prepared))
+        items = [as_item(i) for i in items]
+        prepared = [prepare(i, self.config) for i in items]
+        return self._probabilities(prepared, self._details(prepared), items)
 
     def predict_labels(self, items: Iterable[Any]) -> list[str]:
         """The SciEntsBank label each item most likely has (for macro-F1)."""
@@ -179,12 +187,26 @@ class OfflineGrader:
         out = np.tile(np.array([0.0, 0.0, 0.0, 1.0]), (len(prepared), 1))  # nothing written: unrelated
         live = [k for k, p in enumerate(prepared) if p.answer]
         if live:
-            full = self._pairs([(prepared[k].reference, prepared[k].answer) for k in live])
+            concepts = [prepared[k].concept for k in live]
+            full = self._named_pairs([(prepared[k].reference, prepared[k].answer) for k in live], concepts)
             cores = [self._on_topic(prepared[k]) for k in live]
-            core = self._pairs([(prepared[k].reference, c) for k, c in zip(live, cores)])
-            credit = lambda x: x[:, 0] + PARTIAL_CREDIT * x[:, 1]  # noqa: E731
+            core = self._named_pairs([(prepared[k].reference, c) for k, c in zip(live, cores)], concepts)
             out[live] = np.where((credit(core) < credit(full))[:, None], core, full)
         return out
+
+    def _named_pairs(self, pairs: list[tuple[str, str]], concepts: Sequence[str]) -> np.ndarray:
+        """The pair model on (reference, answer) pairs, where the concept asked about is known and named in
+        them: the less favourable of the pair as written and the pair with the name taken out of both. An
+        answer earns credit for what it says about the concept, not for naming it: "Dropout makes the network
+        bigger by duplicating layers" shares its best cue with "Dropout: randomly drops neurons ..." only in
+        the word "dropout"."""
+        probs = self._pairs(pairs)
+        plain = [(without_name(r, c), without_name(a, c)) if c else (r, a) for (r, a), c in zip(pairs, concepts)]
+        changed = [k for k, (q, p) in enumerate(zip(plain, pairs)) if q != p]
+        if changed:
+            alt = self._pairs([plain[k] for k in changed])
+            probs[changed] = np.where((credit(alt) < credit(probs[changed]))[:, None], alt, probs[changed])
+        return probs
 
     def _on_topic(self, p: Prepared, floor: float = 0.2) -> str:
         """The answer without its clauses that are off the topic of the reference and the question (cosine
@@ -240,50 +262,84 @@ class OfflineGrader:
             self._stacker_embedder = str(data.get("embedder", ""))
         return self._stacker
 
-    def _probabilities(self, prepared: list[Prepared], details: list[dict[str, Any]]) -> np.ndarray:
+    def _probabilities(self, prepared: list[Prepared], details: list[dict[str, Any]],
+                       items: Sequence[GradingItem] = (), skip_doubt: Sequence[int] = ()) -> np.ndarray:
+        """P(PAIR_LABELS) (N, 4): the stacker over the pair model and the features, with the rules of
+        `tutor.grading.rules`; `keep_pair_doubt` holds against the notes except for the items in `skip_doubt`
+        (a comparison judged against both sides at once, a reference the pair model did not learn to read)."""
         pair = self._pair_probs(prepared)
         if not self._has_stacker():
             return pair
         model = self._load_stacker()
-        features = np.array([d["features"] for d in details])
+        features = self._unnamed_features(items, details) if items else np.array([d["features"] for d in details])
         x = stack_inputs(pair, features)
         x = (x - model["mean"]) / model["scale"]
         logits = x @ model["coef"].T + model["intercept"]
         logits -= logits.max(axis=1, keepdims=True)
         e = np.exp(logits)
-        return guard_near_copies(e / e.sum(axis=1, keepdims=True), pair, features)
+        stacked = guard_near_copies(e / e.sum(axis=1, keepdims=True), pair, features)
+        notes = np.array([i.graded_against == "notes" and k not in skip_doubt for k, i in enumerate(items)], dtype=bool)
+        return keep_pair_doubt(stacked, pair, notes) if items else stacked
 
-    def _best_note_points(self, items: list[GradingItem], prepared: list[Prepared]) -> tuple[list, list]:
-        """Against the notes, the key points are restatements of one idea (the same bullet in two modules, a
-        definition and its formula): an answer is judged against the one it addresses best, not all at once."""
+    def _unnamed_features(self, items: Sequence[GradingItem], details: list[dict[str, Any]]) -> np.ndarray:
+        """The stacker's features; where the concept asked about is known, computed with its name taken out of
+        answer, reference and key points, as for the pair model (`_named_pairs`): "dropout" in both texts lifts
+        their similarity however wrong the rest of the answer is."""
         from dataclasses import replace
 
-        out_items, out_prepared = list(items), list(prepared)
+        rows = [d["features"] for d in details]
+        plain = {k: replace(i, answer=without_name(i.answer, i.concept), reference=without_name(i.reference, i.concept),
+                            points=[without_name(t, i.concept) for t in i.points] if i.points else None)
+                 for k, i in enumerate(items) if i.concept and not details[k]["empty"]}
+        plain = {k: i for k, i in plain.items() if (i.answer, i.reference) != (items[k].answer, items[k].reference)}
+        if plain:
+            redone = self._details([prepare(i, self.config) for i in plain.values()])
+            for k, d in zip(plain, redone):
+                rows[k] = d["features"] if not d["empty"] else rows[k]
+        return np.array(rows)
+
+    def _best_note_points(self, items: list[GradingItem], prepared: list[Prepared]) -> tuple[list, list, list[int]]:
+        """Against the notes, the key points are restatements of one idea (the same bullet in two modules, a
+        definition and its formula): an answer is judged against the one it addresses best, not all at once.
+        Unless the question names the terms of two or more of them ("the difference between stemming and
+        lemmatization"): then against those together, so that an answer giving each side the other's
+        definition is judged on both. Returns the items, their preparations and which were compared."""
+        from dataclasses import replace
+
+        from tutor.grading.keypoints import compared_points
+
+        out_items, out_prepared, compared = list(items), list(prepared), []
         for k, (item, p) in enumerate(zip(items, prepared)):
             if item.graded_against != "notes" or len(p.points) < 2 or not p.answer:
                 continue
-            probs = self._pairs([(point, p.answer) for point in p.points])
-            best = p.points[int(np.argmax(probs[:, 0] + PARTIAL_CREDIT * probs[:, 1]))]
-            out_items[k] = replace(item, reference=best)
+            both = compared_points(item.question, p.points)
+            if both:
+                out_items[k] = replace(item, reference=" ".join(t.rstrip(".") + "." for t in both), points=both)
+                compared.append(k)
+            else:
+                probs = self._named_pairs([(point, p.answer) for point in p.points], [p.concept] * len(p.points))
+                out_items[k] = replace(item, reference=p.points[int(np.argmax(credit(probs)))])
             out_prepared[k] = prepare(out_items[k], self.config)
-        return out_items, out_prepared
+        return out_items, out_prepared, compared
 
     def _judge_points(self, items: list[GradingItem], prepared: list[Prepared]) -> list[dict[str, Any]]:
         """Each key point (and each sibling concept) judged alone against the answer, in one pair-model call."""
-        pairs, where = [], []
+        pairs, where, concepts = [], [], []
         for k, (item, p) in enumerate(zip(items, prepared)):
             if not p.answer:
                 continue
             for j, point in enumerate(p.points):
                 pairs.append((point, p.answer))
                 where.append((k, "point", j))
+                concepts.append(p.concept)
             for j, sibling in enumerate(item.siblings or []):
                 pairs.append((str(sibling.get("text", "")), p.answer))
                 where.append((k, "sibling", j))
+                concepts.append("")  # another concept's point: the answer naming the asked one is no match
         out = [{"point": np.zeros((len(p.points), 4)), "sibling": np.zeros((len(i.siblings or []), 4))}
                for i, p in zip(items, prepared)]
         if pairs:
-            probs = self._pairs(pairs)
+            probs = self._named_pairs(pairs, concepts)
             for (k, kind, j), row in zip(where, probs):
                 out[k][kind][j] = row
         return out
@@ -328,39 +384,6 @@ def word_share(answer: str, text: str, item: GradingItem) -> float:
     skip = set(content_stems(f"{item.concept} {item.question}"))
     own = set(content_stems(answer)) - skip
     return len(own & set(content_stems(text))) / len(own) if own else 0.0
-
-
-def decide(probabilities: np.ndarray, support: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """0 correct, 1 incomplete (some credit), 2 no credit: the 3-way arg-max with the offsets, then an
-    `incorrect` is incomplete when its supported partial credit outweighs P(unrelated)."""
-    three = (np.log(np.clip(to_three_way(probabilities), 1e-12, 1.0)) + bias).argmax(axis=1)
-    partial = probabilities[:, 1] * support >= probabilities[:, 3]
-    return np.where(three == 0, 0, np.where((three == 1) & partial, 1, 2))
-
-
-NEAR_COPY = 0.5  # share of the answer's content words that are the reference's, from which it is a near-copy
-PAIR_DENIES = 0.3  # P(correct) under which the pair model's "not correct" stands for a near-copy
-
-
-def guard_near_copies(stacked: np.ndarray, pair: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """The stacker's probabilities, except for a near-copy of the reference that the pair model reads as not
-    correct (P(correct) < PAIR_DENIES): there the pair model's stand, however the stacker would raise them.
-    Word overlap and sentence similarity are high for "Dropout drops the learning rate ..." against "Dropout
-    drops neurons ..."; only the model that reads both texts together sees the swapped concept, and the
-    features must not talk it out of that. (benchmarks/fit_grader.py fits the stacker with this rule on.)"""
-    near = ((features[:, FEATURES.index("lex_precision")] >= NEAR_COPY) & (pair[:, 0] < PAIR_DENIES)
-            & (stacked[:, 0] > pair[:, 0]))
-    return np.where(near[:, None], pair, stacked)
-
-
-def stack_inputs(pair: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """What the stacker reads: the pair model's log-probabilities next to the features, (N, 4 + F)."""
-    return np.concatenate([np.log(np.clip(pair, 1e-6, 1.0)), features], axis=1)
-
-
-def to_three_way(probabilities: np.ndarray) -> np.ndarray:
-    """P(PAIR_LABELS) (N, 4) -> P(correct, incorrect, contradictory) (N, 3): incomplete and unrelated pool."""
-    return np.stack([probabilities[:, 0], probabilities[:, 1] + probabilities[:, 3], probabilities[:, 2]], axis=1)
 
 
 def as_item(item: GradingItem | Mapping[str, Any] | Sequence[Any]) -> GradingItem:

@@ -126,6 +126,15 @@ def points_of_passages(passages: Iterable[Any]) -> list[NotePoint]:
     return out
 
 
+def compared_points(question: str, points: Sequence[str]) -> list[str]:
+    """The points whose terms the question names, when it names two or more different ones ("What is the
+    difference between CBOW and skip-gram?": the CBOW point and the Skip-gram point); else []."""
+    terms = [TERM_LINE.match(t) for t in points]
+    named = [(t, (m.group("bold") or m.group("plain") or "").strip()) for t, m in zip(points, terms) if m]
+    named = [(t, term) for t, term in named if term and _concept_bonus(question, term) == 1.0]
+    return [t for t, _ in named] if len({term.lower() for _, term in named}) >= 2 else []
+
+
 def _concept_bonus(question: str, concept: str) -> float:
     """1.0 when the question names the point's concept (all its words' stems, or its abbreviation in
     brackets: "IoU" for "Intersection over Union (IoU)"), 0.5 for part of it."""

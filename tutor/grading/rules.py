@@ -1,0 +1,75 @@
+"""The grader's rules over probabilities: how the pair model's and the stacker's readings combine, and how
+P(correct, incomplete, contradictory, unrelated) becomes a decision. Pure numpy over (N, 4) arrays, so that
+`benchmarks/fit_grader.py` fits the stacker with exactly the rules the grader applies."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutor.grading.features import FEATURES
+from tutor.grading.model import PARTIAL_CREDIT
+
+
+def one_side_only(whole: np.ndarray, points: np.ndarray, stated: float = 0.4, silent: float = 0.5) -> np.ndarray:
+    """Probabilities (4,) for an answer to a comparison read as contradicting both sides together: one that states a
+    side (that side's P(correct) >= `stated`) and says nothing of another (its P(unrelated) >= `silent`) is
+    incomplete, not the contradiction the pair model reads in it against both ("Lemmatization converts words
+    to their dictionary form" asked how stemming and lemmatization differ); its P(incomplete) is how surely
+    the side is stated. An answer that gives each side the other's definition speaks of both and stays judged
+    as a whole."""
+    best = float(points[:, 0].max()) if len(points) else 0.0
+    if best < stated or float(points[:, 3].max()) < silent:
+        return whole
+    return np.array([0.0, best, 0.0, 1.0 - best])
+
+
+def credit(probabilities: np.ndarray) -> np.ndarray:
+    """Expected credit of pair probabilities (N, 4) before support: P(correct) + PARTIAL_CREDIT x P(incomplete)."""
+    return probabilities[:, 0] + PARTIAL_CREDIT * probabilities[:, 1]
+
+
+def decide(probabilities: np.ndarray, support: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """0 correct, 1 incomplete (some credit), 2 no credit: the 3-way arg-max with the offsets, then an
+    `incorrect` is incomplete when its supported partial credit outweighs P(unrelated)."""
+    three = (np.log(np.clip(to_three_way(probabilities), 1e-12, 1.0)) + bias).argmax(axis=1)
+    partial = probabilities[:, 1] * support >= probabilities[:, 3]
+    return np.where(three == 0, 0, np.where((three == 1) & partial, 1, 2))
+
+
+NEAR_COPY = 0.5  # share of the answer's content words that are the reference's, from which it is a near-copy
+PAIR_DENIES = 0.3  # P(correct) under which the pair model's "not correct" stands for a near-copy
+
+
+def guard_near_copies(stacked: np.ndarray, pair: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """The stacker's probabilities, except for a near-copy of the reference that the pair model reads as not
+    correct (P(correct) < PAIR_DENIES): there the pair model's stand, however the stacker would raise them.
+    Word overlap and sentence similarity are high for "Dropout drops the learning rate ..." against "Dropout
+    drops neurons ..."; only the model that reads both texts together sees the swapped concept, and the
+    features must not talk it out of that. (benchmarks/fit_grader.py fits the stacker with this rule on.)"""
+    near = ((features[:, FEATURES.index("lex_precision")] >= NEAR_COPY) & (pair[:, 0] < PAIR_DENIES)
+            & (stacked[:, 0] > pair[:, 0]))
+    return np.where(near[:, None], pair, stacked)
+
+
+NOTES_DOUBT = 0.5  # against the notes, the stacker may not lift P(correct) past this when the pair model's is below
+
+
+def keep_pair_doubt(stacked: np.ndarray, pair: np.ndarray, notes: np.ndarray) -> np.ndarray:
+    """The stacker's probabilities, except against the notes where the pair model doubts the answer
+    (P(correct) < NOTES_DOUBT) and the stacker would make it likely correct: there the pair model's stand.
+    The stacker was fitted on school-science answers (SciEntsBank); on the notes' own points the pair model,
+    which learnt from our answers to them, reads better, and the features' similarity is lifted by the shared
+    topic ("Stride is the number of kernels in a layer ..." against the stride point: 0.89 correct with the
+    stacker, 0.14 without; benchmarks/RESULTS.md)."""
+    lifted = notes & (pair[:, 0] < NOTES_DOUBT) & (stacked[:, 0] > NOTES_DOUBT)
+    return np.where(lifted[:, None], pair, stacked)
+
+
+def stack_inputs(pair: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """What the stacker reads: the pair model's log-probabilities next to the features, (N, 4 + F)."""
+    return np.concatenate([np.log(np.clip(pair, 1e-6, 1.0)), features], axis=1)
+
+
+def to_three_way(probabilities: np.ndarray) -> np.ndarray:
+    """P(PAIR_LABELS) (N, 4) -> P(correct, incorrect, contradictory) (N, 3): incomplete and unrelated pool."""
+    return np.stack([probabilities[:, 0], probabilities[:, 1] + probabilities[:, 3], probabilities[:, 2]], axis=1)
