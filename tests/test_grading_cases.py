@@ -116,6 +116,7 @@ def test_a_sibling_concept_is_named_as_the_confusion(real):
 
 @pytest.mark.parametrize("answer", [
     "Dropout removes training examples that are outliers from the dataset before training.",  # was correct 0.83
+    "Dropout makes the network bigger by duplicating layers so it learns more.",  # was correct 0.89
     "Stride is the number of kernels in a layer and padding is the pooling that shrinks the feature map.",
 ])
 def test_a_fluent_wrong_answer_that_names_the_concept_gets_no_credit_against_the_notes(real, answer):
