@@ -484,13 +484,29 @@ def test_a_comparison_question_names_both_points():
 
 
 def test_one_side_of_a_comparison_is_incomplete_not_contradictory():
-    from tutor.grading.rules import one_side_only
+    from tutor.grading.rules import comparison
 
-    whole = np.array([0.05, 0.02, 0.9, 0.03])
-    one_side = np.array([[0.8, 0.05, 0.1, 0.05], [0.02, 0.02, 0.03, 0.93]])  # states one side, silent on the other
-    assert np.allclose(one_side_only(whole, one_side), [0.0, 0.8, 0.0, 0.2])
-    swapped = np.array([[0.1, 0.05, 0.8, 0.05], [0.2, 0.05, 0.7, 0.05]])  # speaks of both, wrongly
-    assert one_side_only(whole, swapped) is whole
+    right, wrong, silent = [0.8, 0.05, 0.1, 0.05], [0.1, 0.05, 0.8, 0.05], [0.0, 0.0, 0.0, 1.0]
+    assert np.allclose(comparison(np.array([right, silent]), [True, False]), [0.0, 0.85, 0.0, 0.15])
+    assert np.allclose(comparison(np.array([right, right]), [True, True]), right)
+    both_wrong = comparison(np.array([wrong, wrong]), [True, True])  # each side given the other's definition
+    assert both_wrong.argmax() == 2
+    assert comparison(np.array([wrong, silent]), [True, False]).argmax() in (2, 3)  # the one side said is wrong
+
+
+def test_an_answer_to_a_comparison_is_split_by_the_term_each_clause_names():
+    from tutor.grading.keypoints import answer_sides
+
+    points = ["Stemming: Reducing words to their base forms by removing suffixes.",
+              "Lemmatization: Converts words to their dictionary form based on context."]
+    clauses = ["Stemming just chops suffixes off", "for example running becomes run",
+               "lemmatization uses the dictionary"]
+    assert answer_sides(points, clauses) == ["Stemming just chops suffixes off for example running becomes run",
+                                             "lemmatization uses the dictionary"]
+    assert answer_sides(points, ["Lemmatization converts words to their dictionary form."]) == \
+        ["", "Lemmatization converts words to their dictionary form."]
+    assert answer_sides(points, ["one chops endings", "the other uses a dictionary"]) == ["", ""]
+    assert answer_sides(points, ["unlike stemming, lemmatization uses a dictionary"]) == ["", ""]
 
 
 def test_against_the_notes_the_stacker_does_not_talk_the_pair_model_out_of_its_doubt():

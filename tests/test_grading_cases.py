@@ -136,6 +136,10 @@ def test_a_comparison_is_graded_on_both_sides(real):
     right = grade(real, "Stemming just chops suffixes off, so running becomes run, while lemmatization uses the "
                         "dictionary and context, so better becomes good.", question)
     assert right["verdict"] == "correct", right
+    half = grade(real, "Lemmatization converts words to their dictionary form.", question)  # was "cannot both be true"
+    assert half["verdict"] == "partially_correct", half
+    assert any("Lemmatization" in c for c in half["covered"]) and any("Stemming" in m for m in half["missed"]), half
+    assert "cannot both be true" not in half["feedback"]
 
 
 def test_nonsense_and_the_question_restated_get_nothing(real):

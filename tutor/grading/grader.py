@@ -34,7 +34,7 @@ from tutor.grading.feedback import Judgement, compose, confused_with
 from tutor.grading.model import CORRECT_AT, LABELS, PARTIAL_AT, PARTIAL_CREDIT, Grade, GradingItem, verdict_for
 from tutor.grading.pair import PAIR_LABELS
 from tutor.grading.rules import (
-    credit, decide, guard_near_copies, keep_pair_doubt, one_side_only, stack_inputs, to_three_way,
+    comparison, credit, decide, guard_near_copies, keep_pair_doubt, stack_inputs, to_three_way,
 )
 from tutor.grading.text import without_name
 
@@ -104,8 +104,7 @@ class OfflineGrader:
         probabilities = self._probabilities(prepared, details, items, skip_doubt=compared)
         judgements = self._judge_points(items, prepared)
         for k in compared:
-            if self.labels_from_probabilities(probabilities[k][None])[0] == "contradictory":
-                probabilities[k] = one_side_only(probabilities[k], judgements[k]["point"])
+            self._judge_sides(prepared[k], probabilities, judgements[k], k)
         return [self._grade(i, p, d, pr, j) for i, p, d, pr, j in zip(items, prepared, details, probabilities, judgements)]
 
     def features(self, items: Iterable[Any]) -> np.ndarray:
@@ -321,6 +320,25 @@ class OfflineGrader:
                 out_items[k] = replace(item, reference=p.points[int(np.argmax(credit(probs)))])
             out_prepared[k] = prepare(out_items[k], self.config)
         return out_items, out_prepared, compared
+
+    def _judge_sides(self, p: Prepared, probabilities: np.ndarray, judged: dict[str, Any], k: int) -> None:
+        """A comparison whose answer names some of the compared terms and not others ("Lemmatization converts
+        words to their dictionary form" asked how stemming and lemmatization differ) is judged side by side:
+        what it says of each term against that term's point, both without the term's name (which side a
+        clause is on gives it), a term it does not name missed. Where it names all of them, or none, the
+        judgement against the points together stands: it is the reading that sees each side given the other's
+        definition (the pair model on one side at a time does not: "it predicts the target word from the
+        context" reads as correct against "Predicts context words from the target word")."""
+        from tutor.grading.keypoints import answer_sides, point_term
+
+        said = answer_sides(p.points, p.answer_clauses or [p.answer])
+        if all(said) or not any(said):
+            return
+        pairs = [(without_name(t, point_term(t)), without_name(s, point_term(t))) for t, s in zip(p.points, said) if s]
+        found = iter(self._pairs(pairs))
+        sides = np.array([next(found) if s else [0.0, 0.0, 0.0, 1.0] for s in said])
+        judged["point"] = sides
+        probabilities[k] = comparison(sides, [bool(s) for s in said])
 
     def _judge_points(self, items: list[GradingItem], prepared: list[Prepared]) -> list[dict[str, Any]]:
         """Each key point (and each sibling concept) judged alone against the answer, in one pair-model call."""

@@ -129,10 +129,42 @@ def points_of_passages(passages: Iterable[Any]) -> list[NotePoint]:
 def compared_points(question: str, points: Sequence[str]) -> list[str]:
     """The points whose terms the question names, when it names two or more different ones ("What is the
     difference between CBOW and skip-gram?": the CBOW point and the Skip-gram point); else []."""
-    terms = [TERM_LINE.match(t) for t in points]
-    named = [(t, (m.group("bold") or m.group("plain") or "").strip()) for t, m in zip(points, terms) if m]
+    named = [(t, point_term(t)) for t in points]
     named = [(t, term) for t, term in named if term and _concept_bonus(question, term) == 1.0]
     return [t for t, _ in named] if len({term.lower() for _, term in named}) >= 2 else []
+
+
+def point_term(point: str) -> str:
+    """The term a point opens with ("Skip-gram: Predicts ..." -> "Skip-gram"), bold or plain; "" if none."""
+    m = TERM_LINE.match(point)
+    return (m.group("bold") or m.group("plain") or "").strip() if m else ""
+
+
+def answer_sides(points: Sequence[str], clauses: Sequence[str]) -> list[str]:
+    """For a comparison, what the answer says about each compared point's term: the clauses that name that
+    term and no other, with the clauses after one that name none ("..., for example running becomes run");
+    "" for a term the answer does not name. All "" when some of what the answer says is on no side (it names
+    none of the terms, "one chops endings, the other uses a dictionary", or opens before naming one, "each
+    agent is a worker ...; a team of them ...; tasks are ..."): nothing to split on."""
+    names = [_name_pattern(point_term(t)) for t in points]
+    sides: list[list[str]] = [[] for _ in points]
+    current = None
+    for clause in clauses:
+        hits = [j for j, pattern in enumerate(names) if pattern is not None and pattern.search(clause)]
+        if len(hits) > 1:  # "unlike stemming, lemmatization ...": about both, no side's own
+            return ["" for _ in points]
+        current = hits[0] if hits else current
+        if current is None:
+            return ["" for _ in points]
+        sides[current].append(clause)
+    return [" ".join(c) for c in sides]
+
+
+def _name_pattern(term: str) -> re.Pattern[str] | None:
+    forms = [f.strip() for f in (re.sub(r"\(.*?\)", "", term), *re.findall(r"\((.*?)\)", term)) if len(f.strip()) > 1]
+    if not forms:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")(?:e?s)?\b", re.IGNORECASE)
 
 
 def _concept_bonus(question: str, concept: str) -> float:

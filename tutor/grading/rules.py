@@ -4,22 +4,28 @@ P(correct, incomplete, contradictory, unrelated) becomes a decision. Pure numpy 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from tutor.grading.features import FEATURES
 from tutor.grading.model import PARTIAL_CREDIT
 
 
-def one_side_only(whole: np.ndarray, points: np.ndarray, stated: float = 0.4, silent: float = 0.5) -> np.ndarray:
-    """Probabilities (4,) for an answer to a comparison read as contradicting both sides together: one that states a
-    side (that side's P(correct) >= `stated`) and says nothing of another (its P(unrelated) >= `silent`) is
-    incomplete, not the contradiction the pair model reads in it against both ("Lemmatization converts words
-    to their dictionary form" asked how stemming and lemmatization differ); its P(incomplete) is how surely
-    the side is stated. An answer that gives each side the other's definition speaks of both and stays judged
-    as a whole."""
-    best = float(points[:, 0].max()) if len(points) else 0.0
-    if best < stated or float(points[:, 3].max()) < silent:
-        return whole
+def comparison(sides: np.ndarray, named: Sequence[bool], stated: float = 0.4) -> np.ndarray:
+    """Probabilities (4,) for an answer to a comparison from each side's judgement `sides` (S, 4) (the pair
+    model on what the answer says of that side's term, against that side's point); `named`: which sides the
+    answer speaks of. Every side spoken of: their mean. Some not spoken of: incomplete, as surely as the best
+    side is stated in full or in part (P(correct) + P(incomplete) >= `stated`), unless a side spoken of is contradicted; else the mean over all
+    sides, the silent ones unrelated."""
+    named = np.asarray(named, dtype=bool)
+    spoken = sides[named]
+    if named.all() or not len(spoken):
+        return sides.mean(axis=0)
+    best = float((spoken[:, 0] + spoken[:, 1]).max())  # the side stated, in full or in part
+    if (spoken.argmax(axis=1) == 2).any() or best < stated:
+        silent = np.tile([0.0, 0.0, 0.0, 1.0], (int((~named).sum()), 1))
+        return np.concatenate([spoken, silent]).mean(axis=0)
     return np.array([0.0, best, 0.0, 1.0 - best])
 
 

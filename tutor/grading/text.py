@@ -300,7 +300,7 @@ def without_name(text: str, concept: str) -> str:
     if not names:
         return text
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    word = rf"\b(?:the\s+)?(?:{alternatives})(?:e?s)?\b(?:\*\*)?(?:\s*\([^)]*\))?"
+    word = rf"\b(?:(?:the|an?)\s+)?(?:{alternatives})(?:e?s)?\b(?:\*\*)?(?:\s*\([^)]*\))?"
     labelled = re.match(rf"^\W*{word}\s*[:\-\u2013\u2014]\s*", text, re.IGNORECASE)
     if labelled:
         rest = text[labelled.end():]
