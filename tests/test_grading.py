@@ -517,3 +517,15 @@ def test_against_the_notes_the_stacker_does_not_talk_the_pair_model_out_of_its_d
     out = keep_pair_doubt(stacked, pair, np.array([True, False, True]))
     assert np.allclose(out[0], pair[0]) and np.allclose(out[1], stacked[1]) and np.allclose(out[2], stacked[2])
     assert pair[0, 0] < NOTES_DOUBT < stacked[0, 0]
+
+
+def test_a_side_given_the_other_sides_definition_is_found_by_its_words():
+    from tutor.grading.feedback import swapped_sides
+    from tutor.grading.model import GradingItem
+
+    points = ["Stemming: Reducing words to their base forms by removing suffixes.",
+              "Lemmatization: Converts words to their dictionary form based on context."]
+    item = GradingItem("", "x", "What is the difference between stemming and lemmatization?")
+    found = swapped_sides(item, points, ["", "Lemmatization removes suffixes from words."])
+    assert found == [("Lemmatization removes suffixes from words.", points[0], "Stemming", points[1])]
+    assert swapped_sides(item, points, ["Stemming chops suffixes off words.", "Lemmatization uses a dictionary."]) == []

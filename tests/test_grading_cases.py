@@ -140,6 +140,10 @@ def test_a_comparison_is_graded_on_both_sides(real):
     assert half["verdict"] == "partially_correct", half
     assert any("Lemmatization" in c for c in half["covered"]) and any("Stemming" in m for m in half["missed"]), half
     assert "cannot both be true" not in half["feedback"]
+    given_the_other = grade(real, "Lemmatization removes suffixes from words.", question)  # stemming's definition
+    assert given_the_other["verdict"] == "incorrect", given_the_other
+    assert "what the notes say of Stemming" in given_the_other["feedback"], given_the_other
+    assert "what the notes say of Lemmatization" in swapped["feedback"], swapped
 
 
 def test_nonsense_and_the_question_restated_get_nothing(real):

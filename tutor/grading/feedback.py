@@ -15,6 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from tutor.grading.keypoints import point_term
+from tutor.grading.model import GradingItem
+from tutor.grading.text import content_stems
+
 COVERED_AT = 0.5  # P(correct) of a key point alone from which the answer states it
 CONTRADICTED_AT = 0.5  # P(contradictory) of a key point alone from which the answer denies it
 CONFUSED_AT = 0.5  # P(correct) of a sibling concept's point from which the answer describes that concept
@@ -38,6 +42,7 @@ class Judgement:
     concept: str = ""  # the concept asked about, when known (grading against the notes)
     reused_words: float = 0.0  # share of the reference's content words the answer repeats
     opposites: dict[int, tuple[str, ...]] = field(default_factory=dict)  # point index -> (answer's word, point's word)
+    swapped: Sequence[tuple[str, ...]] = ()  # (what the answer says of a side, the other side's point, its term, its own point)
 
 
 @dataclass
@@ -118,6 +123,12 @@ def _incorrect(j: Judgement, points: list[str], covered: list[str], missed: list
         about = f"For {j.concept}, {source}" if j.concept else source[:1].upper() + source[1:]
         return [f"That describes {confused['concept']}{where}, not what was asked.",
                 f'{about}: "{short(_without_concept(key, j.concept))}".']
+    if j.swapped:
+        said, theirs, term, own = j.swapped[0]
+        return [f'Not right: you wrote "{short(said, 100)}", but that is what {source} of {term or "the other side"}: '
+                f'"{short(theirs)}".',
+                "Each side is given the other's definition: swap them back." if len(j.swapped) > 1 else
+                f'Of {point_term(own) or "what was asked"}, {source}: "{short(_without_concept(own, point_term(own)))}".']
     if contradicted:
         k = points.index(contradicted[0])
         words = j.opposites.get(k)
@@ -174,3 +185,27 @@ def _confusion(j: Judgement) -> dict[str, str] | None:
         return None
     sibling: Any = j.siblings[best]
     return {k: str(sibling.get(k, "")) for k in ("concept", "source", "section", "text")}
+
+
+def swapped_sides(item: GradingItem, points: Sequence[str], said: Sequence[str], at: float = 0.5,
+                  margin: float = 0.25) -> list[tuple[str, str]]:
+    """(what the answer says of a term, the other term's point, that term, its own point) where, in a comparison, the answer gives a
+    term the other's definition: the clause's own content words are mostly that other point's (`at`) and
+    clearly more than its own point's (`margin`). The feedback names it ("what you say of stemming is what
+    the notes say of lemmatization")."""
+    out = []
+    for j, text in enumerate(said):
+        if not text:
+            continue
+        shares = [word_share(text, t, item) for t in points]
+        other = max((i for i in range(len(points)) if i != j), key=shares.__getitem__, default=None)
+        if other is not None and shares[other] >= at and shares[other] >= shares[j] + margin:
+            out.append((text, points[other], point_term(points[other]), points[j]))
+    return out
+
+
+def word_share(answer: str, text: str, item: GradingItem) -> float:
+    """The share of the answer's own content words (not the asked concept's name, not the question's) in `text`."""
+    skip = set(content_stems(f"{item.concept} {item.question}"))
+    own = set(content_stems(answer)) - skip
+    return len(own & set(content_stems(text))) / len(own) if own else 0.0

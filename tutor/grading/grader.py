@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from tutor.grading.features import FEATURES, GraderConfig, Prepared, item_details, prepare
-from tutor.grading.feedback import Judgement, compose, confused_with
+from tutor.grading.feedback import Judgement, compose, confused_with, swapped_sides, word_share
 from tutor.grading.model import CORRECT_AT, LABELS, PARTIAL_AT, PARTIAL_CREDIT, Grade, GradingItem, verdict_for
 from tutor.grading.pair import PAIR_LABELS
 from tutor.grading.rules import (
@@ -104,7 +104,7 @@ class OfflineGrader:
         probabilities = self._probabilities(prepared, details, items, skip_doubt=compared)
         judgements = self._judge_points(items, prepared)
         for k in compared:
-            self._judge_sides(prepared[k], probabilities, judgements[k], k)
+            judgements[k]["swapped"] = self._judge_sides(items[k], prepared[k], probabilities, judgements[k], k)
         return [self._grade(i, p, d, pr, j) for i, p, d, pr, j in zip(items, prepared, details, probabilities, judgements)]
 
     def features(self, items: Iterable[Any]) -> np.ndarray:
@@ -321,7 +321,8 @@ class OfflineGrader:
             out_prepared[k] = prepare(out_items[k], self.config)
         return out_items, out_prepared, compared
 
-    def _judge_sides(self, p: Prepared, probabilities: np.ndarray, judged: dict[str, Any], k: int) -> None:
+    def _judge_sides(self, item: GradingItem, p: Prepared, probabilities: np.ndarray, judged: dict[str, Any],
+                     k: int) -> list[tuple[str, str]]:
         """A comparison whose answer names some of the compared terms and not others ("Lemmatization converts
         words to their dictionary form" asked how stemming and lemmatization differ) is judged side by side:
         what it says of each term against that term's point, both without the term's name (which side a
@@ -332,13 +333,17 @@ class OfflineGrader:
         from tutor.grading.keypoints import answer_sides, point_term
 
         said = answer_sides(p.points, p.answer_clauses or [p.answer])
+        swapped = swapped_sides(item, p.points, said)
         if all(said) or not any(said):
-            return
+            return swapped
         pairs = [(without_name(t, point_term(t)), without_name(s, point_term(t))) for t, s in zip(p.points, said) if s]
         found = iter(self._pairs(pairs))
         sides = np.array([next(found) if s else [0.0, 0.0, 0.0, 1.0] for s in said])
+        for text, *_ in swapped:  # the other side's definition given to this one: contradicted, however it reads
+            sides[said.index(text)] = [0.0, 0.0, 1.0, 0.0]
         judged["point"] = sides
         probabilities[k] = comparison(sides, [bool(s) for s in said])
+        return swapped
 
     def _judge_points(self, items: list[GradingItem], prepared: list[Prepared]) -> list[dict[str, Any]]:
         """Each key point (and each sibling concept) judged alone against the answer, in one pair-model call."""
@@ -385,7 +390,7 @@ class OfflineGrader:
             siblings=list(item.siblings or []), sibling_probs=judged["sibling"], graded_against=item.graded_against,
             concept=item.concept, reused_words=float(details["features"][FEATURES.index("lex_recall")]),
             opposites={j: tuple(details["surface"].get(w, w) for w in c[1:]) for j, c in opposites.items()},
-            point_words=point_words, sibling_words=sibling_words,
+            point_words=point_words, sibling_words=sibling_words, swapped=judged.get("swapped", []),
         )
         result = compose(judgement)
         return Grade(
@@ -393,15 +398,6 @@ class OfflineGrader:
             feedback=result.feedback, citations=p.citations, confidence=round(float(probs.max()), 4),
             graded_against=item.graded_against, confused_with=result.confused_with,
         )
-
-
-def word_share(answer: str, text: str, item: GradingItem) -> float:
-    """The share of the answer's own content words (not the asked concept's name, not the question's) in `text`."""
-    from tutor.grading.text import content_stems
-
-    skip = set(content_stems(f"{item.concept} {item.question}"))
-    own = set(content_stems(answer)) - skip
-    return len(own & set(content_stems(text))) / len(own) if own else 0.0
 
 
 def as_item(item: GradingItem | Mapping[str, Any] | Sequence[Any]) -> GradingItem:
