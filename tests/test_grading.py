@@ -529,3 +529,13 @@ def test_a_side_given_the_other_sides_definition_is_found_by_its_words():
     found = swapped_sides(item, points, ["", "Lemmatization removes suffixes from words."])
     assert found == [("Lemmatization removes suffixes from words.", points[0], "Stemming", points[1])]
     assert swapped_sides(item, points, ["Stemming chops suffixes off words.", "Lemmatization uses a dictionary."]) == []
+
+
+def test_a_contradiction_names_the_words_that_differ():
+    from tutor.grading.feedback import differing_words
+
+    assert differing_words("Dropout randomly drops the learning rate during training to prevent reliance on nodes.",
+                           'Dropout: Randomly "drops" neurons during training to prevent reliance on nodes.',
+                           "Dropout") == ("learning rate", "neurons")
+    assert differing_words("It is about apples, pears, plums, figs and dates.", "Dropout drops neurons.") is None
+    assert differing_words("Dropout drops neurons.", "Dropout drops neurons.", "Dropout") is None

@@ -132,6 +132,7 @@ def _incorrect(j: Judgement, points: list[str], covered: list[str], missed: list
     if contradicted:
         k = points.index(contradicted[0])
         words = j.opposites.get(k)
+        words = words or differing_words(j.answer, contradicted[0], j.concept)
         pointer = (f'Where you say "{words[0]}", {who} {"say" if j.graded_against == "notes" else "says"} "{words[1]}".'
                    if words else "The two cannot both be true: check which way it goes.")
         return [f'Not right: you wrote "{short(j.answer, 100)}", but {source} "{short(contradicted[0])}".', pointer]
@@ -209,3 +210,19 @@ def word_share(answer: str, text: str, item: GradingItem) -> float:
     skip = set(content_stems(f"{item.concept} {item.question}"))
     own = set(content_stems(answer)) - skip
     return len(own & set(content_stems(text))) / len(own) if own else 0.0
+
+
+def differing_words(answer: str, point: str, concept: str = "", most: int = 3) -> tuple[str, str] | None:
+    """What the answer says where the point says something else, when that is a few words each ("learning
+    rate" where the notes say "neurons"): the content words only one of the two has, in the order written;
+    None when either side has none or more than `most` (then it is not one swapped idea)."""
+    from tutor.grading.text import content_words, stem
+
+    named = set(content_stems(concept))
+    mine = [w for w in content_words(answer) if stem(w) not in named]
+    theirs = [w for w in content_words(point) if stem(w) not in named]
+    only_mine = [w for w in mine if stem(w) not in {stem(x) for x in theirs}]
+    only_theirs = [w for w in theirs if stem(w) not in {stem(x) for x in mine}]
+    if not (0 < len(only_mine) <= most and 0 < len(only_theirs) <= most):
+        return None
+    return " ".join(only_mine), " ".join(only_theirs)
