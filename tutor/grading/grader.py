@@ -326,15 +326,16 @@ class OfflineGrader:
         """A comparison whose answer names some of the compared terms and not others ("Lemmatization converts
         words to their dictionary form" asked how stemming and lemmatization differ) is judged side by side:
         what it says of each term against that term's point, both without the term's name (which side a
-        clause is on gives it), a term it does not name missed. Where it names all of them, or none, the
-        judgement against the points together stands: it is the reading that sees each side given the other's
+        clause is on gives it), a term it does not name missed, a side in the other's words contradicted.
+        Where it names all of them (none in the other's words), or none, the judgement against the points
+        together stands: it is the reading that sees each side given the other's
         definition (the pair model on one side at a time does not: "it predicts the target word from the
         context" reads as correct against "Predicts context words from the target word")."""
         from tutor.grading.keypoints import answer_sides, point_term
 
         said = answer_sides(p.points, p.answer_clauses or [p.answer])
         swapped = swapped_sides(item, p.points, said)
-        if all(said) or not any(said):
+        if not any(said) or (all(said) and not swapped):
             return swapped
         pairs = [(without_name(t, point_term(t)), without_name(s, point_term(t))) for t, s in zip(p.points, said) if s]
         found = iter(self._pairs(pairs))
