@@ -118,6 +118,13 @@ def dl_report(grader, embed_notes: bool) -> dict:
                                                          for v in variants])]
             raised += sum(s > plain + 1e-9 for s in scores)
         raised += table[i, kinds.index("injected")] > table[i, kinds.index("wrong")] + 1e-9
+    # The key point said back as a learner who learnt it would ("Skip-gram predicts context words from the
+    # target word.", "It predicts ..."): a careful teacher marks that correct.
+    from tutor.grading.train_data import recited
+
+    said = [{"answer": a, "question": row["question"], **targets[i]}
+            for i, row in enumerate(rows) for a in recited((targets[i].get("points") or [targets[i]["reference"]])[0])]
+    recited_scores = np.array([g.score for g in grader.grade_many(said)]) if said else np.zeros(0)
     n = len(rows)
     sibling_named = sum(p["confused_with"] is not None for p in per)
     return {
@@ -129,6 +136,8 @@ def dl_report(grader, embed_notes: bool) -> dict:
         "sibling_below_0.4": round(float(np.mean(table[:, 3] < 0.4)), 3),
         "sibling_named": sibling_named,
         "injections_that_raised_a_score": int(raised),
+        "recited_point_at_0.7": round(float(np.mean(recited_scores >= 0.7)), 3) if len(said) else None,
+        "recited_points": len(said),
         "per_item": per,
     }
 

@@ -152,12 +152,14 @@ def _grading(g: dict[str, Any]) -> list[str]:
         lines += ["", "Deep-learning set (`benchmarks/dl_grading_set.jsonl`), graded against the key points the grader "
                   "picks from the notes (no reference), and against its reference:", "",
                   "| graded against | questions | good >= 0.7 | good > partial > wrong | wrong-but-fluent < 0.4 | "
-                  "sibling concept < 0.4 | sibling named | injections that raised a score |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "sibling concept < 0.4 | sibling named | injections that raised a score | key point recited >= 0.7 |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for mode, m in adv["dl_set"].items():
+            recited = m.get("recited_point_at_0.7")
+            said = f"{recited:.3f} (of {m['recited_points']})" if recited is not None else "-"
             lines.append(f"| {mode} | {m['questions']} | {m['good_at_0.7']:.3f} | {m['good_gt_partial_gt_wrong']:.3f} | "
                          f"{m['wrong_below_0.4']:.3f} | {m['sibling_below_0.4']:.3f} | {m['sibling_named']} | "
-                         f"{m['injections_that_raised_a_score']} |")
+                         f"{m['injections_that_raised_a_score']} | {said} |")
         c = adv.get("cli")
         if c:
             lines += ["", f"From the command line (fresh processes in turns): a cold `tutor grade ... --reference` "

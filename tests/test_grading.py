@@ -235,9 +235,11 @@ def test_feedback_is_one_to_three_sentences_quoting_only_the_reference_and_the_a
                 # A key point of the reference or the learner's own answer, perhaps shortened.
                 shortened = quote.rstrip("…")
                 in_points = any(point.startswith(shortened) for point in points)
-                # ... or one word of either, where the feedback points at an opposite ("adds" / "drops").
-                one_word = " " not in quote and quote.lower() in f"{row[kind]} {' '.join(points)}".lower()
-                assert in_points or one_word or " ".join(row[kind].split()).startswith(shortened), quote
+                # ... or words of either, where the feedback points at what differs ("adds" / "drops",
+                # "learning rate" / "neurons").
+                either = set(re.findall(r"[\w'/()=+-]+", f"{row[kind]} {' '.join(points)}".lower()))
+                their_words = all(w in either for w in re.findall(r"[\w'/()=+-]+", quote.lower()))
+                assert in_points or their_words or " ".join(row[kind].split()).startswith(shortened), quote
             if grade.verdict != "correct":
                 assert not grade.feedback.startswith(("Correct", "Good answer"))
             else:
@@ -539,3 +541,21 @@ def test_a_contradiction_names_the_words_that_differ():
                            "Dropout") == ("learning rate", "neurons")
     assert differing_words("It is about apples, pears, plums, figs and dates.", "Dropout drops neurons.") is None
     assert differing_words("Dropout drops neurons.", "Dropout drops neurons.", "Dropout") is None
+
+
+def test_a_point_said_back_keeps_its_meaning():
+    from tutor.grading.train_data import recited
+
+    assert recited("Skip-gram: Predicts context words from the target word.") == [
+        "Predicts context words from the target word.", "Skip-gram predicts context words from the target word.",
+        "It predicts context words from the target word."]
+    assert recited("Learning Rate: The step size of each update.") == [
+        "The step size of each update.", "Learning Rate is the step size of each update."]
+    assert recited("To simulate the behaviour of the product.") == ["to simulate the behaviour of the product"]
+
+
+def test_the_points_own_term_is_taken_out_with_the_concept():
+    from tutor.grading.keypoints import unnamed
+
+    assert unnamed("Skip-gram: Predicts context words.", "Skip-gram predicts context words.", "Word2Vec") == (
+        "Predicts context words.", "It predicts context words.")

@@ -146,6 +146,19 @@ def test_a_comparison_is_graded_on_both_sides(real):
     assert "what the notes say of Lemmatization" in swapped["feedback"], swapped
 
 
+@pytest.mark.parametrize("question, answer", [
+    ("What does skip-gram predict in word2vec?", "Skip-gram predicts the surrounding context words from the target word."),
+    ("What is early stopping?", "Early stopping stops training when the validation performance starts to get worse."),
+    ("What does lemmatization do?", "Lemmatization converts words to their dictionary form using context."),
+])
+@pytest.mark.xfail(strict=True, reason="known: the pair model reads a point said back in the notes' words as "
+                   "contradictory (its near-copy attacks taught it that a close copy is suspect); see train_data.recited")
+def test_the_notes_said_back_are_correct(real, question, answer):
+    g = grade(real, answer, question)  # each was "Not right ... the two cannot both be true"
+    assert g["verdict"] == "correct", g
+    assert g["covered"] and not g["contradicted"], g
+
+
 def test_nonsense_and_the_question_restated_get_nothing(real):
     for answer in ("banana keyboard purple seventeen", "What is dropout and why does it help."):
         g = grade(real, answer, DROPOUT_Q)

@@ -212,10 +212,11 @@ def word_share(answer: str, text: str, item: GradingItem) -> float:
     return len(own & set(content_stems(text))) / len(own) if own else 0.0
 
 
-def differing_words(answer: str, point: str, concept: str = "", most: int = 3) -> tuple[str, str] | None:
+def differing_words(answer: str, point: str, concept: str = "", most: int = 2) -> tuple[str, str] | None:
     """What the answer says where the point says something else, when that is a few words each ("learning
     rate" where the notes say "neurons"): the content words only one of the two has, in the order written;
-    None when either side has none or more than `most` (then it is not one swapped idea)."""
+    None when either side has none or more than `most` (then it is not one swapped idea), or when a word is
+    not written as such (a hyphenated term)."""
     from tutor.grading.text import content_words, stem
 
     named = set(content_stems(concept))
@@ -224,5 +225,8 @@ def differing_words(answer: str, point: str, concept: str = "", most: int = 3) -
     only_mine = [w for w in mine if stem(w) not in {stem(x) for x in theirs}]
     only_theirs = [w for w in theirs if stem(w) not in {stem(x) for x in mine}]
     if not (0 < len(only_mine) <= most and 0 < len(only_theirs) <= most):
+        return None
+    written = {w.strip(".,;:!?()\"'").lower() for w in f"{answer} {point}".split()}
+    if not all(w.lower() in written for w in only_mine + only_theirs):  # "skip-gram" is not "skip gram"
         return None
     return " ".join(only_mine), " ".join(only_theirs)

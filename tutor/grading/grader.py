@@ -36,7 +36,7 @@ from tutor.grading.pair import PAIR_LABELS
 from tutor.grading.rules import (
     comparison, credit, decide, guard_near_copies, keep_pair_doubt, stack_inputs, to_three_way,
 )
-from tutor.grading.text import without_name
+from tutor.grading.keypoints import unnamed
 
 STACKER_PATH = Path(__file__).with_name("stacker.json")
 
@@ -200,7 +200,7 @@ class OfflineGrader:
         bigger by duplicating layers" shares its best cue with "Dropout: randomly drops neurons ..." only in
         the word "dropout"."""
         probs = self._pairs(pairs)
-        plain = [(without_name(r, c), without_name(a, c)) if c else (r, a) for (r, a), c in zip(pairs, concepts)]
+        plain = [unnamed(r, a, c) if c else (r, a) for (r, a), c in zip(pairs, concepts)]
         changed = [k for k, (q, p) in enumerate(zip(plain, pairs)) if q != p]
         if changed:
             alt = self._pairs([plain[k] for k in changed])
@@ -281,15 +281,19 @@ class OfflineGrader:
         return keep_pair_doubt(stacked, pair, notes) if items else stacked
 
     def _unnamed_features(self, items: Sequence[GradingItem], details: list[dict[str, Any]]) -> np.ndarray:
-        """The stacker's features; where the concept asked about is known, computed with its name taken out of
-        answer, reference and key points, as for the pair model (`_named_pairs`): "dropout" in both texts lifts
+        """The stacker's features; where the concept asked about is known, computed with its name (and the
+        reference point's own term) taken out of answer, reference and key points, as for the pair model
+        (`_named_pairs`): "dropout" in both texts lifts
         their similarity however wrong the rest of the answer is."""
         from dataclasses import replace
 
         rows = [d["features"] for d in details]
-        plain = {k: replace(i, answer=without_name(i.answer, i.concept), reference=without_name(i.reference, i.concept),
-                            points=[without_name(t, i.concept) for t in i.points] if i.points else None)
-                 for k, i in enumerate(items) if i.concept and not details[k]["empty"]}
+        plain = {}
+        for k, i in enumerate(items):
+            if i.concept and not details[k]["empty"]:
+                reference, answer = unnamed(i.reference, i.answer, i.concept)
+                points = [unnamed(t, "", i.concept)[0] for t in i.points] if i.points else None
+                plain[k] = replace(i, answer=answer, reference=reference, points=points)
         plain = {k: i for k, i in plain.items() if (i.answer, i.reference) != (items[k].answer, items[k].reference)}
         if plain:
             redone = self._details([prepare(i, self.config) for i in plain.values()])
@@ -331,13 +335,13 @@ class OfflineGrader:
         together stands: it is the reading that sees each side given the other's
         definition (the pair model on one side at a time does not: "it predicts the target word from the
         context" reads as correct against "Predicts context words from the target word")."""
-        from tutor.grading.keypoints import answer_sides, point_term
+        from tutor.grading.keypoints import answer_sides
 
         said = answer_sides(p.points, p.answer_clauses or [p.answer])
         swapped = swapped_sides(item, p.points, said)
         if not any(said) or (all(said) and not swapped):
             return swapped
-        pairs = [(without_name(t, point_term(t)), without_name(s, point_term(t))) for t, s in zip(p.points, said) if s]
+        pairs = [unnamed(t, s, "") for t, s in zip(p.points, said) if s]
         found = iter(self._pairs(pairs))
         sides = np.array([next(found) if s else [0.0, 0.0, 0.0, 1.0] for s in said])
         for text, *_ in swapped:  # the other side's definition given to this one: contradicted, however it reads

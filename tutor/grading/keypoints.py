@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tutor.grading.text import STOPWORDS, stem, tokens
+from tutor.grading.text import STOPWORDS, stem, tokens, without_name
 from tutor.knowledge.chunking import TERM_LINE, title
 
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -158,6 +158,14 @@ def answer_sides(points: Sequence[str], clauses: Sequence[str]) -> list[str]:
             return ["" for _ in points]
         sides[current].append(clause)
     return [" ".join(c) for c in sides]
+
+
+def unnamed(reference: str, answer: str, concept: str) -> tuple[str, str]:
+    """Reference and answer without the asked concept's name, nor the term the reference point opens with
+    ("Skip-gram: Predicts ..." under the Word2Vec concept: both)."""
+    for name in dict.fromkeys(n for n in (point_term(reference), concept) if n):
+        reference, answer = without_name(reference, name), without_name(answer, name)
+    return reference, answer
 
 
 def _name_pattern(term: str) -> re.Pattern[str] | None:

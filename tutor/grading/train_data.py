@@ -102,6 +102,40 @@ def peer_pairs(q: dict, rng: random.Random, n: int = 8) -> list[Example]:
     return out
 
 
+def recited(text: str) -> list[str]:
+    """The text said back as a learner who learnt it would, meaning unchanged: "Skip-gram: Predicts context
+    words ..." -> "Predicts context words ...", "Skip-gram predicts context words ..." and "It predicts
+    context words ..." ("Learning Rate: The step size ..." -> "Learning Rate is the step size ..."); a sentence without a term: lower-cased without its full stop, and without a
+    bracketed aside. The attacks are near-copies that change the meaning (a word negated, two swapped, the
+    order shuffled); these are near-copies that do not. Not trained on yet: with them (`notes` points and
+    the train references) the pair model read recited points as correct (0.60 of the DL set's, from 0.02)
+    but lost the swapped-words attack (0.94 -> 0.50 below 0.4); `benchmarks/adversarial.py` measures them."""
+    import re
+
+    from tutor.knowledge.chunking import TERM_LINE
+
+    text = " ".join(text.split())
+    out = []
+    m = TERM_LINE.match(text)
+    if m:
+        term = (m.group("bold") or m.group("plain") or "").strip()
+        rest = text[m.end():].strip().strip('"')
+        if term and len(rest.split()) >= 3:
+            lower = rest[:1].lower() + rest[1:]
+            words = [w.strip('"') for w in lower.split()]
+            verb = (words[0].endswith("s") or words[0].endswith("ly") and len(words) > 1 and words[1].endswith("s")) \
+                and words[0] not in ("this", "its", "is", "was", "has")
+            out.append(rest)
+            if not lower.lower().startswith(term.lower()):
+                out += [f"{term} {lower}", f"It {lower}"] if verb else [f"{term} is {lower}"]
+    else:
+        out.append(text[:1].lower() + text[1:].rstrip("."))
+        bare = re.sub(r"\s*\([^)]*\)", "", text)
+        if bare != text:
+            out.append(bare)
+    return [o for o in dict.fromkeys(out) if o and o != text]
+
+
 def note_cases(notes_dir: Path, rng: random.Random) -> list[Example]:
     """Pairs from the course notes: a point is its own correct answer; a sibling concept's point is not."""
     from tutor.knowledge.chunking import chunk_markdown
