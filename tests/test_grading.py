@@ -557,5 +557,7 @@ def test_a_point_said_back_keeps_its_meaning():
 def test_the_points_own_term_is_taken_out_with_the_concept():
     from tutor.grading.keypoints import unnamed
 
-    assert unnamed("Skip-gram: Predicts context words.", "Skip-gram predicts context words.", "Word2Vec") == (
-        "Predicts context words.", "It predicts context words.")
+    assert unnamed("Skip-gram: Predicts context words.", "Skip-gram predicts context words.", "Word2Vec",
+                   own_term=True) == ("Predicts context words.", "It predicts context words.")
+    assert unnamed("Skip-gram: Predicts context words.", "Word2Vec skip-gram predicts.", "Word2Vec") == (
+        "Skip-gram: Predicts context words.", "It skip-gram predicts.")

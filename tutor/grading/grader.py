@@ -281,9 +281,8 @@ class OfflineGrader:
         return keep_pair_doubt(stacked, pair, notes) if items else stacked
 
     def _unnamed_features(self, items: Sequence[GradingItem], details: list[dict[str, Any]]) -> np.ndarray:
-        """The stacker's features; where the concept asked about is known, computed with its name (and the
-        reference point's own term) taken out of answer, reference and key points, as for the pair model
-        (`_named_pairs`): "dropout" in both texts lifts
+        """The stacker's features; where the concept asked about is known, computed with its name taken out
+        of answer, reference and key points, as for the pair model (`_named_pairs`): "dropout" in both texts lifts
         their similarity however wrong the rest of the answer is."""
         from dataclasses import replace
 
@@ -341,7 +340,7 @@ class OfflineGrader:
         swapped = swapped_sides(item, p.points, said)
         if not any(said) or (all(said) and not swapped):
             return swapped
-        pairs = [unnamed(t, s, "") for t, s in zip(p.points, said) if s]
+        pairs = [unnamed(t, s, "", own_term=True) for t, s in zip(p.points, said) if s]
         found = iter(self._pairs(pairs))
         sides = np.array([next(found) if s else [0.0, 0.0, 0.0, 1.0] for s in said])
         for text, *_ in swapped:  # the other side's definition given to this one: contradicted, however it reads

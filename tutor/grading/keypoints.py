@@ -160,10 +160,12 @@ def answer_sides(points: Sequence[str], clauses: Sequence[str]) -> list[str]:
     return [" ".join(c) for c in sides]
 
 
-def unnamed(reference: str, answer: str, concept: str) -> tuple[str, str]:
-    """Reference and answer without the asked concept's name, nor the term the reference point opens with
-    ("Skip-gram: Predicts ..." under the Word2Vec concept: both)."""
-    for name in dict.fromkeys(n for n in (point_term(reference), concept) if n):
+def unnamed(reference: str, answer: str, concept: str, own_term: bool = False) -> tuple[str, str]:
+    """Reference and answer without the asked concept's name and, with `own_term`, the term the reference point
+    opens with ("Skip-gram: Predicts ..." -> "Predicts ...": a comparison's side, where the clause's side names
+    it). Taking every point's own term out when grading against the notes measured worse on the DL set (good
+    at 0.7 0.667 vs 0.708, wrong below 0.4 0.792 vs 0.812), so it is only for the sides."""
+    for name in dict.fromkeys(n for n in (point_term(reference) if own_term else "", concept) if n):
         reference, answer = without_name(reference, name), without_name(answer, name)
     return reference, answer
 
