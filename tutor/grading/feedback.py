@@ -17,7 +17,7 @@ import numpy as np
 
 from tutor.grading.keypoints import point_term
 from tutor.grading.model import GradingItem
-from tutor.grading.text import content_stems
+from tutor.grading.text import content_stems, content_words, stem
 
 COVERED_AT = 0.5  # P(correct) of a key point alone from which the answer states it
 CONTRADICTED_AT = 0.5  # P(contradictory) of a key point alone from which the answer denies it
@@ -189,9 +189,9 @@ def _confusion(j: Judgement) -> dict[str, str] | None:
 
 
 def swapped_sides(item: GradingItem, points: Sequence[str], said: Sequence[str], at: float = 0.5,
-                  margin: float = 0.25) -> list[tuple[str, str]]:
-    """(what the answer says of a term, the other term's point, that term, its own point) where, in a comparison, the answer gives a
-    term the other's definition: the clause's own content words are mostly that other point's (`at`) and
+                  margin: float = 0.25) -> list[tuple[str, str, str, str]]:
+    """(what the answer says of a term, the other term's point, that term, its own point) where, in a
+    comparison, the answer gives a term the other's definition: the clause's own content words are mostly that other point's (`at`) and
     clearly more than its own point's (`margin`). The feedback names it ("what you say of stemming is what
     the notes say of lemmatization")."""
     out = []
@@ -217,8 +217,6 @@ def differing_words(answer: str, point: str, concept: str = "", most: int = 2) -
     rate" where the notes say "neurons"): the content words only one of the two has, in the order written;
     None when either side has none or more than `most` (then it is not one swapped idea), or when a word is
     not written as such (a hyphenated term)."""
-    from tutor.grading.text import content_words, stem
-
     named = set(content_stems(concept))
     mine = [w for w in content_words(answer) if stem(w) not in named]
     theirs = [w for w in content_words(point) if stem(w) not in named]

@@ -31,12 +31,12 @@ import numpy as np
 
 from tutor.grading.features import FEATURES, GraderConfig, Prepared, item_details, prepare
 from tutor.grading.feedback import Judgement, compose, confused_with, swapped_sides, word_share
+from tutor.grading.keypoints import unnamed
 from tutor.grading.model import CORRECT_AT, LABELS, PARTIAL_AT, PARTIAL_CREDIT, Grade, GradingItem, verdict_for
 from tutor.grading.pair import PAIR_LABELS
 from tutor.grading.rules import (
     comparison, credit, decide, guard_near_copies, keep_pair_doubt, stack_inputs, to_three_way,
 )
-from tutor.grading.keypoints import unnamed
 
 STACKER_PATH = Path(__file__).with_name("stacker.json")
 

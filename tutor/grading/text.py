@@ -288,9 +288,6 @@ def leading_choice(text: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-
-
-
 def without_name(text: str, concept: str) -> str:
     """`text` with the asked concept's name taken out: 'Dropout: Randomly drops ...' -> 'Randomly drops ...',
     'Dropout makes the network bigger' -> 'It makes the network bigger', '... called dropout' -> '... called it'.

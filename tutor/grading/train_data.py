@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.grading import attacks
-from tutor.grading.keypoints import points_of
+from tutor.grading.keypoints import point_term, points_of
 from tutor.grading.text import content_stems
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,7 +118,7 @@ def recited(text: str) -> list[str]:
     out = []
     m = TERM_LINE.match(text)
     if m:
-        term = (m.group("bold") or m.group("plain") or "").strip()
+        term = point_term(text)
         rest = text[m.end():].strip().strip('"')
         if term and len(rest.split()) >= 3:
             lower = rest[:1].lower() + rest[1:]
