@@ -3,6 +3,7 @@
     python -m benchmarks                         # everything (about an hour on 2 cores)
     python -m benchmarks --quick                 # a smoke run: fewer repeats, 1x/10x scale; writes benchmarks/out/
     python -m benchmarks --only startup,memory   # some sections; the others are kept from the last results.json
+    python -m benchmarks --quick --only grading --limit 30 --out-dir /tmp/x   # a smoke run of the grading section
 
 Sections: retrieval, grading, startup, scale, memory, demos. Every TUTOR_HOME and temporary file lives
 under one fresh directory in /tmp, removed at the end (--keep keeps it). The real MiniLM embedder is
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="where results.json and RESULTS.md go (default: benchmarks/, or benchmarks/out/ with --quick)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (its path is printed)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="grading: the first N rows of each data set (a smoke run; its figures mean nothing)")
     args = parser.parse_args(argv)
 
     chosen = [s.strip() for s in args.only.split(",") if s.strip()] or list(SECTIONS)
@@ -54,9 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
-    ctx = Context(quick=args.quick, root=new_root(), log=log)
+    ctx = Context(quick=args.quick, root=new_root(), log=log, limit=args.limit)
     log(f"temporary root {ctx.root}")
-    command = "python -m benchmarks" + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "")
+    command = ("python -m benchmarks" + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "")
+               + (f" --limit {args.limit}" if args.limit else ""))
     previous = json.loads(results_path.read_text()) if results_path.exists() and args.only else {}
     results: dict[str, Any] = {
         "command": command,

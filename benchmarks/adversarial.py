@@ -7,13 +7,16 @@ from the command line.
    shuffled words, keyword lists, negated references, swapped concept words, another question's reference
    (same module), the question restated: the share scored below 0.4, per kind. Filler: correct test answers
    the grader already scores 0.7 or more, with a filler sentence around them: the share that keeps 0.7.
-   The previous grader (benchmarks/grading.py: LEGACY_COMMIT) is measured on the same cases.
+   Three readings of "rejected": below 0.4 (an unsure grade by its best-guess score), decided below 0.4 (an unsure
+   grade is not rejected), and below 0.4 or unsure (an unsure grade gives no credit until the learner rates it).
+   The previous grader (benchmarks/grading.py: LEGACY_COMMIT) is measured on the same cases where it still runs.
 2. benchmarks/dl_grading_set.jsonl graded against the notes with no reference (key points picked from the
    index) and with its reference: good scored >= 0.7, good > partial > wrong, wrong-but-fluent and a sibling
    concept's definition below 0.4, the sibling named as the confusion, and injections never raising a score.
 3. From the command line, fresh processes in turns with their baselines: a cold `tutor grade ... --reference`
    against a bare `python -c "import torch, chromadb"`, and `tutor grade --batch` on 500 test answers.
-Results go to benchmarks/out/adversarial.json; Markdown tables are printed.
+Results go to benchmarks/out/adversarial.json; Markdown tables are printed. `--limit N` reads the first N rows
+of each test file and of the DL set (a smoke run).
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_grader import DATA, REPO, TESTS, CachedEmbedder, load_rows  # noqa: E402
+if __package__ in (None, ""):  # run as a script: python benchmarks/adversarial.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.grading_data import CACHE, DATA, REPO, TESTS, CachedEmbedder, load_rows, scientsbank_test  # noqa: E402
 
 DL_SET = REPO / "benchmarks" / "dl_grading_set.jsonl"
 OUT = REPO / "benchmarks" / "out" / "adversarial.json"
@@ -41,7 +46,7 @@ INJECTIONS = [
 ]
 
 
-def attack_cases(data: Path) -> tuple[list[dict], list[dict]]:
+def attack_cases(data: Path, limit: int | None = None) -> tuple[list[dict], list[dict]]:
     """(attacks, filler candidates) from the test files' references."""
     from tutor.grading.attacks import ATTACK_KINDS, attacks_for
 
@@ -49,7 +54,7 @@ def attack_cases(data: Path) -> tuple[list[dict], list[dict]]:
     questions: dict[str, dict] = {}
     correct: list[dict] = []
     for name in TESTS:
-        for row in load_rows(data / f"sciEntsBank_3way_{name}.jsonl"):
+        for row in scientsbank_test(name, data, limit):
             questions.setdefault(row["qid"], {"question": row["question"], "reference": row["reference_answer"],
                                               "module": row["module"]})
             if row["label"] == "correct":
@@ -66,32 +71,49 @@ def attack_cases(data: Path) -> tuple[list[dict], list[dict]]:
     return attacks, correct
 
 
-def attack_report(grader, attacks: list[dict], correct: list[dict], score_of) -> dict:
+def _scores(grades: list) -> np.ndarray:
+    return np.array([g.score for g in grades], dtype=np.float64)
+
+
+def _rejected(scores: np.ndarray, unsure: np.ndarray) -> dict:
+    """The share of attacks given no credit, read three ways (see the module's docstring)."""
+    return {"n": len(scores), "below_0.4": round(float(np.mean(scores < 0.4)), 3),
+            "decided_below_0.4": round(float(np.mean((scores < 0.4) & ~unsure)), 3),
+            "below_0.4_or_unsure": round(float(np.mean((scores < 0.4) | unsure)), 3),
+            "unsure": round(float(np.mean(unsure)), 3), "mean_score": round(float(scores.mean()), 3)}
+
+
+def attack_report(grader, attacks: list[dict], correct: list[dict]) -> dict:
+    """Attacks rejected per kind, and filler around correct answers; `grader` is anything with `grade_many`
+    (grades with a score, and a verdict that may be unsure)."""
     from tutor.grading.attacks import with_filler
 
-    scores = score_of(grader, attacks)
+    def score_of(items: list[dict]) -> np.ndarray:
+        return _scores(grader.grade_many(items)) if items else np.zeros(0)
+
+    grades = grader.grade_many(attacks)
+    scores = _scores(grades)
+    unsure = np.array([getattr(g, "verdict", None) == "unsure" for g in grades], dtype=bool)
     out = {}
     for kind in dict.fromkeys(a["kind"] for a in attacks):
         mask = np.array([a["kind"] == kind for a in attacks])
-        out[kind] = {"n": int(mask.sum()), "below_0.4": round(float(np.mean(scores[mask] < 0.4)), 3),
-                     "mean_score": round(float(scores[mask].mean()), 3)}
-    out["all attacks"] = {"n": len(attacks), "below_0.4": round(float(np.mean(scores < 0.4)), 3),
-                          "mean_score": round(float(scores.mean()), 3)}
-    plain = score_of(grader, correct)
+        out[kind] = _rejected(scores[mask], unsure[mask])
+    out["all attacks"] = _rejected(scores, unsure)
+    plain = score_of(correct)
     good = [c for c, s in zip(correct, plain) if s >= 0.7]
     rng = random.Random(SEED + 1)
     padded = [{**c, "answer": with_filler(c["answer"], rng)} for c in good]
-    kept = score_of(grader, padded) if padded else np.zeros(0)
+    kept = score_of(padded)
     out["filler"] = {"n": len(padded), "keep_0.7": round(float(np.mean(kept >= 0.7)), 3) if padded else None}
     return out
 
 
-def dl_report(grader, embed_notes: bool) -> dict:
+def dl_report(grader, embed_notes: bool, limit: int | None = None) -> dict:
     """The deep-learning set graded against the notes (no reference), or against its reference."""
     from tutor.grading.service import against_notes
     from tutor.tools.notes import shared_retriever
 
-    rows = load_rows(DL_SET)
+    rows = load_rows(DL_SET, limit)
     kinds = ("good", "partial", "wrong", "sibling", "injected")
     items, targets = [], []
     for row in rows:
@@ -104,6 +126,7 @@ def dl_report(grader, embed_notes: bool) -> dict:
             items.append({"answer": row[kind], "question": row["question"], **target})
     grades = grader.grade_many(items)
     table = np.array([g.score for g in grades]).reshape(len(rows), len(kinds))
+    unsure = np.array([g.verdict == "unsure" for g in grades]).reshape(len(rows), len(kinds))
     per = [{"id": r["id"], **{k: round(float(table[i, j]), 3) for j, k in enumerate(kinds)},
             "key_points": targets[i].get("points") or [targets[i]["reference"]],
             "confused_with": (grades[i * len(kinds) + 3].confused_with or {}).get("concept")}
@@ -138,17 +161,17 @@ def dl_report(grader, embed_notes: bool) -> dict:
         "injections_that_raised_a_score": int(raised),
         "recited_point_at_0.7": round(float(np.mean(recited_scores >= 0.7)), 3) if len(said) else None,
         "recited_points": len(said),
+        "unsure": {k: round(float(unsure[:, j].mean()), 3) for j, k in enumerate(kinds)},
         "per_item": per,
     }
 
 
-def cli_timings(data: Path, quick: bool) -> dict:
-    from benchmarks.common import build_index, median, new_root, python_argv, run_once, time_in_turns, tutor_env, tutor_argv
+def cli_timings(data: Path, quick: bool, home: Path, limit: int | None = None) -> dict:
+    from benchmarks.common import build_index, median, python_argv, run_once, time_in_turns, tutor_env, tutor_argv
 
-    home = new_root()
     build_index(home)
     env = tutor_env(home)
-    rows = load_rows(data / "sciEntsBank_3way_test-unseen-questions.jsonl")[:500]
+    rows = scientsbank_test("test-unseen-questions", data, min(500, limit or 500))
     batch = home / "class.jsonl"
     batch.write_text("".join(json.dumps({"id": str(i), "question": r["question"], "answer": r["student_answer"],
                                          "reference": r["reference_answer"]}) + "\n" for i, r in enumerate(rows)))
@@ -167,7 +190,7 @@ def cli_timings(data: Path, quick: bool) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.common import in_process_settings, new_root
-    from grading import legacy_grader  # benchmarks/grading.py
+    from benchmarks.grading import LEGACY_COMMIT, try_legacy_grader
 
     from tutor.grading.grader import OfflineGrader
 
@@ -176,45 +199,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--quick", action="store_true", help="fewer timing rounds")
     parser.add_argument("--no-cli", action="store_true", help="skip the command-line timings")
+    parser.add_argument("--no-legacy", action="store_true", help="leave the previous grader out")
+    parser.add_argument("--limit", type=int, default=None, help="the first N rows of each file (a smoke run)")
     args = parser.parse_args(argv)
 
-    embedder = CachedEmbedder()
-    ours, previous = OfflineGrader(embedder=embedder), legacy_grader(embedder)
-    attacks, correct = attack_cases(args.data)
-    report = {"attacks": {
-        "OfflineGrader": attack_report(ours, attacks, correct, lambda g, xs: g.scores(xs)),
-        "previous grader": attack_report(previous, attacks, correct,
-                                         lambda g, xs: np.array([x.score for x in g.grade_many(xs)])),
-    }}
-    in_process_settings(new_root())
-    report["dl_set"] = {"against the notes": dl_report(ours, True), "against the reference": dl_report(ours, False)}
-    embedder.save()
-    if not args.no_cli:
-        report["cli"] = cli_timings(args.data, args.quick)
+    embedder = CachedEmbedder(CACHE)
+    ours = OfflineGrader(embedder=embedder)
+    previous = None if args.no_legacy else try_legacy_grader(embedder)
+    attacks, correct = attack_cases(args.data, args.limit)
+    report: dict = {"attacks": {"OfflineGrader": attack_report(ours, attacks, correct)}, "limit": args.limit}
+    if previous is not None:
+        report["attacks"]["previous grader"] = attack_report(previous, attacks, correct)
+        report["previous_grader_commit"] = LEGACY_COMMIT
+    roots = [new_root(), new_root()]
+    try:
+        in_process_settings(roots[0])
+        report["dl_set"] = {"against the notes": dl_report(ours, True, args.limit),
+                            "against the reference": dl_report(ours, False, args.limit)}
+        embedder.save()
+        if not args.no_cli:
+            report["cli"] = cli_timings(args.data, args.quick, roots[1], args.limit)
+    finally:
+        for root in roots:
+            shutil.rmtree(root, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-
-    print("| kind | n | OfflineGrader: < 0.4 | previous grader: < 0.4 |")
-    print("|---|---:|---:|---:|")
-    for kind, m in report["attacks"]["OfflineGrader"].items():
-        if kind == "filler":
-            continue
-        print(f"| {kind} | {m['n']} | {m['below_0.4']:.3f} | {report['attacks']['previous grader'][kind]['below_0.4']:.3f} |")
-    f, pf = report["attacks"]["OfflineGrader"]["filler"], report["attacks"]["previous grader"]["filler"]
-    print(f"| filler around a correct answer scored >= 0.7 (share that keeps >= 0.7) | {f['n']} | {f['keep_0.7']} | "
-          f"{pf['keep_0.7']} (of {pf['n']}) |")
-    print("\n| DL set | good >= 0.7 | good > partial > wrong | wrong < 0.4 | sibling < 0.4 | sibling named | injections raising |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for mode, m in report["dl_set"].items():
-        print(f"| {mode} | {m['good_at_0.7']:.3f} | {m['good_gt_partial_gt_wrong']:.3f} | {m['wrong_below_0.4']:.3f} | "
-              f"{m['sibling_below_0.4']:.3f} | {m['sibling_named']}/{m['questions']} | {m['injections_that_raised_a_score']} |")
-    if "cli" in report:
-        c = report["cli"]
-        print(f"\nCold `tutor grade --reference`: {c['tutor grade --reference']:.2f} s, {c['ratio']}x a bare "
-              f"`import torch, chromadb` ({c['import torch, chromadb']:.2f} s). `tutor grade --batch`: "
-              f"{c['batch_answers']} answers in {c['batch_seconds_median']} s = {c['batch_answers_per_second']} answers/s.")
+    print("\n".join(markdown(report)))
     print(f"Wrote {args.out}")
     return 0
+
+
+def markdown(report: dict) -> list[str]:
+    attacks = report["attacks"]
+    ours, before = attacks["OfflineGrader"], attacks.get("previous grader")
+    lines = ["Attacks from the SciEntsBank test references (target: >= 90% rejected). Rejected read three ways: "
+             "score < 0.4 (unsure by its best guess); decided and < 0.4 (unsure not rejected); < 0.4 or unsure.", "",
+             "| kind | n | < 0.4 | decided < 0.4 | < 0.4 or unsure | unsure |" + (" previous grader: < 0.4 |" if before else ""),
+             "|---|---:|---:|---:|---:|---:|" + ("---:|" if before else "")]
+    for kind, m in ours.items():
+        if kind == "filler":
+            continue
+        lines.append(f"| {kind} | {m['n']} | {m['below_0.4']:.3f} | {m['decided_below_0.4']:.3f} | "
+                     f"{m['below_0.4_or_unsure']:.3f} | {m['unsure']:.3f} |"
+                     + (f" {before[kind]['below_0.4']:.3f} |" if before else ""))
+    f = ours["filler"]
+    lines.append(f"\nFiller around a correct answer scored >= 0.7: {f['keep_0.7']} of {f['n']} keep >= 0.7"
+                 + (f" (previous grader: {before['filler']['keep_0.7']} of {before['filler']['n']})." if before else "."))
+    lines += ["", "| DL set | good >= 0.7 | good > partial > wrong | wrong < 0.4 | sibling < 0.4 | sibling named | "
+              "injections raising | key point recited >= 0.7 | unsure (good/partial/wrong/sibling/injected) |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for mode, m in report["dl_set"].items():
+        recited = m["recited_point_at_0.7"]
+        lines.append(f"| {mode} | {m['good_at_0.7']:.3f} | {m['good_gt_partial_gt_wrong']:.3f} | {m['wrong_below_0.4']:.3f} | "
+                     f"{m['sibling_below_0.4']:.3f} | {m['sibling_named']}/{m['questions']} | "
+                     f"{m['injections_that_raised_a_score']} | {'-' if recited is None else f'{recited:.3f}'} | "
+                     + "/".join(f"{v:.2f}" for v in m["unsure"].values()) + " |")
+    if "cli" in report:
+        c = report["cli"]
+        lines.append(f"\nCold `tutor grade --reference`: {c['tutor grade --reference']:.2f} s, {c['ratio']}x a bare "
+                     f"`import torch, chromadb` ({c['import torch, chromadb']:.2f} s). `tutor grade --batch`: "
+                     f"{c['batch_answers']} answers in {c['batch_seconds_median']} s = {c['batch_answers_per_second']} answers/s.")
+    return lines
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class Context:
     root: Path  # a fresh directory under /tmp; every TUTOR_HOME and temp file of the run is inside it
     log: Any = None  # callable(str) for progress lines on stderr
     shared: dict[str, Any] = field(default_factory=dict)  # things one section builds and another reuses
+    limit: int | None = None  # the first N rows of each grading data set (a smoke run of the grading section)
 
     def home(self, name: str) -> Path:
         """A fresh, empty TUTOR_HOME for one purpose."""

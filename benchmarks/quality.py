@@ -2,7 +2,8 @@
 
 - retrieval: benchmarks/retrieval.py's `score` for dense, BM25 and hybrid, and the same `score` over
   CrewAI's own knowledge feature (benchmarks/crewai_knowledge.py), with query latency for all four;
-- grading: benchmarks/grading.py and benchmarks/adversarial.py run as they are, their JSON read back;
+- grading: benchmarks/grading.py, benchmarks/adversarial.py and benchmarks/heldout.py (both sets) run as they
+  are, their JSON read back;
 - demos: benchmarks/demos.py run as it is (a GPU column when CUDA is there), its JSON read back.
 
     python -m benchmarks --only retrieval,grading,demos
@@ -79,15 +80,23 @@ def _script(args: list[str], env: dict[str, str], timeout: float = 3600) -> str:
 def grading(ctx: Context) -> dict[str, Any]:
     home = ctx.home("grading")
     out = home / "grading.json"
-    ctx.say("grading: benchmarks/grading.py (SciEntsBank)")
+    limit = ["--limit", str(ctx.limit)] if ctx.limit else []
+    ctx.say("grading: benchmarks/grading.py (SciEntsBank, DigiKlausur, risk-coverage, throughput)")
     started = time.perf_counter()
-    _script(["benchmarks/grading.py", "--out", str(out)], tutor_env(home))
+    _script(["-m", "benchmarks.grading", "--out", str(out), *limit], tutor_env(home))
     report = json.loads(out.read_text())
     ctx.say("grading: benchmarks/adversarial.py (attacks from the test references, the DL set, CLI timings)")
     adversarial = home / "adversarial.json"
-    _script(["-m", "benchmarks.adversarial", "--out", str(adversarial)] + (["--quick"] if ctx.quick else []),
+    _script(["-m", "benchmarks.adversarial", "--out", str(adversarial), *limit] + (["--quick"] if ctx.quick else []),
             tutor_env(home))
     report["adversarial"] = json.loads(adversarial.read_text())
+    index_home = home / "heldout-home"  # one index for both sets
+    for name, key in (("heldout", "heldout"), ("tuning", "heldout_tuning")):
+        ctx.say(f"grading: benchmarks/heldout.py --set {name} (graded against the notes)")
+        path = home / f"{key}.json"
+        _script(["-m", "benchmarks.heldout", "--set", name, "--home", str(index_home), "--out", str(path), *limit],
+                tutor_env(home))
+        report[key] = json.loads(path.read_text())
     report["script_s"] = round(time.perf_counter() - started, 1)
     return report
 

@@ -59,7 +59,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         largest = max(scales.values(), key=lambda s: s["factor"])
         p50 = largest["search_p50_ms"]
         fresh = largest.get("fresh_search_p50_ms")
-        rows.append((f"search p50 <= 15 ms at 100x the notes", f"{_f(p50)} ms at {largest['factor']}x "
+        rows.append(("search p50 <= 15 ms at 100x the notes", f"{_f(p50)} ms at {largest['factor']}x "
                      f"({largest['chunks']} passages)" + (f"; {_f(fresh)} ms from a fresh process" if fresh else ""),
                      "hybrid, k=5, in-process, 200 queries",
                      p50 <= 15.0 if largest["factor"] >= 100 else None))
@@ -70,6 +70,34 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         rows.append(("offline batch grading >= 50 answers/s", f"{_f(rate, 1)} answers/s end to end "
                      f"(fresh `tutor grade --batch`, 500 answers); {_f(inner, 1)}/s in-process",
                      "end to end, start-up included", rate is not None and rate >= 50))
+    rows += _grading_targets(_get(results, "sections", "grading") or {})
+    return rows
+
+
+def _grading_targets(g: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """The grader's targets: attacks rejected, and the held-out obvious cases graded against the notes."""
+    rows: list[tuple[str, str, str, bool | None]] = []
+    attacks = _get(g, "adversarial", "attacks", "OfflineGrader", "all attacks") or {}
+    if "decided_below_0.4" in attacks:
+        below = attacks["below_0.4"]
+        rows.append(("attacks from the SciEntsBank test references rejected >= 90%",
+                     f"{_f(below, 3)} scored < 0.4; {_f(attacks['decided_below_0.4'], 3)} decided and < 0.4; "
+                     f"{_f(attacks['below_0.4_or_unsure'], 3)} < 0.4 or unsure ({attacks['n']} attacks)",
+                     "score < 0.4 (an unsure grade by its best-guess score)", below >= 0.9))
+    h = g.get("heldout") or {}
+    o = h.get("overall") or {}
+    if o:
+        pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+        where = f"held-out obvious cases against the notes ({o['n']} answers)"
+        for key, target, measured in (
+            ("harsh", "expected correct graded < 0.4 (decided) <= 2%", f"{pct(o['harsh'])} ({o['harsh_count']})"),
+            ("lenient", "expected incorrect scored >= 0.7 <= 5%",
+             f"{pct(o['lenient'])} all grades ({o['lenient_count']}); {pct(o['lenient_confident'])} decided only "
+             f"({o['lenient_confident_count']})"),
+            ("confident_right", "decided verdicts right >= 95%", f"{pct(o['confident_right'])} of {o['decided']}"),
+            ("unsure", "graded unsure <= 20%", f"{pct(o['unsure'])} ({o['unsure_count']})"),
+        ):
+            rows.append((target, measured, where, (h.get("holds") or {}).get(key)))
     return rows
 
 
@@ -118,10 +146,33 @@ def _retrieval(r: dict[str, Any]) -> list[str]:
 
 
 def _grading(g: dict[str, Any]) -> list[str]:
+    """The grading section: benchmarks/grading.py's, adversarial.py's and heldout.py's own tables; a results.json
+    from before the grader's unsure verdict is rendered as it was."""
+    if "digiklausur" not in g:
+        return _grading_before_unsure(g)
+    from benchmarks import adversarial, grading, heldout
+
+    lines = [
+        "From `benchmarks/grading.py`, `benchmarks/adversarial.py` and `benchmarks/heldout.py` run as they are "
+        "(`python -m benchmarks --only grading`). SciEntsBank 3-way (`shared/datasets/scientsbank`): each cosine "
+        "baseline has two cut-offs fitted on train; the pair model was trained on train only "
+        "(`python -m tutor.grading.train`); DigiKlausur is validation only (nothing fitted or tuned on it).",
+        "",
+        *grading.markdown(g),
+    ]
+    if g.get("adversarial"):
+        lines += ["", *adversarial.markdown(g["adversarial"])]
+    for key in ("heldout", "heldout_tuning"):
+        if g.get(key):
+            lines += ["", *heldout.markdown(g[key], Path(g[key].get("file", key)).name, shown=20)]
+    return lines
+
+
+def _grading_before_unsure(g: dict[str, Any]) -> list[str]:
     lines = [
         "SciEntsBank 3-way (`shared/datasets/scientsbank`), from `benchmarks/grading.py` run as it is: each "
         "cosine baseline has two cut-offs tuned on train; the previous grader is read from git; the pair model "
-        "and the stacker were fitted on train only (`python -m tutor.grading.train`, `benchmarks/fit_grader.py`).",
+        "and the stacker were fitted on train only (the stacker by a script since removed).",
         "",
         "| system | test | accuracy | macro-F1 | Spearman | correct scored >= 0.7 |",
         "|---|---|---:|---:|---:|---:|",

@@ -11,7 +11,6 @@ search latency in-process. Writes benchmarks/out/retrieval.json and prints a Mar
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess

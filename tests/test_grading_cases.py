@@ -151,12 +151,67 @@ def test_a_comparison_is_graded_on_both_sides(real):
     ("What is early stopping?", "Early stopping stops training when the validation performance starts to get worse."),
     ("What does lemmatization do?", "Lemmatization converts words to their dictionary form using context."),
 ])
-@pytest.mark.xfail(strict=True, reason="known: the pair model reads a point said back in the notes' words as "
-                   "contradictory (its near-copy attacks taught it that a close copy is suspect); see train_data.recited")
 def test_the_notes_said_back_are_correct(real, question, answer):
     g = grade(real, answer, question)  # each was "Not right ... the two cannot both be true"
     assert g["verdict"] == "correct", g
     assert g["covered"] and not g["contradicted"], g
+
+
+# The issue's table (#24): what the tutor said, and what a careful teacher says.
+DROPOUT_BULLET = "Dropout randomly drops neurons during training to prevent reliance on specific nodes."
+TREE_REF = ("A collection of nodes, which has a special node called root, and the rest of the nodes are partitioned into "
+            "one or more disjoint sets, each set being a tree.")
+POINTERS_REF = ("nonconstant pointer to nonconstant data, nonconstant pointer to constant data, constant pointer to "
+                "nonconstant data, and constant pointer to constant data")
+
+
+@pytest.mark.parametrize("answer, question, reference", [
+    (DROPOUT_BULLET, DROPOUT_Q, None),  # was incorrect 0.11, "The two cannot both be true"
+    ("Dropout randomly switches off some neurons during each training step, so the network cannot lean on any single "
+     "unit and generalises better.", DROPOUT_Q, None),  # was incorrect 0.03
+    ("L1 is 0.1 times the sum of absolute values, 0.1 x 3.5 = 0.35. L2 is 0.1 times the sum of squares, "
+     "0.1 x 5.25 = 0.525.", "Compute the L1 and the L2 penalty of the weights [2, -1, 0.5] with lambda = 0.1.",
+     "L1 penalty = 0.1 x (2 + 1 + 0.5) = 0.35; L2 penalty = 0.1 x (4 + 1 + 0.25) = 0.525."),  # was incorrect 0.07
+    ("A tree is a finite set of one or more nodes with a specially designated node called the root and the remaining "
+     "nodes are partitioned into disjoint sets where each of these sets is a tree.", "What is a tree?", TREE_REF),
+    ("nonconstant pointer to nonconstant data nonconstant pointer to constant data constant pointer to nonconstant "
+     "data constant pointer to constant data", "What are the four ways to pass a pointer to a function?", POINTERS_REF),
+])
+def test_right_answers_of_the_issue_are_correct(real, answer, question, reference):
+    g = grade(real, answer, question, reference)
+    assert g["verdict"] == "correct" and g["score"] >= 0.7, g
+    assert not g["contradicted"] and "cannot both be true" not in g["feedback"], g
+
+
+def test_a_convolution_explained_in_own_words_is_never_told_it_is_wrong(real):
+    g = grade(real, "Because the output is the sum of kernel weights times pixels, so it is big where the patch looks "
+                    "like the kernel pattern and near zero on uniform areas where the weights cancel out.",
+              "Why is the output of a convolution large on some parts of an image and near zero on others?")
+    assert g["verdict"] in ("correct", "partially_correct", "unsure"), g  # was incorrect 0.08, "cannot both be true"
+    assert not g["contradicted"], g
+
+
+@pytest.mark.parametrize("answer, verdict, said", [
+    ("Dropout does not drop neurons during training.", "incorrect", 'Where you say "not drop"'),
+    ("Dropout randomly drops the learning rate during training to prevent reliance on specific nodes.", "incorrect",
+     'Where you say "learning"'),
+    ("nodes specific on reliance prevent to training during neurons drops randomly dropout", "incorrect", "not a sentence"),
+])
+def test_wrong_answers_in_the_notes_words_are_contradicted_or_get_no_credit(real, answer, verdict, said):
+    g = grade(real, answer, DROPOUT_Q)
+    assert g["verdict"] == verdict and g["score"] < 0.4, g
+    assert said in g["feedback"], g
+
+
+def test_an_unsure_grade_shows_the_key_point_and_asks(real):
+    ran = real("grade", "It helps the model somehow during training.", "--question", DROPOUT_Q)
+    assert ran.exit_code == 0, ran.output
+    out = " ".join(ran.stdout.split())
+    if "not sure" in out:
+        assert "The key point:" in out and "Does your answer say this" in out, out
+    ran = real("grade", "It helps the model somehow during training.", "--question", DROPOUT_Q, "--strict", "--json")
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.stdout)["verdict"] in ("incorrect", "partially_correct")  # --strict: never unsure
 
 
 def test_nonsense_and_the_question_restated_get_nothing(real):

@@ -151,8 +151,9 @@ def test_a_class_file_is_graded_as_a_table_and_downloaded_as_csv(client):
     link = re.search(r'href="(/teacher/grade/[^"]+\.csv)"', r.text).group(1)
     csv_text = client.get(link).text
     lines = csv_text.strip().splitlines()
-    assert lines[0] == "id,question,answer,score,verdict,feedback" and len(lines) == 3
+    assert lines[0] == "id,question,answer,score,verdict,feedback,needs_review" and len(lines) == 3
     assert lines[2].split(",")[3] == "0.0" and "incorrect" in lines[2]  # the blank answer
+    assert lines[2].endswith(",false")  # a blank answer is sure: nothing for the teacher to read
 
 
 @pytest.mark.parametrize("name, body, message", [

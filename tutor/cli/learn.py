@@ -11,6 +11,7 @@ import typer
 
 from tutor.cli.options import ConfigOpt, JsonOpt, ModelOpt, NoFallbackOpt, ProcessOpt, offline_notice, verbose
 from tutor.cli.knowledge import ensure_index
+from tutor.cli.grades import ask_self_rating, render_grade, say_grade
 from tutor.cli.render import console, note, print_json
 
 LearnerOpt = Annotated[str | None, typer.Option("--learner", help="Whose record to use (default: 'default').")]
@@ -171,11 +172,8 @@ def _ask_answer() -> str | None:
         return ""
 
 
-def _say_grade(graded: Any) -> None:
-    from rich.markup import escape
-
-    colour = {"correct": "green", "partially_correct": "yellow"}.get(graded.verdict, "red")
-    console().print(f"[{colour}]{graded.verdict.replace('_', ' ')}[/] ({graded.score:.2f}) {escape(graded.feedback)}")
+def _self_rate(graded: Any) -> str | None:
+    return ask_self_rating(graded, _read_line)
 
 
 def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, seed: int) -> None:
@@ -197,10 +195,10 @@ def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, 
             break
         if not answer:
             continue
-        graded = answer_item(store, quiz_id, item, answer, options)
+        graded = answer_item(store, quiz_id, item, answer, options, self_rate=_self_rate)
         answered += 1
         total += graded.score
-        _say_grade(graded)
+        say_grade(graded)
     store.finish_quiz(quiz_id)
     console().print(
         f"\n[bold]Score: {total:.1f} / {len(items)}[/] ({answered} answered; seed {seed} replays this quiz)"
@@ -245,10 +243,10 @@ def review(
             break
         if not answer:
             continue
-        graded, after = answer_card(store, card, answer, options)
+        graded, after = answer_card(store, card, answer, options, self_rate=_self_rate)
         done += 1
         total += graded.score
-        _say_grade(graded)
+        say_grade(graded)
         console().print(f"[dim]next review: {after.due:%Y-%m-%d %H:%M} UTC[/]")
     console().print(f"\n[bold]Reviewed {done} of {len(cards)} cards[/], average score {total / max(done, 1):.2f}")
 
@@ -265,8 +263,10 @@ def grade(
     no_fallback: NoFallbackOpt = False,
     learner: LearnerOpt = None,
     json_out: JsonOpt = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Always give a verdict: never 'not sure' (the best guess instead).")] = False,
 ) -> None:
-    """Grade an answer against a reference answer or the notes: score, verdict, covered and missed points."""
+    """Grade an answer against a reference answer or the notes: score, verdict, covered and missed points.
+    When the grader cannot tell, it says 'not sure' and shows the key point to compare with."""
     from tutor.errors import UsageError
     from tutor.learning import flows
 
@@ -277,7 +277,7 @@ def grade(
         rows = flows.read_batch(batch)
         ensure_index(show_progress=False)
         offline_notice(model)
-        for result in flows.grade_batch(rows, options):
+        for result in flows.grade_batch(rows, options, strict=strict):
             sys.stdout.write(result.model_dump_json(exclude_none=True) + "\n")
         sys.stdout.flush()
         return
@@ -298,6 +298,8 @@ def grade(
         graded = flows.grade_quiz_answer(item, text, options)
     else:
         graded = flows.grade(text, question, reference or "", options)
+    if strict:
+        graded = graded.forced()
     store = open_learner(learner)
     store.record_answer(
         None, question=question, answer=text, reference=reference or "", grade_score=graded.score,
@@ -309,25 +311,6 @@ def grade(
         print_json(graded.model_dump(mode="json"))
         return
     render_grade(graded)
-
-
-def render_grade(graded: Any) -> None:
-    from rich.markup import escape
-
-    colour = {"correct": "green", "partially_correct": "yellow"}.get(graded.verdict, "red")
-    console().print(f"[bold {colour}]{graded.verdict.replace('_', ' ')}[/]  score {graded.score:.2f}"
-                    f"  [dim](confidence {graded.confidence:.2f})[/]")
-    if getattr(graded, "graded_against", "") == "notes":
-        console().print("[dim]graded against the key points of the notes that answer the question[/]")
-    if graded.covered:
-        console().print("[green]covered:[/] " + escape("; ".join(graded.covered)))
-    if getattr(graded, "contradicted", None):
-        console().print("[red]contradicted:[/] " + escape("; ".join(graded.contradicted)))
-    if graded.missed:
-        console().print("[red]missed:[/] " + escape("; ".join(graded.missed)))
-    console().print(escape(graded.feedback))
-    for c in graded.citations:
-        console().print(f"[dim]see {escape(c.get('section', ''))} ({escape(c.get('source', ''))})[/]")
 
 
 def register(app: typer.Typer) -> None:

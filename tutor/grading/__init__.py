@@ -1,11 +1,13 @@
-"""The grader: key points, features, the answer-reference pair model, feedback, and the `Grade` model.
+"""The grader: key points, evidence, the answer-reference pair model, one decision, feedback, the `Grade` model.
 
     from tutor.grading import OfflineGrader, Grade
     OfflineGrader().grade("Dropout adds neurons.", "Dropout randomly drops neurons during training.")
 
-Modules: `model` (Grade, verdict bands), `text` (words, negation, cleaning), `features`, `pair` (the
-cross-encoder), `keypoints` (the note sentences that answer a question), `feedback`, `grader`
-(OfflineGrader), `attacks` (hard cases), `train` (makes pair_model.safetensors).
+Modules: `model` (Grade, verdict bands, self-rating), `text` (words, negation, cleaning), `features` (an
+item made ready), `evidence` (the answer aligned to each key point), `pair` (the cross-encoder: meaning),
+`decision` (evidence + meaning -> verdict, score, confidence, or unsure), `keypoints` (the note sentences
+that answer a question), `feedback`, `grader` (OfflineGrader), `attacks` (the hard cases the benchmarks
+attack with), `train` (makes pair_model.safetensors).
 """
 
 from tutor.grading.model import CORRECT_AT, LABEL_ORDER, LABELS, PARTIAL_AT, Grade, GradingItem, Verdict, verdict_for

@@ -1,60 +1,62 @@
-"""The offline grader: the pair model reads answer and reference together; the features add what it lacks.
+"""The offline grader: evidence, the pair model's calibrated reading of meaning, one decision.
 
 For each answer:
 1. `features.prepare` cleans it (sentences addressed to the grader and restatements of the question are
    removed: the answer is data, never instructions) and splits the reference into key points;
-2. the pair model (`tutor.grading.pair`) gives P(correct, incomplete, contradictory, unrelated) for the
-   whole reference against the answer, and the same for every key point alone, which says which points
-   the answer states, which it leaves out and which it contradicts;
-3. the features (`tutor.grading.features`) give `support`, the share of what the answer says that the
-   reference backs, and a fitted stacker (`stacker.json`, when shipped) combines both;
-4. the verdict is the label the probabilities decide (SciEntsBank's 3-way arg-max, with decision offsets
-   fitted on train for macro-F1: correct, incorrect = incomplete + unrelated, contradictory; an incorrect
-   answer whose supported partial credit outweighs P(unrelated) is incomplete), and the score sits in that
-   verdict's spaced-repetition band, placed by the expected credit
+2. `evidence.gather` aligns the answer to every key point (and to the points of the sibling concepts
+   nearby): which words it states and how, in which order, what it flips, substitutes or gets wrong;
+3. the pair model (`tutor.grading.pair`, calibrated on held-out questions) reads the answer against the
+   point it addresses best: P(correct, incomplete, contradictory, unrelated), meaning and nothing else;
+4. `decision.decide` turns both into the verdict, the score and the confidence, or `unsure`;
+5. `feedback.compose` writes what the evidence shows.
 
-       credit = P(correct) + PARTIAL_CREDIT * P(incomplete) * support   (contradictory, unrelated: 0)
-
-   so that a learner never sees "correct" on an answer the grader thinks more likely wrong;
-5. the feedback (`tutor.grading.feedback`) is written from the same per-point judgements, so it never
-   contradicts the verdict.
+Against the notes the key points are restatements of one idea (a bullet, its formula): the answer is judged
+against the one it states best. When the question names the terms of two or more points ("the difference
+between stemming and lemmatization"), against those together, and each side the answer gives the other's
+definition counts as a contradiction.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from tutor.grading.features import FEATURES, GraderConfig, Prepared, item_details, prepare
-from tutor.grading.feedback import Judgement, compose, confused_with, swapped_sides, word_share
-from tutor.grading.keypoints import unnamed
-from tutor.grading.model import CORRECT_AT, LABELS, PARTIAL_AT, PARTIAL_CREDIT, Grade, GradingItem, verdict_for
-from tutor.grading.pair import PAIR_LABELS
-from tutor.grading.rules import (
-    comparison, credit, decide, guard_near_copies, keep_pair_doubt, stack_inputs, to_three_way,
-)
+from tutor.grading import evidence as ev_mod
+from tutor.grading.decision import Decision, decide, expected_credit
+from tutor.grading.evidence import Evidence, gather
+from tutor.grading.features import GraderConfig, Prepared, prepare
+from tutor.grading.feedback import Judged, compose, without_term
+from tutor.grading.model import Grade, GradingItem
+from tutor.grading.text import content_stems, tokens
 
-STACKER_PATH = Path(__file__).with_name("stacker.json")
+SWAPPED_AT = 0.6  # share of another side's point a comparison's side states, from which it is given that definition
+SWAPPED_MARGIN = 0.25  # ... and this much more than its own side's
+
+
+@dataclass
+class _Case:
+    item: GradingItem
+    prepared: Prepared
+    points: list[str]
+    given: list[str]
+    compared: bool = False
+    siblings: list[Mapping[str, str]] = field(default_factory=list)  # other concepts nearby, none the question names
 
 
 class OfflineGrader:
     """Grades answers against a reference (or key points of the notes) with no LLM.
 
     `embedder` is any callable from a list of texts to unit vectors (Chroma's `EmbeddingFunction`), by
-    default the one TUTOR_EMBEDDER names; `pair` a `PairModel` (default: the shipped one).
+    default the one TUTOR_EMBEDDER names; `pair` a `PairModel` (default: the shipped one); `states` the
+    contextual token vectors the evidence aligns (default: the bundled MiniLM's, or exact words only when
+    the embedder is not MiniLM, as in the unit tests).
     """
 
-    def __init__(
-        self,
-        embedder: Callable[[list[str]], Sequence[Any]] | None = None,
-        pair: Any = None,
-        stacker: str | Path | Mapping[str, Any] | bool | None = None,
-        config: GraderConfig | None = None,
-    ) -> None:
+    def __init__(self, embedder: Callable[[list[str]], Sequence[Any]] | None = None, pair: Any = None,
+                 config: GraderConfig | None = None, states: Callable[[list[str]], list[tuple]] | None = None) -> None:
         if embedder is None:
             from tutor.knowledge.embedder import make_embedder
             from tutor.settings import get_settings
@@ -63,11 +65,10 @@ class OfflineGrader:
         self.embedder = embedder
         self.config = config or GraderConfig()
         self._pair = pair
-        self._stacker_source = stacker
-        self._stacker: dict[str, np.ndarray] | None = None
-        self._stacker_embedder = ""
-        self._cache: dict[str, np.ndarray] = {}
+        self._states = states
+        self._state_cache: dict[str, tuple] = {}
         self._pair_cache: dict[tuple[str, str], np.ndarray] = {}
+        self._vector_cache: dict[str, np.ndarray] = {}
 
     @property
     def pair(self) -> Any:
@@ -78,152 +79,152 @@ class OfflineGrader:
         return self._pair
 
     # -- public ---------------------------------------------------------------------------------
-    def grade(
-        self,
-        answer: str,
-        reference: str,
-        question: str = "",
-        citations: Iterable[Mapping[str, str]] | None = None,
-        points: Sequence[str] | None = None,
-        siblings: Sequence[Mapping[str, str]] | None = None,
-        graded_against: str = "reference",
-        concept: str = "",
-    ) -> Grade:
+    def grade(self, answer: str, reference: str, question: str = "", citations: Iterable[Mapping[str, str]] | None = None,
+              points: Sequence[str] | None = None, siblings: Sequence[Mapping[str, str]] | None = None,
+              graded_against: str = "reference", concept: str = "", strict: bool = False) -> Grade:
         item = GradingItem(answer, reference, question, list(citations) if citations else None, points, siblings,
                            graded_against, concept)
-        return self.grade_many([item])[0]
+        return self.grade_many([item], strict=strict)[0]
 
-    def grade_many(self, items: Iterable[GradingItem | Mapping[str, Any] | Sequence[Any]]) -> list[Grade]:
-        """Grade a batch: all new texts go to the embedder in one call, all pairs to the pair model in one."""
-        items = [as_item(i) for i in items]
-        prepared = [prepare(i, self.config) for i in items]
-        if not prepared:
+    def grade_many(self, items: Iterable[GradingItem | Mapping[str, Any] | Sequence[Any]], strict: bool = False) -> list[Grade]:
+        """Grade a batch: every new text goes to the encoder once, every pair to the pair model in one call."""
+        cases = [self._case(as_item(i)) for i in items]
+        if not cases:
             return []
-        items, prepared, compared = self._best_note_points(items, prepared)
-        details = self._details(prepared)
-        probabilities = self._probabilities(prepared, details, items, skip_doubt=compared)
-        judgements = self._judge_points(items, prepared)
-        for k in compared:
-            judgements[k]["swapped"] = self._judge_sides(items[k], prepared[k], probabilities, judgements[k], k)
-        return [self._grade(i, p, d, pr, j) for i, p, d, pr, j in zip(items, prepared, details, probabilities, judgements)]
-
-    def features(self, items: Iterable[Any]) -> np.ndarray:
-        """The feature matrix (N, len(FEATURES)) the stacker reads."""
-        prepared = [prepare(as_item(i), self.config) for i in items]
-        return np.array([d["features"] for d in self._details(prepared)], dtype=np.float64).reshape(-1, len(FEATURES))
-
-    def pair_probabilities(self, items: Iterable[Any]) -> np.ndarray:
-        """The pair model's P(PAIR_LABELS) for each item's cleaned answer against its reference, (N, 4)."""
-        prepared = [prepare(as_item(i), self.config) for i in items]
-        return self._pair_probs(prepared)
-
-    def label_probabilities(self, items: Iterable[Any]) -> np.ndarray:
-        """P over PAIR_LABELS after stacking, (N, 4)."""
-        items = [as_item(i) for i in items]
-        prepared = [prepare(i, self.config) for i in items]
-        return self._probabilities(prepared, self._details(prepared), items)
-
-    def predict_labels(self, items: Iterable[Any]) -> list[str]:
-        """The SciEntsBank label each item most likely has (for macro-F1)."""
-        return self.labels_from_probabilities(self.label_probabilities(items))
-
-    def labels_from_probabilities(self, probabilities: np.ndarray) -> list[str]:
-        three = np.log(np.clip(to_three_way(probabilities), 1e-12, 1.0)) + self.decision_bias
-        return [LABELS[i] for i in three.argmax(axis=1)]
-
-    @property
-    def decision_bias(self) -> np.ndarray:
-        """Offsets added to log P(correct, incorrect, contradictory) before the arg-max, fitted for macro-F1."""
-        if not self._calibrated():
-            return np.zeros(3)
-        data = self._load_stacker()
-        if "coef" in data and not self._has_stacker():
-            return data.get("pair_decision_bias", np.zeros(3))
-        return data.get("decision_bias", np.zeros(3))
-
-    @staticmethod
-    def score_from_probabilities(probabilities: np.ndarray, support: np.ndarray,
-                                 bias: np.ndarray | None = None) -> np.ndarray:
-        """Scores (N,) in the band of the label the probabilities decide, placed in it by the expected credit.
-
-        expected credit = P(correct) + PARTIAL_CREDIT x P(incomplete) x support (contradictory, unrelated: 0);
-        decided correct -> [0.7, 1], incomplete -> [0.4, 0.7), contradictory or unrelated -> [0, 0.4).
-        So the verdict a learner sees is the label the grader finds most likely (with the decision offsets
-        fitted for macro-F1), and within a verdict a fuller answer scores higher."""
-        credit = np.clip(probabilities[:, 0] + PARTIAL_CREDIT * probabilities[:, 1] * support, 0.0, 1.0)
-        decided = decide(probabilities, support, np.zeros(3) if bias is None else bias)
-        return np.where(decided == 0, CORRECT_AT + (1 - CORRECT_AT) * credit,
-                        np.where(decided == 1, PARTIAL_AT + np.minimum(credit, 0.99) * (CORRECT_AT - PARTIAL_AT),
-                                 np.minimum(credit, 0.99) * PARTIAL_AT))
-
-    def scores(self, items: Iterable[Any]) -> np.ndarray:
-        """The scores `grade_many` gives, (N,)."""
-        return np.array([g.score for g in self.grade_many(items)], dtype=np.float64)
-
-    # -- steps ----------------------------------------------------------------------------------
-    def _embed(self, prepared: list[Prepared]) -> None:
-        self._embed_texts([t for p in prepared for t in p.texts])
-
-    def _embed_texts(self, texts: list[str]) -> None:
-        new = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if not new:
-            return
-        vectors = np.asarray(self.embedder(new), dtype=np.float32)  # (N, D)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        vectors = vectors / np.where(norms > 0, norms, 1.0)
-        if len(self._cache) + len(new) > self.config.cache_size:
-            self._cache.clear()  # simplest bound; a batch is always served whole
-        self._cache.update(zip(new, vectors))
-
-    def _details(self, prepared: list[Prepared]) -> list[dict[str, Any]]:
-        self._embed(prepared)
-        return [item_details(p, self._cache.__getitem__, self.config) for p in prepared]
-
-    def _pair_probs(self, prepared: list[Prepared]) -> np.ndarray:
-        """The pair model on each answer; where some sentences of it are off the reference's topic, also on the
-        answer without them, and the less favourable of the two: a sentence that says nothing about the
-        question (an order to the grader the filters missed, filler) can never raise a grade."""
-        out = np.tile(np.array([0.0, 0.0, 0.0, 1.0]), (len(prepared), 1))  # nothing written: unrelated
-        live = [k for k, p in enumerate(prepared) if p.answer]
-        if live:
-            concepts = [prepared[k].concept for k in live]
-            full = self._named_pairs([(prepared[k].reference, prepared[k].answer) for k in live], concepts)
-            cores = [self._on_topic(prepared[k]) for k in live]
-            core = self._named_pairs([(prepared[k].reference, c) for k, c in zip(live, cores)], concepts)
-            out[live] = np.where((credit(core) < credit(full))[:, None], core, full)
+        self._encode([t for c in cases for t in self._texts(c)])
+        evidence = [self._evidence(c) for c in cases]
+        live = [(c, e) for c, e in zip(cases, evidence) if c.prepared.answer]
+        self._sentence_vectors([t for c, e in live for t in (  # one embedder call a batch
+            *(c.prepared.answer_clauses if len(c.prepared.answer_clauses) > 1 else []), c.prepared.reference,
+            c.prepared.question, c.prepared.answer, e[0].point if e[0] is not None else "") if t])
+        full = self._pairs([(self._judged_reference(c, e[0]), c.prepared.answer) for c, e in live])
+        core = self._pairs([(self._judged_reference(c, e[0]), self._on_topic(c.prepared)) for c, e in live])
+        found = iter(np.where((credit(core) < credit(full))[:, None], core, full))
+        out = []
+        for c, (decided_on, points_ev, siblings_ev, swapped) in zip(cases, evidence):
+            pair = next(found) if c.prepared.answer else np.array([0.0, 0.0, 0.0, 1.0])
+            out.append(self._grade(c, decided_on, points_ev, siblings_ev, swapped, pair, strict))
         return out
 
-    def _named_pairs(self, pairs: list[tuple[str, str]], concepts: Sequence[str]) -> np.ndarray:
-        """The pair model on (reference, answer) pairs, where the concept asked about is known and named in
-        them: the less favourable of the pair as written and the pair with the name taken out of both. An
-        answer earns credit for what it says about the concept, not for naming it: "Dropout makes the network
-        bigger by duplicating layers" shares its best cue with "Dropout: randomly drops neurons ..." only in
-        the word "dropout"."""
-        probs = self._pairs(pairs)
-        plain = [unnamed(r, a, c) if c else (r, a) for (r, a), c in zip(pairs, concepts)]
-        changed = [k for k, (q, p) in enumerate(zip(plain, pairs)) if q != p]
-        if changed:
-            alt = self._pairs([plain[k] for k in changed])
-            probs[changed] = np.where((credit(alt) < credit(probs[changed]))[:, None], alt, probs[changed])
-        return probs
-
     def _on_topic(self, p: Prepared, floor: float = 0.2) -> str:
-        """The answer without its clauses that are off the topic of the reference and the question (cosine
-        below `floor` to both); the answer itself when every clause is on topic or only one is left. The
-        clauses are the ones the features embed already, so this costs a second pair pass only when a clause
-        is dropped."""
+        """The answer without its clauses that are off the topic of both the reference and the question (cosine
+        below `floor`); the pair model reads both and the less favourable reading stands, so that a sentence
+        that says nothing about the question (filler, an order to the grader the filters missed) can never
+        raise a grade. The answer itself when every clause is on topic or only one is left."""
         parts = p.answer_clauses
         if len(parts) < 2:
             return p.answer
         anchors = [t for t in (p.reference, p.question) if t]
-        self._embed_texts(parts + anchors)
-        a = np.stack([self._cache[t] for t in anchors])
-        near = [max(float(self._cache[t] @ v) for v in a) for t in parts]
+        vectors = self._sentence_vectors(parts + anchors)
+        near = [max(float(vectors[t] @ vectors[a]) for a in anchors) for t in parts]
         kept = [t for t, n in zip(parts, near) if n >= floor] or [parts[int(np.argmax(near))]]
         return p.answer if len(kept) == len(parts) else " ".join(kept)
 
+    def _sentence_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
+        new = list(dict.fromkeys(t for t in texts if t not in self._vector_cache))
+        if new:
+            if len(self._vector_cache) + len(new) > self.config.cache_size:
+                self._vector_cache.clear()
+            vectors = np.asarray(self.embedder(new), dtype=np.float32)
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            self._vector_cache.update(zip(new, vectors / np.where(norms > 0, norms, 1.0)))
+        return {t: self._vector_cache[t] for t in texts}
+
+    def pair_probabilities(self, items: Iterable[Any]) -> np.ndarray:
+        """The pair model's calibrated P(PAIR_LABELS) for each item's cleaned answer against its reference, (N, 4)."""
+        cases = [self._case(as_item(i)) for i in items]
+        return self._pairs([(c.prepared.reference, c.prepared.answer) for c in cases])
+
+    def scores(self, items: Iterable[Any], strict: bool = False) -> np.ndarray:
+        """The scores `grade_many` gives, (N,): for unsure grades, the best guess."""
+        return np.array([g.score for g in self.grade_many(items, strict=strict)], dtype=np.float64)
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _case(self, item: GradingItem) -> _Case:
+        from tutor.grading.keypoints import compared_points
+
+        p = prepare(item, self.config)
+        given = tokens(f"{p.question} {p.concept}")
+        siblings = list(item.siblings or [])
+        points = list(p.points)
+        if item.graded_against == "notes":  # a nearby concept the question names is asked about, not another one
+            asked = [sib for sib in siblings if named_in(item.question, str(sib.get("concept", "")))]
+            siblings = [sib for sib in siblings if sib not in asked]
+            points += [str(sib.get("text", "")) for sib in asked if str(sib.get("text", "")) not in points]
+        both = compared_points(item.question, points) if item.graded_against == "notes" and len(points) > 1 else []
+        return _Case(item, p, both or points, given, bool(both), siblings)
+
+    def _texts(self, c: _Case) -> list[str]:
+        if not c.prepared.answer:
+            return []
+        sides = self._sides(c) if c.compared else []
+        return [c.prepared.answer, c.prepared.reference, *c.points, " ".join(c.points), *[s for s in sides if s],
+                *[str(s.get("text", "")) for s in c.siblings]]
+
+    def _encode(self, texts: list[str]) -> None:
+        new = list(dict.fromkeys(t for t in texts if t and t not in self._state_cache))
+        if not new:
+            return
+        if len(self._state_cache) + len(new) > self.config.cache_size:
+            self._state_cache.clear()
+        self._state_cache.update(zip(new, self.states(new)))
+
+    @property
+    def states(self) -> Callable[[list[str]], list[tuple]]:
+        if self._states is None:
+            self._states = token_states_for(self.embedder)
+        return self._states
+
+    def _terms(self, c: _Case) -> set[str]:
+        """What a substitution may put in a point's place: the terms of the reference, the other points and the
+        sibling concepts (their names and words)."""
+        texts = [c.prepared.reference, *c.points] + [f"{s.get('concept', '')} {s.get('text', '')}" for s in c.siblings]
+        return set(content_stems(" ".join(texts)))
+
+    def _evidence(self, c: _Case) -> tuple[Evidence | None, list[Evidence | None], list[Evidence], list[tuple[str, str, str]]]:
+        """The evidence the decision reads (against the point stated best of the notes' restatements; against
+        the whole reference, or a comparison's sides together), each key point's (for covered and missed), the
+        sibling concepts', and the sides given the other's definition."""
+        answer = c.prepared.answer
+        if not answer:
+            return None, [None] * len(c.points), [], []
+        terms = self._terms(c)
+        points = [gather(answer, p, self._state_cache, c.given, terms) for p in c.points]
+        swapped = self._swapped(c, terms) if c.compared else []
+        siblings = [gather(answer, str(s.get("text", "")), self._state_cache, c.given, terms) for s in c.siblings]
+        if c.item.graded_against == "notes" and not c.compared:
+            return points[ev_mod.best_point(points)], points, siblings, swapped
+        whole = gather(answer, " ".join(c.points) if c.compared else c.prepared.reference, self._state_cache, c.given, terms)
+        whole.substituted = whole.substituted + [(theirs, said) for said, theirs, _ in swapped]
+        return whole, points, siblings, swapped
+
+    def _sides(self, c: _Case) -> list[str]:
+        from tutor.grading.keypoints import answer_sides
+
+        return answer_sides(c.points, c.prepared.answer_clauses or [c.prepared.answer])
+
+    def _swapped(self, c: _Case, terms: set[str]) -> list[tuple[str, str, str]]:
+        """(what the answer says of a side, the other side's point, that side's term) where a side states the
+        other's point clearly better than its own (the terms of every side given: they say which side is which)."""
+        from tutor.grading.keypoints import point_term
+
+        names = tokens(" ".join(point_term(p) for p in c.points))
+        out = []
+        for k, said in enumerate(self._sides(c)):
+            if not said:
+                continue
+            recall = [gather(said, p, self._state_cache, c.given + names, terms).recall for p in c.points]
+            other = max((j for j in range(len(c.points)) if j != k), key=recall.__getitem__, default=None)
+            if other is not None and recall[other] >= SWAPPED_AT and recall[other] >= recall[k] + SWAPPED_MARGIN:
+                out.append((said, c.points[other], point_term(c.points[other])))
+        return out
+
+    def _judged_reference(self, c: _Case, decided_on: Evidence | None) -> str:
+        """What the pair model reads the answer against: the point the evidence was judged on."""
+        return decided_on.point if decided_on is not None else c.prepared.reference
+
     def _pairs(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        """The pair model's probabilities (N, 4), each distinct pair computed once per grader."""
+        """The pair model's calibrated probabilities (N, 4), each distinct pair computed once per grader."""
         new = list(dict.fromkeys(p for p in pairs if p not in self._pair_cache))
         if new:
             if len(self._pair_cache) + len(new) > self.config.cache_size:
@@ -231,177 +232,73 @@ class OfflineGrader:
             self._pair_cache.update(zip(new, self.pair.probabilities(new)))
         return np.array([self._pair_cache[p] for p in pairs]).reshape(len(pairs), 4)
 
-    def _calibrated(self) -> bool:
-        source = self._stacker_source
-        if source is False:
-            return False
-        return not isinstance(source, (str, Path)) and source is not None or Path(source or STACKER_PATH).exists()
-
-    def _has_stacker(self) -> bool:
-        """False: the pair model alone; a mapping or a path: that stacker; None: the shipped one, if shipped.
-        A stacker file with "stack": false holds only the decision offsets for the pair model alone. The
-        features are on the scale of the embedder the stacker was fitted with: with another one (the hashing
-        embedder of the tests) the pair model answers alone."""
-        if not (self._calibrated() and "coef" in self._load_stacker()):
-            return False
-        fitted = self._stacker_embedder
-        name = getattr(self.embedder, "name", None)
-        return not fitted or (callable(name) and name() == fitted)
-
-    def _load_stacker(self) -> dict[str, np.ndarray]:
-        if self._stacker is None:
-            source = self._stacker_source
-            data = json.loads(Path(source or STACKER_PATH).read_text()) if source is None or isinstance(source, (str, Path)) \
-                else dict(source)
-            if data.get("stack", True) and (list(data["features"]) != list(FEATURES) or list(data["labels"]) != list(PAIR_LABELS)):
-                raise ValueError("the stacker was fitted on other features or labels; refit with benchmarks/fit_grader.py")
-            keys = (("mean", "scale", "coef", "intercept", "decision_bias", "pair_decision_bias") if data.get("stack", True)
-                    else ("decision_bias",))
-            self._stacker = {k: np.asarray(data[k], dtype=np.float64) for k in keys if k in data}
-            self._stacker_embedder = str(data.get("embedder", ""))
-        return self._stacker
-
-    def _probabilities(self, prepared: list[Prepared], details: list[dict[str, Any]],
-                       items: Sequence[GradingItem] = (), skip_doubt: Sequence[int] = ()) -> np.ndarray:
-        """P(PAIR_LABELS) (N, 4): the stacker over the pair model and the features, with the rules of
-        `tutor.grading.rules`; `keep_pair_doubt` holds against the notes except for the items in `skip_doubt`
-        (a comparison judged against both sides at once, a reference the pair model did not learn to read)."""
-        pair = self._pair_probs(prepared)
-        if not self._has_stacker():
-            return pair
-        model = self._load_stacker()
-        features = self._unnamed_features(items, details) if items else np.array([d["features"] for d in details])
-        x = stack_inputs(pair, features)
-        x = (x - model["mean"]) / model["scale"]
-        logits = x @ model["coef"].T + model["intercept"]
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        stacked = guard_near_copies(e / e.sum(axis=1, keepdims=True), pair, features)
-        notes = np.array([i.graded_against == "notes" and k not in skip_doubt for k, i in enumerate(items)], dtype=bool)
-        return keep_pair_doubt(stacked, pair, notes) if items else stacked
-
-    def _unnamed_features(self, items: Sequence[GradingItem], details: list[dict[str, Any]]) -> np.ndarray:
-        """The stacker's features; where the concept asked about is known, computed with its name taken out
-        of answer, reference and key points, as for the pair model (`_named_pairs`): "dropout" in both texts lifts
-        their similarity however wrong the rest of the answer is."""
-        from dataclasses import replace
-
-        rows = [d["features"] for d in details]
-        plain = {}
-        for k, i in enumerate(items):
-            if i.concept and not details[k]["empty"]:
-                reference, answer = unnamed(i.reference, i.answer, i.concept)
-                points = [unnamed(t, "", i.concept)[0] for t in i.points] if i.points else None
-                plain[k] = replace(i, answer=answer, reference=reference, points=points)
-        plain = {k: i for k, i in plain.items() if (i.answer, i.reference) != (items[k].answer, items[k].reference)}
-        if plain:
-            redone = self._details([prepare(i, self.config) for i in plain.values()])
-            for k, d in zip(plain, redone):
-                rows[k] = d["features"] if not d["empty"] else rows[k]
-        return np.array(rows)
-
-    def _best_note_points(self, items: list[GradingItem], prepared: list[Prepared]) -> tuple[list, list, list[int]]:
-        """Against the notes, the key points are restatements of one idea (the same bullet in two modules, a
-        definition and its formula): an answer is judged against the one it addresses best, not all at once.
-        Unless the question names the terms of two or more of them ("the difference between stemming and
-        lemmatization"): then against those together, so that an answer giving each side the other's
-        definition is judged on both. Returns the items, their preparations and which were compared."""
-        from dataclasses import replace
-
-        from tutor.grading.keypoints import compared_points
-
-        out_items, out_prepared, compared = list(items), list(prepared), []
-        for k, (item, p) in enumerate(zip(items, prepared)):
-            if item.graded_against != "notes" or len(p.points) < 2 or not p.answer:
-                continue
-            both = compared_points(item.question, p.points)
-            if both:
-                out_items[k] = replace(item, reference=" ".join(t.rstrip(".") + "." for t in both), points=both)
-                compared.append(k)
-            else:
-                probs = self._named_pairs([(point, p.answer) for point in p.points], [p.concept] * len(p.points))
-                out_items[k] = replace(item, reference=p.points[int(np.argmax(credit(probs)))])
-            out_prepared[k] = prepare(out_items[k], self.config)
-        return out_items, out_prepared, compared
-
-    def _judge_sides(self, item: GradingItem, p: Prepared, probabilities: np.ndarray, judged: dict[str, Any],
-                     k: int) -> list[tuple[str, str]]:
-        """A comparison whose answer names some of the compared terms and not others ("Lemmatization converts
-        words to their dictionary form" asked how stemming and lemmatization differ) is judged side by side:
-        what it says of each term against that term's point, both without the term's name (which side a
-        clause is on gives it), a term it does not name missed, a side in the other's words contradicted.
-        Where it names all of them (none in the other's words), or none, the judgement against the points
-        together stands: it is the reading that sees each side given the other's
-        definition (the pair model on one side at a time does not: "it predicts the target word from the
-        context" reads as correct against "Predicts context words from the target word")."""
-        from tutor.grading.keypoints import answer_sides
-
-        said = answer_sides(p.points, p.answer_clauses or [p.answer])
-        swapped = swapped_sides(item, p.points, said)
-        if not any(said) or (all(said) and not swapped):
-            return swapped
-        pairs = [unnamed(t, s, "", own_term=True) for t, s in zip(p.points, said) if s]
-        found = iter(self._pairs(pairs))
-        sides = np.array([next(found) if s else [0.0, 0.0, 0.0, 1.0] for s in said])
-        for text, *_ in swapped:  # the other side's definition given to this one: contradicted, however it reads
-            sides[said.index(text)] = [0.0, 0.0, 1.0, 0.0]
-        judged["point"] = sides
-        probabilities[k] = comparison(sides, [bool(s) for s in said])
-        return swapped
-
-    def _judge_points(self, items: list[GradingItem], prepared: list[Prepared]) -> list[dict[str, Any]]:
-        """Each key point (and each sibling concept) judged alone against the answer, in one pair-model call."""
-        pairs, where, concepts = [], [], []
-        for k, (item, p) in enumerate(zip(items, prepared)):
-            if not p.answer:
-                continue
-            for j, point in enumerate(p.points):
-                pairs.append((point, p.answer))
-                where.append((k, "point", j))
-                concepts.append(p.concept)
-            for j, sibling in enumerate(item.siblings or []):
-                pairs.append((str(sibling.get("text", "")), p.answer))
-                where.append((k, "sibling", j))
-                concepts.append("")  # another concept's point: the answer naming the asked one is no match
-        out = [{"point": np.zeros((len(p.points), 4)), "sibling": np.zeros((len(i.siblings or []), 4))}
-               for i, p in zip(items, prepared)]
-        if pairs:
-            probs = self._named_pairs(pairs, concepts)
-            for (k, kind, j), row in zip(where, probs):
-                out[k][kind][j] = row
-        return out
-
-    def _grade(self, item: GradingItem, p: Prepared, details: dict[str, Any], probs: np.ndarray,
-               judged: dict[str, Any]) -> Grade:
-        opposites = {j: c for j, cs in enumerate(details.get("conflicts", [])) for c in cs if c[0] == "opposite"}
-        point_words = [word_share(p.answer, t, item) for t in p.points]
-        sibling_words = [word_share(p.answer, str(sib.get("text", "")), item) for sib in item.siblings or []]
-        confusion = confused_with(judged["point"], judged["sibling"], point_words, sibling_words)
-        if details["empty"]:
-            score, verdict = 0.0, "incorrect"
-        else:
-            score = round(float(self.score_from_probabilities(probs[None, :], np.array([details["support"]]),
-                                                              self.decision_bias)[0]), 4)
-            # A careful teacher gives no credit to an answer that states the opposite of a key point ("adds"
-            # where the point says "drops"), or that describes another concept of the notes better than the
-            # one asked: both cap the score in the no-credit band, and the feedback names which.
-            if score >= PARTIAL_AT and (opposites or confusion is not None):
-                score = round(min(PARTIAL_AT * score, PARTIAL_AT - 0.01), 4)
-            verdict = verdict_for(score)
-        judgement = Judgement(
-            verdict=verdict, points=p.points, point_probs=judged["point"], whole=probs,
-            answer=p.answer, blank=p.blank, removed=details["empty"] and not p.blank,
-            siblings=list(item.siblings or []), sibling_probs=judged["sibling"], graded_against=item.graded_against,
-            concept=item.concept, reused_words=float(details["features"][FEATURES.index("lex_recall")]),
-            opposites={j: tuple(details["surface"].get(w, w) for w in c[1:]) for j, c in opposites.items()},
-            point_words=point_words, sibling_words=sibling_words, swapped=judged.get("swapped", []),
-        )
-        result = compose(judgement)
+    def _grade(self, c: _Case, ev: Evidence | None, points_ev: list, siblings_ev: list, swapped: list, pair: np.ndarray,
+               strict: bool) -> Grade:
+        p, item = c.prepared, c.item
+        sibling_k = max(range(len(siblings_ev)), key=lambda k: siblings_ev[k].recall) if siblings_ev else None
+        similarity = 1.0
+        if ev is not None:
+            vectors = self._sentence_vectors([p.answer, ev.point])
+            similarity = float(vectors[p.answer] @ vectors[ev.point])
+        decision: Decision = decide(ev, pair, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
+                                    similarity=similarity)
+        sibling = None
+        if sibling_k is not None and c.siblings:
+            s = c.siblings[sibling_k]
+            sibling = {k: str(s.get(k, "")) for k in ("concept", "source", "section", "text")}
+        best = c.points.index(ev.point) if ev is not None and ev.point in c.points else \
+            ev_mod.best_point(points_ev) if points_ev and points_ev[0] is not None else 0
+        judged = Judged(decision, c.points, points_ev, best, ev, p.answer, p.blank, not p.answer and not p.blank,
+                        item.graded_against, item.concept, sibling, swapped)
+        written = compose(judged)
+        key = ev.point if ev is not None else (p.reference if item.graded_against != "notes" else c.points[0])
         return Grade(
-            score=score, verdict=verdict, covered=result.covered, missed=result.missed, contradicted=result.contradicted,
-            feedback=result.feedback, citations=p.citations, confidence=round(float(probs.max()), 4),
-            graded_against=item.graded_against, confused_with=result.confused_with,
+            score=decision.score, verdict=decision.verdict, covered=written.covered, missed=written.missed,
+            contradicted=written.contradicted, feedback=written.feedback, citations=p.citations,
+            confidence=round(decision.confidence, 4), graded_against=item.graded_against,
+            confused_with=written.confused_with, key_point=without_term(key, item.concept),
+            stated_words=written.stated_words, missing_words=written.missing_words, reason=decision.reason,
         )
+
+
+def named_in(question: str, concept: str) -> bool:
+    """The question names the concept (every word of its name, or its abbreviation)."""
+    from tutor.grading.keypoints import concept_named
+
+    return bool(concept) and concept_named(question, concept) == 1.0
+
+
+def credit(probabilities: np.ndarray) -> np.ndarray:
+    """Expected credit (N,) of pair probabilities (N, 4)."""
+    return np.array([expected_credit(p) for p in probabilities]).reshape(len(probabilities))
+
+
+def token_states_for(embedder: Any) -> Callable[[list[str]], list[tuple]]:
+    """The bundled MiniLM's contextual token vectors when the embedder is MiniLM; otherwise (the hashing
+    embedder of the tests) one vector per word that only the same word matches."""
+    model_dir = getattr(embedder, "model_dir", None)
+    if model_dir:
+        from tutor.knowledge.embedder import load_minilm
+
+        model = load_minilm(model_dir, getattr(embedder, "device", "cpu"))
+        return lambda texts: model.token_states(texts)
+    return word_states
+
+
+def word_states(texts: list[str]) -> list[tuple]:
+    """Offsets and vectors of each word (a word's own hashed unit vector): same words match, nothing else."""
+    import hashlib
+
+    out = []
+    for text in texts:
+        spans = [m.span() for m in ev_mod._WORD.finditer(text.lower())]
+        vectors = np.zeros((len(spans), 64), dtype=np.float32)
+        for i, (s, e) in enumerate(spans):
+            seed = int.from_bytes(hashlib.blake2b(text[s:e].lower().encode(), digest_size=4).digest(), "little")
+            v = np.random.default_rng(seed).standard_normal(64).astype(np.float32)
+            vectors[i] = v / np.linalg.norm(v)
+        out.append((spans, vectors))
+    return out
 
 
 def as_item(item: GradingItem | Mapping[str, Any] | Sequence[Any]) -> GradingItem:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tutor.grading.text import STOPWORDS, stem, tokens, without_name
+from tutor.grading.text import STOPWORDS, stem, tokens
 from tutor.knowledge.chunking import TERM_LINE, title
 
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -130,7 +130,7 @@ def compared_points(question: str, points: Sequence[str]) -> list[str]:
     """The points whose terms the question names, when it names two or more different ones ("What is the
     difference between CBOW and skip-gram?": the CBOW point and the Skip-gram point); else []."""
     named = [(t, point_term(t)) for t in points]
-    named = [(t, term) for t, term in named if term and _concept_bonus(question, term) == 1.0]
+    named = [(t, term) for t, term in named if term and concept_named(question, term) == 1.0]
     return [t for t, _ in named] if len({term.lower() for _, term in named}) >= 2 else []
 
 
@@ -160,16 +160,6 @@ def answer_sides(points: Sequence[str], clauses: Sequence[str]) -> list[str]:
     return [" ".join(c) for c in sides]
 
 
-def unnamed(reference: str, answer: str, concept: str, own_term: bool = False) -> tuple[str, str]:
-    """Reference and answer without the asked concept's name and, with `own_term`, the term the reference point
-    opens with ("Skip-gram: Predicts ..." -> "Predicts ...": a comparison's side, where the clause's side names
-    it). Taking every point's own term out when grading against the notes measured worse on the DL set (good
-    at 0.7 0.667 vs 0.708, wrong below 0.4 0.792 vs 0.812), so it is only for the sides."""
-    for name in dict.fromkeys(n for n in (point_term(reference) if own_term else "", concept) if n):
-        reference, answer = without_name(reference, name), without_name(answer, name)
-    return reference, answer
-
-
 def _name_pattern(term: str) -> re.Pattern[str] | None:
     forms = [f.strip() for f in (re.sub(r"\(.*?\)", "", term), *re.findall(r"\((.*?)\)", term)) if len(f.strip()) > 1]
     if not forms:
@@ -177,7 +167,7 @@ def _name_pattern(term: str) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")(?:e?s)?\b", re.IGNORECASE)
 
 
-def _concept_bonus(question: str, concept: str) -> float:
+def concept_named(question: str, concept: str) -> float:
     """1.0 when the question names the point's concept (all its words' stems, or its abbreviation in
     brackets: "IoU" for "Intersection over Union (IoU)"), 0.5 for part of it."""
     asked = {stem(w) for w in content_words_of(question)}
@@ -217,7 +207,7 @@ def select_key_points(
     vectors = np.asarray(embed([question] + [f"{p.concept}: {p.text}" for p in candidates]), dtype=np.float32)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     similarity = vectors[1:] @ vectors[0]
-    bonus = np.array([_concept_bonus(question, p.concept) for p in candidates])
+    bonus = np.array([concept_named(question, p.concept) for p in candidates])
     score = similarity + 0.25 * bonus
     order = list(np.argsort(-score, kind="stable"))
     best = candidates[order[0]]

@@ -12,13 +12,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Verdict = Literal["correct", "partially_correct", "incorrect"]
+Verdict = Literal["correct", "partially_correct", "incorrect", "unsure"]
+UNSURE = "unsure"  # the grader cannot tell: the learner compares with the key point (a teacher reviews a batch)
 LABELS = ("correct", "incorrect", "contradictory")  # SciEntsBank's 3-way labels
 LABEL_ORDER = {"contradictory": 0, "incorrect": 1, "correct": 2}  # for rank correlation with the score
 
 PARTIAL_CREDIT = 0.5  # credit of an incomplete answer whose every word the reference backs
 CORRECT_AT = 0.7  # score from which the verdict is correct (FSRS "Good" in tutor.learning.srs)
 PARTIAL_AT = 0.4  # score from which it is partially correct (below: FSRS "Again", a lapse)
+
+
+SELF_RATINGS = {"yes": 0.8, "partly": 0.55, "no": 0.2}  # the learner's own judgement -> score (FSRS Good / Hard / Again)
+SELF_RATING_WORDS = {"y": "yes", "yes": "yes", "p": "partly", "partly": "partly", "partial": "partly", "n": "no", "no": "no"}
 
 
 def verdict_for(score: float) -> Verdict:
@@ -46,17 +51,43 @@ class Grade(BaseModel):
     confused_with: dict[str, str] | None = Field(
         default=None, description="{concept, source, section, text}: the other concept of the notes the answer describes"
     )
+    key_point: str = Field(default="", description="the key point the answer was judged against")
+    stated_words: list[str] = Field(default_factory=list, description="the key point's words the answer states")
+    missing_words: list[str] = Field(default_factory=list, description="the key point's words the answer does not state")
+    reason: str = Field(default="", description="what settled the verdict: said_back, contradicted, meaning, unsure, ...")
+    self_rated: bool = Field(default=False, description="the learner judged the answer against the key point")
 
     @model_validator(mode="after")
     def _verdict_matches_score(self) -> "Grade":
         if self.verdict is None:
             self.verdict = verdict_for(self.score)
+        elif self.verdict == UNSURE:
+            return self  # the score is a best guess, in any band
         # Loose bands, so an LLM's own judgement near a boundary stands, but "correct" at 0.1 does not.
         elif self.verdict == "correct" and self.score < 0.5:
             raise ValueError(f"verdict 'correct' needs a score of at least 0.5, got {self.score}")
         elif self.verdict == "incorrect" and self.score > 0.5:
             raise ValueError(f"verdict 'incorrect' needs a score of at most 0.5, got {self.score}")
         return self
+
+    def forced(self) -> "Grade":
+        """`--strict`: an unsure grade given the verdict its best-guess score earns; any other grade as it is."""
+        if self.verdict != UNSURE:
+            return self
+        return self.model_copy(update={"verdict": verdict_for(self.score), "reason": "strict"})
+
+    def self_rate(self, rating: str) -> "Grade":
+        """The learner's own judgement of an unsure grade against the key point ("yes", "partly", "no"): the
+        score and verdict it earns, recorded as self-rated."""
+        choice = SELF_RATING_WORDS.get(rating.strip().lower())
+        if choice is None:
+            raise ValueError(f"a self-rating is yes, partly or no, got {rating!r}")
+        score = SELF_RATINGS[choice]
+        said = {"yes": "says the key point", "partly": "says part of the key point", "no": "does not say the key point"}[choice]
+        point = f' The key point: "{self.key_point}".' if self.key_point else ""
+        return self.model_copy(update={"score": score, "verdict": verdict_for(score), "self_rated": True, "reason": "self_rated",
+                                       "feedback": f"You judged that your answer {said}: recorded as "
+                                                   f"{verdict_for(score).replace('_', ' ')}.{point}"})
 
 
 @dataclass(frozen=True)

@@ -84,16 +84,14 @@ def against_reference(question: str, reference: str, passages: Iterable[Any], ma
             "citations": [own.citation] if own else [], "graded_against": "reference"}
 
 
-OVERRULE_CONFIDENCE = 0.7  # the offline grader's confidence from which it overrules a configured model's credit
-
-
 def check_model_grade(grade: Any, answer: str, question: str, reference: str, passages: Iterable[Any] = ()) -> Any:
     """A configured model's grade, checked by the offline grader. A model can be fooled the way a word-matcher
-    is (the reference's words shuffled, its negation, another question's answer, an instruction in the answer):
-    where it gives credit (correct) that the offline grader finds unearned (incorrect, with confidence >=
-    OVERRULE_CONFIDENCE, or with a named reason: a contradicted point, another concept described, nothing left
-    once instructions to the grader are removed), the offline grade stands, and its feedback says so."""
-    from tutor.grading.model import CORRECT_AT, PARTIAL_AT
+    is (the reference's words negated, another concept's definition, an instruction in the answer): where it
+    gives credit (correct) to an answer the offline grader finds wrong with certainty (a verdict of
+    incorrect: a contradiction, another concept described, nothing left once instructions are removed, or
+    meaning read as wrong with high confidence), the offline grade stands, and its feedback says so. Where
+    the offline grader is unsure or gives credit, the model's grade stands."""
+    from tutor.grading.model import CORRECT_AT
 
     if grade.score < CORRECT_AT:
         return grade
@@ -102,8 +100,7 @@ def check_model_grade(grade: Any, answer: str, question: str, reference: str, pa
     if not target["reference"]:
         return grade
     offline = shared_grader().grade(answer, question=question, **target)
-    named = bool(offline.contradicted or offline.confused_with or offline.score == 0.0)
-    if offline.score >= PARTIAL_AT or not (named or offline.confidence >= OVERRULE_CONFIDENCE):
+    if offline.verdict != "incorrect":
         return grade
     offline.feedback = ("The configured model gave this answer credit, but it does not say what "
                         f"{'the notes' if target['graded_against'] == 'notes' else 'the reference'} say"

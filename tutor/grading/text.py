@@ -49,6 +49,8 @@ ANTONYMS = [
     ("keep", "remove"), ("keep", "discard"), ("forward", "backward"), ("raise", "lower"), ("grow", "shrink"),
     ("fastest", "slowest"), ("easy", "hard"), ("accurate", "inaccurate"), ("correct", "incorrect"),
     ("same", "opposite"), ("similar", "different"), ("deterministic", "random"), ("deep", "shallow"),
+    ("speed", "slow"), ("encourage", "discourage"), ("shared", "separate"), ("enable", "disable"),
+    ("help", "hurt"), ("allow", "forbid"), ("include", "exclude"),
 ]
 # Poles read in answers but never used to make training attacks (tutor.grading.attacks flips only ANTONYMS):
 # more ways of saying "big" and "few", so that "a big step overshoots, a tiny one is slow" is read as saying
@@ -286,24 +288,3 @@ def leading_choice(text: str) -> str | None:
     """The reply a text opens with: "yes", "no", or an option letter ("B." in "B. Because ...")."""
     match = _LEAD_OPTION.match(text) or _LEAD_YES_NO.match(text)
     return match.group(1).lower() if match else None
-
-
-def without_name(text: str, concept: str) -> str:
-    """`text` with the asked concept's name taken out: 'Dropout: Randomly drops ...' -> 'Randomly drops ...',
-    'Dropout makes the network bigger' -> 'It makes the network bigger', '... called dropout' -> '... called it'.
-    The name and its abbreviation in brackets ("Recurrent Neural Networks (RNNs)": both) count; the text
-    itself when it does not hold the name."""
-    names = [n.strip() for n in (re.sub(r"\(.*?\)", "", concept), *re.findall(r"\((.*?)\)", concept)) if len(n.strip()) > 1]
-    if not names:
-        return text
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    word = rf"\b(?:(?:the|an?)\s+)?(?:{alternatives})(?:e?s)?\b(?:\*\*)?(?:\s*\([^)]*\))?"
-    labelled = re.match(rf"^\W*{word}\s*[:\-\u2013\u2014]\s*", text, re.IGNORECASE)
-    if labelled:
-        rest = text[labelled.end():]
-        text = rest[:1].upper() + rest[1:]
-    else:
-        lead = re.match(rf"^\W*{word}", text, re.IGNORECASE)
-        if lead:
-            text = "It" + text[lead.end():]
-    return re.sub(word, "it", text, flags=re.IGNORECASE)

@@ -3,10 +3,10 @@
 - SciEntsBank train and Beetle train: each answer paired with its reference; Beetle answers with several
   references are paired with the one they match best (any one is right). Labels: correct -> correct,
   incorrect -> incomplete, contradictory -> contradictory.
-- Hard cases (tutor.grading.attacks) from every train reference, and peers (two references of one question,
-  or two answers people marked correct, one as the other's reference).
-- The course notes: each point against itself, with filler, against a sibling concept's point, the attacks;
-  our answers to each point (data/notes_pairs.jsonl).
+- Peers: two references of one question, or two answers people marked correct, one as the other's reference.
+- Our answers to the notes' points (data/notes_pairs.jsonl, `--notes-pairs`): a paraphrase, a wrong claim
+  in the notes' words, another concept's paraphrase. No synthetic near-copies (shuffled, negated, swapped
+  words) any more: the evidence owns those (tutor.grading.evidence).
 - The companion's rubric questions (data/companion_answers/*.jsonl): for every question of
   knowledge/companion/, eight answers we wrote as learners do: three correct in other words (a paraphrase,
   a terse one, an informal one), two incomplete (part of the key points; vague), two contradictory that
@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.grading import attacks
-from tutor.grading.keypoints import point_term, points_of
+from tutor.grading.keypoints import point_term
 from tutor.grading.text import content_stems
 
+NOTES_PAIRS = Path(__file__).with_name("data") / "notes_pairs.jsonl"
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "datasets"
 TRAIN_FILES = ("scientsbank/sciEntsBank_3way_train.jsonl", "beetle/beetle_3way_train.jsonl")
-NOTES_PAIRS = Path(__file__).with_name("data") / "notes_pairs.jsonl"
 LABEL_MAP = {"correct": "correct", "incorrect": "incomplete", "contradictory": "contradictory"}
 
 
@@ -40,7 +40,7 @@ class Example:
     label: str
     group: str  # the question (or note section) it belongs to: folds never split a group
     origin: str  # "scientsbank", "beetle", an attack kind, "notes", ...
-    question: str = ""  # for the stacker's features (benchmarks/fit_grader.py); the pair model reads no question
+    question: str = ""  # the question asked, where known; the pair model reads no question
 
 
 def _jaccard(a: str, b: str) -> float:
@@ -66,23 +66,6 @@ def load_answers(data: Path) -> tuple[list[Example], list[dict]]:
             if row["label"] == "correct":
                 q["correct"].append(row["student_answer"])
     return examples, list(questions.values())
-
-
-def hard_cases(questions: list[dict], rng: random.Random) -> list[Example]:
-    by_module = defaultdict(list)
-    for q in questions:
-        by_module[q["module"]].append(q)
-    out = []
-    for q in questions:
-        others = [r for o in by_module[q["module"]] if o is not q for r in o["references"][:1]]
-        for reference in q["references"][:2]:
-            for attack in attacks.attacks_for(reference, q["question"], others, rng, attacks.TRAIN_KINDS):
-                out.append(Example(reference, attack.answer, attack.label, q["group"], attack.kind))
-            out.append(Example(reference, attacks.with_filler(reference, rng), "correct", q["group"], "filler"))
-        for answer in rng.sample(q["correct"], min(3, len(q["correct"]))):
-            out.append(Example(q["references"][0], attacks.with_filler(answer, rng), "correct", q["group"], "filler"))
-        out.extend(peer_pairs(q, rng))
-    return out
 
 
 def peer_pairs(q: dict, rng: random.Random, n: int = 8) -> list[Example]:
@@ -134,31 +117,6 @@ def recited(text: str) -> list[str]:
         if bare != text:
             out.append(bare)
     return [o for o in dict.fromkeys(out) if o and o != text]
-
-
-def note_cases(notes_dir: Path, rng: random.Random) -> list[Example]:
-    """Pairs from the course notes: a point is its own correct answer; a sibling concept's point is not."""
-    from tutor.knowledge.chunking import chunk_markdown
-
-    out = []
-    for path in sorted(notes_dir.glob("*.md")):
-        chunks = chunk_markdown(path.read_text(encoding="utf-8"), path.name, path.stem)
-        by_section = defaultdict(list)
-        for chunk in chunks:
-            by_section[chunk.section].extend(points_of(chunk.text, chunk.source, chunk.section, chunk.subsection,
-                                                      terms_are_concepts=True))
-        for section, points in by_section.items():
-            group = f"notes:{path.name}:{section}"
-            for point in points:
-                siblings = [p.text for p in points if p.concept != point.concept]
-                out.append(Example(point.text, point.text, "correct", group, "notes"))
-                out.append(Example(point.text, attacks.with_filler(point.text, rng), "correct", group, "filler"))
-                if siblings:
-                    out.append(Example(point.text, rng.choice(siblings), "unrelated", group, "sibling"))
-                for attack in attacks.attacks_for(point.text, f"What is {point.concept}?", siblings, rng,
-                                                  kinds=("shuffled", "keywords", "negated", "swapped", "flipped")):
-                    out.append(Example(point.text, attack.answer, attack.label, group, attack.kind))
-    return out + authored_cases(NOTES_PAIRS, rng)
 
 
 def authored_cases(path: Path, rng: random.Random) -> list[Example]:
@@ -238,9 +196,3 @@ def companion_cases(folder: Path, rng: random.Random) -> list[Example]:
     return out
 
 
-def all_examples(data: Path, notes: Path, rng: random.Random, companion: Path | None = None) -> list[Example]:
-    """Every training pair, in a fixed order for a fixed seed; our answers to the companion's questions when
-    `companion` names their folder (train.py's default)."""
-    answers, questions = load_answers(data)
-    extra = companion_cases(companion, rng) if companion else []
-    return answers + hard_cases(questions, rng) + note_cases(notes, rng) + extra

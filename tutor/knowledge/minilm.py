@@ -251,3 +251,40 @@ class MiniLM:
             out[rows] = forward(ids, mask)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
+
+    def token_states(self, texts: list[str], backend: str | None = None) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+        """Each text's word pieces after the last layer, unit length (T_i, C), with each piece's character
+        span in the text ([CLS] and [SEP] left out): the contextual token embeddings BERTScore aligns
+        (tutor.grading.evidence). Texts go one batch of similar lengths at a time, as in `encode`."""
+        out: list[tuple[list[tuple[int, int]], np.ndarray]] = [([], np.zeros((0, self.config.hidden), np.float32))] * len(texts)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch([t or " " for t in texts])
+        lengths = [len(enc.ids) for enc in encodings]
+        numpy_path = self.use_numpy(sum(lengths)) if backend is None else backend == "numpy"
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        start = 0
+        while start < len(order):
+            T = lengths[order[start]]
+            rows = order[start : start + max(1, min(32, BATCH_TOKENS // T))]
+            start += len(rows)
+            ids = np.zeros((len(rows), T), dtype=np.int64)
+            mask = np.zeros((len(rows), T), dtype=np.int64)
+            for r, i in enumerate(rows):
+                ids[r, : lengths[i]] = encodings[i].ids
+                mask[r, : lengths[i]] = 1
+            if numpy_path:
+                states = self.blocks_numpy(self.embed_numpy(ids), mask, self.blocks).reshape(len(rows), T, -1)
+            else:
+                import torch
+
+                with torch.inference_mode():
+                    ids_t, mask_t = torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device)
+                    states = self.blocks_torch(self.embed_torch(ids_t), mask_t, self._torch_weights()["blocks"])
+                    states = states.float().cpu().numpy()
+            for r, i in enumerate(rows):
+                n = lengths[i]
+                x = np.asarray(states[r, 1 : n - 1], dtype=np.float32)  # (T_i - 2, C): without [CLS] and [SEP]
+                x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+                out[i] = (list(encodings[i].offsets[1 : n - 1]), x)
+        return out

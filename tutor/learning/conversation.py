@@ -7,6 +7,13 @@ with the few sentences of the notes and the companion that answer it, each cited
 follow-up ("and at test time?") is read in the light of the last topic; slash commands quiz, explain,
 give an example, explain more simply, grade an answer, show progress, or end the session. Answers to a
 chat quiz question are recorded exactly like quiz answers (same store, same review cards).
+
+When the grader is unsure, nothing is recorded yet: the tutor says it is not sure, shows the key point (the
+words the answer states in bold, the others in italics) and asks "Does your answer say this? yes / partly /
+no". The next line settles it: yes / y, partly / p, no / n record the learner's own rating (self-rated, score
+0.8 / 0.55 / 0.2). A new question (a line ending in "?", or opening with a question word) or a command that
+moves on (/quiz, /explain, /example, /simpler, /grade, /quit) drops the rating, unrecorded, and says so;
+/help and /progress keep it waiting; any other line keeps it waiting and says how to answer.
 """
 
 from __future__ import annotations
@@ -18,11 +25,15 @@ from typing import Any
 
 from tutor.crew.outputs import Answer
 from tutor.errors import UsageError, WorkFailed
+from tutor.learning.self_rating import ask_markdown, is_unsure, rating_of
 
 MAX_QUESTION_CHARS = 2_000
 _FOLLOW_UP = re.compile(r"^\s*(and|but|so|then|also|what about|how about|what if|why not|why|how|at|in|during|"
                         r"is it|does it|can it|is that|does that|ok|okay)\b", re.I)
 _PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|their|one|ones)\b", re.I)
+_QUESTION = re.compile(r"^\s*(what|why|how|when|where|which|who|whose|whom|can|could|does|do|did|is|are|was|were|"
+                       r"should|would|will|explain|tell me|show me|give me)\b", re.I)
+KEEPS_RATING = ("help", "progress")  # commands that leave an unsure answer waiting for its rating
 HELP = """Ask any question about the course in your own words, or:
   /quiz [topic]     one question on the topic (or the last one); answer on the next line
   /explain [topic]  the full lesson
@@ -109,6 +120,7 @@ class ChatSession:
     asked: Any = None  # the last quiz item asked, for /grade
     quiz_id: int | None = None
     turns: int = 0
+    rating: Any = None  # an unsure grade waiting for the learner's own rating: (item, answer, grade)
 
     def handle(self, line: str) -> Turn:
         self.turns += 1
@@ -120,7 +132,12 @@ class ChatSession:
             handler = COMMANDS.get(command.lower())
             if handler is None:
                 return Turn(notes=[f"unknown command /{command}; /help lists them"])
-            return handler(self, rest.strip())
+            dropped = self._drop_rating() if command.lower() not in KEEPS_RATING else []
+            turn = handler(self, rest.strip())
+            turn.notes[:0] = dropped
+            return turn
+        if self.rating is not None:
+            return self._rate(text)
         if self.pending is not None:
             return self._grade(text, self.pending)
         return self._ask(text)
@@ -163,15 +180,43 @@ class ChatSession:
         except UsageError as e:
             return Turn(notes=[f"{e}; the question is still open"])
         graded = flows.grade_quiz_answer(item, answer, self.options)
+        self.pending = None
+        if is_unsure(graded):  # not recorded until the learner says whether the answer states the key point
+            self.rating = (item, answer, graded)
+            return Turn(markdown=ask_markdown(graded, item.answer))
+        return self._record(item, answer, graded)
+
+    def _record(self, item: Any, answer: str, graded: Any) -> Turn:
         if self.quiz_id is None:
             self.quiz_id = self.store.start_quiz(self.topic or "chat", "chat", self.seed, 0)
         self.store.record_answer(
             self.quiz_id, question=item.question, answer=answer, reference=item.answer, grade_score=graded.score,
-            verdict=graded.verdict, source=item.source, section=item.section,
+            verdict=graded.verdict, source=item.source, section=item.section, self_rated=graded.self_rated,
         )
-        self.pending = None
         verdict = graded.verdict.replace("_", " ")
-        return Turn(markdown=f"**{verdict}** ({graded.score:.2f}) {graded.feedback}")
+        own = ", your own rating" if graded.self_rated else ""
+        return Turn(markdown=f"**{verdict}** ({graded.score:.2f}{own}) {graded.feedback}")
+
+    def _rate(self, text: str) -> Turn:
+        """The line after an unsure grade: a rating records it; a new question drops it; else it waits."""
+        choice = rating_of(text)
+        if choice is not None:
+            item, answer, graded = self.rating
+            self.rating = None
+            return self._record(item, answer, graded.self_rate(choice))
+        if text.rstrip().endswith("?") or (_QUESTION.match(text) and len(text.split()) >= 3):
+            dropped = self._drop_rating()
+            turn = self._ask(text)
+            turn.notes[:0] = dropped
+            return turn
+        return Turn(notes=["does your answer say the key point? Answer yes, partly or no (y / p / n); "
+                           "ask a question or /quiz to move on without recording it"])
+
+    def _drop_rating(self) -> list[str]:
+        if self.rating is None:
+            return []
+        self.rating = None
+        return ["your last answer was not recorded: it waited for your yes / partly / no"]
 
 
 def _topic_of(question: str, answer: Answer, previous: str) -> str:

@@ -32,7 +32,7 @@ from tutor.learning.store import LearnerStore, module_title
 ANKI_MODEL_ID = 1_736_204_251  # never change: Anki knows tutor's note type by it
 ANKI_MODEL_NAME = "tutor question"
 ANSWER_COLUMNS = ["time", "quiz_id", "module", "source", "section", "question", "answer", "reference", "score",
-                  "verdict"]
+                  "verdict", "self_rated"]
 CARD_COLUMNS = ["card_id", "question_key", "module", "source", "section", "question", "reference", "due", "state",
                 "reviews", "last_score", "last_review"]
 
@@ -136,7 +136,7 @@ def export_csv(store: LearnerStore, path: Path, kind: Literal["answers", "cards"
         header = ANSWER_COLUMNS
         rows = [
             [a.time.isoformat(), a.quiz_id if a.quiz_id is not None else "", module_title(a.source), a.source,
-             a.section, a.question, a.answer, a.reference, f"{a.score:.4g}", a.verdict]
+             a.section, a.question, a.answer, a.reference, f"{a.score:.4g}", a.verdict, "true" if a.self_rated else "false"]
             for a in store.answers()
         ]
     else:

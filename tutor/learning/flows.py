@@ -142,6 +142,10 @@ def grade(answer: str, question: str, reference: str, options: CrewOptions) -> A
     if skips_the_crew("grade_answer", "grade", options):  # the same grade, without starting a crew
         passages = direct.search_as_the_agent(question or answer, direct.GRADE_PASSAGES)
         return Grade.model_validate_json(direct.grade(question, reference, answer, passages)[0])
+    if resolve_model(options.model) != "offline":  # a configured model grades only what the offline grader cannot tell
+        offline = _offline_grade(answer, question, reference)
+        if offline is not None and offline.verdict != "unsure":
+            return offline
     kwargs = options.crew_kwargs()
     attempts = 1 if resolve_model(options.model) == "offline" else 2
     failure: WorkFailed | None = None
@@ -168,6 +172,17 @@ def grade(answer: str, question: str, reference: str, options: CrewOptions) -> A
     warn(f"{failure}; answering with the built-in offline model instead (--no-fallback makes this an error)")
     run = build_and_run("grade_answer", inputs, **{**kwargs, "model": "offline"})
     return run.result("grade_answer").output
+
+
+def _offline_grade(answer: str, question: str, reference: str) -> Any:
+    """The offline grade (against the reference, or the notes that answer the question); None when the
+    notes hold nothing to grade against."""
+    from tutor.grading.model import Grade
+    from tutor.llms import direct
+
+    passages = direct.search_as_the_agent(question or answer, direct.GRADE_PASSAGES)
+    text, against = direct.grade(question, reference, answer, passages)
+    return None if against == "nothing" else Grade.model_validate_json(text)
 
 
 def _checked(graded: Any, answer: str, question: str, reference: str) -> Any:
@@ -198,6 +213,12 @@ class BatchResult(BaseModel):
     id: str
     grade: dict[str, Any] | None = None
     error: str | None = None
+    needs_review: bool = False  # the grader was unsure: a teacher should read this answer
+
+
+def _result(row_id: str, graded: Any, strict: bool) -> BatchResult:
+    graded = graded.forced() if strict else graded
+    return BatchResult(id=row_id, grade=graded.model_dump(mode="json"), needs_review=graded.verdict == "unsure")
 
 
 def read_batch(path: Path) -> list[BatchRow]:
@@ -241,26 +262,26 @@ def read_batch(path: Path) -> list[BatchRow]:
     return rows
 
 
-def grade_batch(rows: list[BatchRow], options: CrewOptions) -> Iterator[BatchResult]:
-    """Grades in input order. Offline, every answer goes through one grader in one process, batched."""
+def grade_batch(rows: list[BatchRow], options: CrewOptions, strict: bool = False) -> Iterator[BatchResult]:
+    """Grades in input order. Offline, every answer goes through one grader in one process, batched; an
+    answer the grader is unsure of is marked `needs_review` (with `strict`, given its best-guess verdict)."""
     from tutor.crew.run import resolve_model
 
     if resolve_model(options.model) == "offline":
-        yield from _grade_batch_offline(rows)
+        yield from _grade_batch_offline(rows, strict)
         return
     for row in rows:
         if not row.answer.strip():  # a blank answer earns nothing: no model is asked
-            yield from _grade_batch_offline([row])
+            yield from _grade_batch_offline([row], strict)
             continue
         try:
             answer = check_answer_text(row.answer)
-            g = grade(answer, row.question, row.reference, options)
-            yield BatchResult(id=row.id, grade=g.model_dump(mode="json"))
+            yield _result(row.id, grade(answer, row.question, row.reference, options), strict)
         except UsageError as e:
             yield BatchResult(id=row.id, error=str(e))
 
 
-def _grade_batch_offline(rows: list[BatchRow]) -> Iterator[BatchResult]:
+def _grade_batch_offline(rows: list[BatchRow], strict: bool = False) -> Iterator[BatchResult]:
     """A blank answer is graded 0 ("no answer"), not an error; a row with no reference is graded against
     the key points of the notes that answer its question (picked once per question)."""
     from tutor.grading.service import against_notes
@@ -294,7 +315,7 @@ def _grade_batch_offline(rows: list[BatchRow]) -> Iterator[BatchResult]:
     graded = {id(row): g for (row, *_), g in zip(valid, grades)}
     for row in rows:
         if id(row) in graded:
-            yield BatchResult(id=row.id, grade=graded[id(row)].model_dump(mode="json"))
+            yield _result(row.id, graded[id(row)], strict)
         else:
             yield BatchResult(id=row.id, error=errors[row.id])
 

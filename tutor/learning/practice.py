@@ -6,9 +6,12 @@ is graded the same way and lands in the same SQLite record with the same FSRS sc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tutor.learning import flows
+
+SelfRate = Callable[[Any], "str | None"]  # an unsure grade -> "yes" / "partly" / "no" (None: leave it unsure)
 
 
 def unmet_prerequisites(store: Any, topic: str) -> list[str]:
@@ -32,17 +35,28 @@ def lesson_for(topic: str, options: flows.CrewOptions, store: Any, no_demo: bool
     return lesson
 
 
-def answer_item(store: Any, quiz_id: int | None, item: Any, answer: str, options: flows.CrewOptions) -> Any:
-    """A quiz item's answer graded and recorded (its review card scheduled); the grade."""
-    graded = flows.grade_quiz_answer(item, answer, options)
+def rated(graded: Any, self_rate: SelfRate | None) -> Any:
+    """An unsure grade, rated by the learner against the key point when they are asked (`self_rate`)."""
+    if graded.verdict != "unsure" or self_rate is None:
+        return graded
+    choice = self_rate(graded)
+    return graded.self_rate(choice) if choice else graded
+
+
+def answer_item(store: Any, quiz_id: int | None, item: Any, answer: str, options: flows.CrewOptions,
+                self_rate: SelfRate | None = None) -> Any:
+    """A quiz item's answer graded and recorded (its review card scheduled); the grade. Where the grader is
+    unsure, `self_rate` asks the learner, whose rating becomes the score (recorded as self-rated)."""
+    graded = rated(flows.grade_quiz_answer(item, answer, options), self_rate)
     store.record_answer(
         quiz_id, question=item.question, answer=answer, reference=item.answer, grade_score=graded.score,
-        verdict=graded.verdict, source=item.source, section=item.section,
+        verdict=graded.verdict, source=item.source, section=item.section, self_rated=graded.self_rated,
     )
     return graded
 
 
-def answer_card(store: Any, card: Any, answer: str, options: flows.CrewOptions) -> tuple[Any, Any]:
-    """A due card answered: (the grade, the card as rescheduled)."""
-    graded = flows.grade_review_answer(card.question, card.reference, answer, options)
-    return graded, store.review(card.id, graded.score, answer=answer, verdict=graded.verdict)
+def answer_card(store: Any, card: Any, answer: str, options: flows.CrewOptions,
+                self_rate: SelfRate | None = None) -> tuple[Any, Any]:
+    """A due card answered: (the grade, the card as rescheduled); unsure grades rated as in `answer_item`."""
+    graded = rated(flows.grade_review_answer(card.question, card.reference, answer, options), self_rate)
+    return graded, store.review(card.id, graded.score, answer=answer, verdict=graded.verdict, self_rated=graded.self_rated)

@@ -103,6 +103,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX lessons_by_learner ON lessons (learner_id)",
         "INSERT INTO learners (name, created_at) VALUES ('default', strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'))",
     ),
+    (  # 2: an answer the grader was unsure of, rated by the learner against the key point
+        "ALTER TABLE answers ADD COLUMN self_rated INTEGER NOT NULL DEFAULT 0",
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -130,6 +133,7 @@ class Answer(BaseModel):
     source: str
     section: str
     time: datetime
+    self_rated: bool = False  # the grader was unsure; the learner compared with the key point and rated it
 
 
 class ReviewCard(BaseModel):
@@ -491,8 +495,10 @@ class LearnerStore:
         section: str,
         question_key: str | None = None,
         now: datetime | None = None,
+        self_rated: bool = False,
     ) -> int:
-        """A graded answer, committed at once, and its review card created or rescheduled; the answer's id."""
+        """A graded answer, committed at once, and its review card created or rescheduled; the answer's id.
+        `self_rated`: the score is the learner's own rating against the key point (the grader was unsure)."""
         score = check_score(grade_score)
         if not question.strip():
             raise UsageError("an answer needs the question it answers")
@@ -508,9 +514,9 @@ class LearnerStore:
             card_id = self._reschedule(con, key, question, reference, source, section, score, moment)
             answer_id = con.execute(
                 "INSERT INTO answers (learner_id, quiz_id, card_id, question, answer, reference, score, verdict,"
-                " source, section, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source, section, answered_at, self_rated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (self.learner_id, quiz_id, card_id, question, answer, reference, score, verdict or "",
-                 source or "", section or "", _iso(moment)),
+                 source or "", section or "", _iso(moment), int(self_rated)),
             ).lastrowid
         return int(answer_id or 0)
 
@@ -539,12 +545,13 @@ class LearnerStore:
         return int(cur.lastrowid or 0)
 
     def review(
-        self, card_id: int, score: float, answer: str = "", verdict: str = "", now: datetime | None = None
+        self, card_id: int, score: float, answer: str = "", verdict: str = "", now: datetime | None = None,
+        self_rated: bool = False,
     ) -> ReviewCard:
         """A due card answered again: recorded as an answer (no quiz) and rescheduled; the card after it."""
         card = self.card(card_id)
         self.record_answer(None, card.question, answer, card.reference, score, verdict, card.source, card.section,
-                           question_key=card.question_key, now=now)
+                           question_key=card.question_key, now=now, self_rated=self_rated)
         return self.card(card_id)
 
     # -- reading -------------------------------------------------------------------------------
@@ -597,7 +604,8 @@ class LearnerStore:
 
     def answers(self, quiz_id: int | None = None) -> list[Answer]:
         """Every graded answer (of one quiz, if given), oldest first."""
-        sql = ("SELECT id, quiz_id, card_id, question, answer, reference, score, verdict, source, section, answered_at"
+        sql = ("SELECT id, quiz_id, card_id, question, answer, reference, score, verdict, source, section, answered_at,"
+               " self_rated"
                " FROM answers WHERE learner_id = ?")
         params: list[Any] = [self.learner_id]
         if quiz_id is not None:
@@ -606,7 +614,7 @@ class LearnerStore:
         rows = self._read(sql + " ORDER BY answered_at, id", params)
         return [
             Answer(id=r[0], quiz_id=r[1], card_id=r[2], question=r[3], answer=r[4], reference=r[5], score=r[6],
-                   verdict=r[7], source=r[8], section=r[9], time=_time(r[10]))
+                   verdict=r[7], source=r[8], section=r[9], time=_time(r[10]), self_rated=bool(r[11]))
             for r in rows
         ]
 

@@ -1,4 +1,8 @@
-"""The pages that teach and record: study (with check questions), quiz, review, a teacher's class grading."""
+"""The pages that teach and record: study (with check questions), quiz, review, a teacher's class grading.
+
+Where the grader is unsure, nothing is recorded until the learner rates the answer against the key point
+(tutor.web.unsure); a teacher's class lists the answers that need review first.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from tutor.errors import TutorError
 from tutor.web.app import Web, redirect
 from tutor.web.pages import _text as _q
 from tutor.web.render import markdown, note_link
+from tutor.web.unsure import RateFirst, ask_view, choice_of, rate_later, take, wait
 
 QUIZ_KINDS = ("mixed", "mcq", "short", "cloze", "computed")
 LEVELS = ("mixed", "remember", "understand", "apply", "analyze")
@@ -26,6 +31,17 @@ LEVELS = ("mixed", "remember", "understand", "apply", "analyze")
 async def _form(request: Request) -> dict[str, Any]:
     form = await request.form()
     return {k: v for k, v in form.items()}
+
+
+def _is_unsure(graded: Any) -> bool:
+    return graded.verdict == "unsure"
+
+
+def _no_rating(web: Web, request: Request, choice: str | None) -> Any:
+    if choice is None:
+        return web.problem(request, "Rate your answer with yes, partly or no.")
+    return web.problem(request, "That answer was already rated, or the tutor restarted since; answer the question again.",
+                       status=404)
 
 
 def _grade_view(graded: Any) -> dict[str, Any]:
@@ -87,29 +103,51 @@ def figure(web: Web) -> Any:
 def check(web: Web) -> Any:
     """A check question of a lesson, answered in place: graded against its reference, recorded."""
 
+    def record(store: Any, question: str, reference: str, answer: str, graded: Any) -> None:
+        source = graded.citations[0]["source"] if graded.citations else ""
+        section = graded.citations[0]["section"] if graded.citations else ""
+        store.record_answer(None, question=question, answer=answer, reference=reference, grade_score=graded.score,
+                            verdict=graded.verdict, source=source, section=section, self_rated=graded.self_rated)
+
     def build(question: str, reference: str, answer: str) -> Any:
         from tutor.learning import flows
 
         with web.store() as store, web.crew_lock:
             graded = flows.grade(answer, question, reference, web.options)
-            source = graded.citations[0]["source"] if graded.citations else ""
-            section = graded.citations[0]["section"] if graded.citations else ""
-            store.record_answer(None, question=question, answer=answer, reference=reference,
-                                grade_score=graded.score, verdict=graded.verdict, source=source, section=section)
+            if not _is_unsure(graded):  # an unsure grade waits for the learner's rating
+                record(store, question, reference, answer, graded)
+        return graded
+
+    def rate(entry: dict[str, Any], choice: str) -> Any:
+        graded = entry["grade"].self_rate(choice)
+        with web.store() as store:
+            record(store, entry["question"], entry["reference"], entry["answer"], graded)
         return graded
 
     async def endpoint(request: Request) -> Any:
         from tutor.learning.flows import check_answer_text
 
         form = await _form(request)
+        if "rating" in form:  # the learner's own rating of an answer the grader was unsure of
+            choice = choice_of(form)
+            entry = take(web, str(form.get("pending", "")), "check") if choice else None
+            if entry is None:
+                return _no_rating(web, request, choice)
+            graded = await run_in_threadpool(rate, entry, choice)
+            return web.page(request, "graded.html", question=entry["question"], answer=entry["answer"],
+                            back=entry["back"], **_grade_view(graded))
         question, reference = str(form.get("question", ""))[:2000], str(form.get("reference", ""))[:4000]
+        back = str(form.get("back", "/"))[:500]
         try:
             answer = check_answer_text(str(form.get("answer", "")))
             graded = await run_in_threadpool(build, question, reference, answer)
         except TutorError as e:
             return web.problem(request, str(e))
-        return web.page(request, "graded.html", question=question, answer=answer, back=str(form.get("back", "/")),
-                        **_grade_view(graded))
+        if _is_unsure(graded):
+            pid = wait(web, "check", question=question, reference=reference, answer=answer, grade=graded, back=back)
+            return web.page(request, "graded.html", question=question, answer=answer, back=back,
+                            u=ask_view(graded, answer, reference, "/check", {"pending": pid}))
+        return web.page(request, "graded.html", question=question, answer=answer, back=back, **_grade_view(graded))
 
     return endpoint
 
@@ -156,10 +194,30 @@ def quiz_step(web: Web) -> Any:
 
         item = session["items"][session["at"]]
         with web.store() as store, web.crew_lock:
-            graded = answer_item(store, session["quiz_id"], item, answer, web.options)
+            try:
+                graded = answer_item(store, session["quiz_id"], item, answer, web.options, self_rate=rate_later)
+            except RateFirst as unsure:  # nothing recorded: the learner rates it first
+                return unsure.grade
             if session["at"] + 1 >= len(session["items"]):
                 store.finish_quiz(session["quiz_id"])
         return graded
+
+    def rate(session: dict[str, Any], waiting: dict[str, Any], choice: str) -> Any:
+        item = session["items"][session["at"]]
+        graded = waiting["grade"].self_rate(choice)
+        with web.store() as store:
+            store.record_answer(session["quiz_id"], question=item.question, answer=waiting["answer"],
+                                reference=item.answer, grade_score=graded.score, verdict=graded.verdict,
+                                source=item.source, section=item.section, self_rated=graded.self_rated)
+            if session["at"] + 1 >= len(session["items"]):
+                store.finish_quiz(session["quiz_id"])
+        return graded
+
+    def graded_answer(session: dict[str, Any], item: Any, answer: str, graded: Any) -> None:
+        session["total"] += graded.score
+        session["answers"].append({"question": item.question, "answer": answer, "score": graded.score,
+                                   "verdict": graded.verdict, "self_rated": graded.self_rated})
+        session["last"] = {"question": item.question, "answer": answer, **_grade_view(graded)}
 
     async def endpoint(request: Request) -> Any:
         from tutor.learning.flows import check_answer_text
@@ -175,6 +233,18 @@ def quiz_step(web: Web) -> Any:
             if int(form.get("at", -1) or -1) != session["at"]:  # a resubmitted form: show where the quiz is
                 return redirect(f"/quiz/{sid}")
             item = session["items"][session["at"]]
+            if "rating" in form or session.get("pending"):  # an unsure answer waits for the learner's rating
+                choice = choice_of(form)
+                if choice is None:
+                    return redirect(f"/quiz/{sid}") if "rating" not in form else _no_rating(web, request, None)
+                with web.sessions_lock:
+                    waiting = session.pop("pending", None)
+                if waiting is None:
+                    return redirect(f"/quiz/{sid}")
+                graded = await run_in_threadpool(rate, session, waiting, choice)
+                graded_answer(session, item, waiting["answer"], graded)
+                session["at"] += 1
+                return redirect(f"/quiz/{sid}")
             raw = str(form.get("answer") or form.get("option") or "")
             if not raw.strip():
                 session["last"] = {"skipped": True, "question": item.question}
@@ -184,16 +254,18 @@ def quiz_step(web: Web) -> Any:
                     graded = await run_in_threadpool(grade, session, answer)
                 except TutorError as e:
                     return web.problem(request, str(e))
-                session["total"] += graded.score
-                session["answers"].append({"question": item.question, "answer": answer, "score": graded.score,
-                                           "verdict": graded.verdict})
-                session["last"] = {"question": item.question, "answer": answer, **_grade_view(graded)}
+                if _is_unsure(graded):
+                    session["pending"], session["last"] = {"answer": answer, "grade": graded}, None
+                    return redirect(f"/quiz/{sid}")
+                graded_answer(session, item, answer, graded)
             session["at"] += 1
             return redirect(f"/quiz/{sid}")
         at, items = session["at"], session["items"]
         done = at >= len(items)
+        waiting = None if done else session.get("pending")
+        u = ask_view(waiting["grade"], waiting["answer"], items[at].answer, f"/quiz/{sid}", {"at": at}) if waiting else None
         return web.page(request, "quiz_step.html", sid=sid, session=session, item=None if done else items[at],
-                        number=at + 1, count=len(items), done=done, share=int(100 * at / len(items)))
+                        number=at + 1, count=len(items), done=done, share=int(100 * at / len(items)), u=u)
 
     return endpoint
 
@@ -209,15 +281,36 @@ def review(web: Web) -> Any:
 
         with web.store() as store, web.crew_lock:
             card = store.card(card_id)
-            graded, after = answer_card(store, card, text, web.options)
+            try:
+                graded, after = answer_card(store, card, text, web.options, self_rate=rate_later)
+            except RateFirst as unsure:  # nothing recorded: the learner rates it first
+                return card, unsure.grade, None
+        return card, graded, after
+
+    def rate(entry: dict[str, Any], choice: str) -> tuple[Any, Any, Any]:
+        graded = entry["grade"].self_rate(choice)
+        with web.store() as store:
+            card = store.card(entry["card"])
+            after = store.review(card.id, graded.score, answer=entry["answer"], verdict=graded.verdict,
+                                 self_rated=graded.self_rated)
         return card, graded, after
 
     async def endpoint(request: Request) -> Any:
         from tutor.learning.flows import check_answer_text
 
         last = None
-        if request.method == "POST":
-            form = await _form(request)
+        form = await _form(request) if request.method == "POST" else {}
+        if "rating" in form:
+            choice = choice_of(form)  # the learner's own rating of an answer the grader was unsure of
+            entry = take(web, str(form.get("pending", "")), "review") if choice else None
+            if entry is None:
+                return _no_rating(web, request, choice)
+            try:
+                card, graded, after = await run_in_threadpool(rate, entry, choice)
+            except TutorError as e:
+                return web.problem(request, str(e))
+            last = {"card": card, "answer": entry["answer"], "after": after, **_grade_view(graded)}
+        elif request.method == "POST":
             try:
                 card_id = int(form.get("card") or 0)
                 text = check_answer_text(str(form.get("answer", "")))
@@ -226,6 +319,10 @@ def review(web: Web) -> Any:
                 return web.problem(request, "That card number is not a number.")
             except TutorError as e:
                 return web.problem(request, str(e))
+            if after is None:  # unsure: the card is shown with the key point and the question, not rescheduled
+                pid = wait(web, "review", card=card.id, answer=text, grade=graded)
+                u = ask_view(graded, text, card.reference, "/review", {"pending": pid})
+                return web.page(request, "review.html", card=None, remaining=0, last=None, rating={"card": card, "u": u})
             last = {"card": card, "answer": text, "after": after, **_grade_view(graded)}
         cards = await run_in_threadpool(due)
         return web.page(request, "review.html", card=cards[0] if cards else None, remaining=len(cards), last=last)
@@ -251,7 +348,8 @@ def class_grade(web: Web) -> Any:
         by_id = {r.id: r for r in rows}
         return [{"id": r.id, "question": by_id[r.id].question, "answer": by_id[r.id].answer,
                  "score": (r.grade or {}).get("score"), "verdict": (r.grade or {}).get("verdict", ""),
-                 "feedback": (r.grade or {}).get("feedback", "") or (r.error or "")} for r in results]
+                 "feedback": (r.grade or {}).get("feedback", "") or (r.error or ""),
+                 "needs_review": bool(r.needs_review)} for r in results]
 
     async def endpoint(request: Request) -> Any:
         if request.method == "GET":
@@ -270,7 +368,9 @@ def class_grade(web: Web) -> Any:
         sid = secrets.token_urlsafe(12)
         with web.sessions_lock:
             web.sessions[f"class:{sid}"] = rows
-        return web.page(request, "class.html", rows=rows, sid=sid, limit=web.max_upload, name=upload.filename)
+        shown = sorted(rows, key=lambda r: not r["needs_review"])  # the answers a teacher should read first
+        return web.page(request, "class.html", rows=shown, sid=sid, limit=web.max_upload, name=upload.filename,
+                        review=sum(r["needs_review"] for r in rows))
 
     return endpoint
 
@@ -282,9 +382,10 @@ def class_csv(web: Web) -> Any:
         if rows is None:
             return web.problem(request, "Those grades are no longer here; upload the class file again.", status=404)
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=["id", "question", "answer", "score", "verdict", "feedback"])
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.DictWriter(out, fieldnames=["id", "question", "answer", "score", "verdict", "feedback",
+                                                 "needs_review"])
+        writer.writeheader()  # rows in the file's order, as `tutor grade --batch` keeps them
+        writer.writerows({**r, "needs_review": "true" if r.get("needs_review") else "false"} for r in rows)
         return Response(out.getvalue(), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="grades.csv"'})
 

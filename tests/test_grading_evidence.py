@@ -1,0 +1,168 @@
+"""The grader's evidence (tutor.grading.evidence) and its one decision (tutor.grading.decision), each on its
+own: the alignment on exact words (the hashing word vectors) and on the real MiniLM, and the decision as a
+pure function of evidence and probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tutor.grading.decision import AT_LEAST_WRONG, CONFIDENT, banded, decide, expected_credit
+from tutor.grading.evidence import Evidence, Word, gather
+from tutor.grading.grader import word_states
+
+DROPOUT = "Randomly drops neurons during training to prevent reliance on specific nodes."
+
+
+def evidence(answer: str, point: str, given=(), terms=(), states=word_states) -> Evidence:
+    texts = [answer, point]
+    return gather(answer, point, dict(zip(texts, states(texts))), given, terms)
+
+
+# --- Evidence ------------------------------------------------------------------------------------------------
+
+
+def test_the_point_said_back_states_every_word_in_order():
+    ev = evidence("It randomly drops neurons during training to prevent reliance on specific nodes.", DROPOUT)
+    assert ev.recall == 1.0 and ev.in_order == 1.0 and ev.precision == 1.0
+    assert not (ev.flipped or ev.substituted or ev.replaced or ev.wrong_numbers or ev.keyword_list)
+    assert [w.how for w in ev.words] == ["same"] * len(ev.words)
+
+
+def test_words_match_by_stem_and_by_misspelling():
+    ev = evidence("Dropping neurons randomley while training", "Randomly drops neurons during training")
+    how = {w.text: w.how for w in ev.words}
+    assert how == {"randomly": "spelling", "drops": "stem", "neurons": "same", "during": "", "training": "same"}
+
+
+def test_the_questions_words_are_aligned_but_earn_nothing():
+    ev = evidence("Dropout is used in training.", "Dropout randomly drops neurons during training.", given=["dropout"])
+    assert [w.text for w in ev.words if w.given] == ["dropout"]
+    assert ev.recall == pytest.approx(1 / 5)  # "training" of randomly, drops, neurons, during, training
+
+
+def test_a_flipped_negation_is_found_and_an_agreeing_one_is_not():
+    flipped = evidence("It does not drop neurons during training.", "It drops neurons during training.")
+    assert flipped.flipped == [("drops", "not drop")]
+    same = evidence("The network cannot rely on particular nodes.", "It prevents the network from relying on particular nodes.")
+    assert same.flipped == []
+    aside = evidence("It drops neurons during training, not at test time.", "It drops neurons during training.")
+    assert aside.flipped == []  # the negation is about words of the answer's own
+
+
+def test_an_opposite_word_is_a_flip_and_both_poles_in_the_point_are_none():
+    assert evidence("NMS keeps the box with the lowest score.", "NMS keeps the box with the highest score.").flipped \
+        == [("highest", "lowest")]
+    both = evidence("A big step overshoots the minimum and a small one makes training slow.",
+                    "Too large a step can overshoot, too small a step makes training slow.")
+    assert both.flipped == []
+
+
+def test_a_term_in_a_points_words_place_is_a_substitution():
+    ev = evidence("Dropout randomly drops the learning rate during training.", "Dropout randomly drops neurons during training.",
+                  terms=["learn", "rate"])
+    assert ev.substituted == [("neurons", "learning")] and ev.contradicted
+    plain = evidence("Dropout randomly drops the learning rate during training.", "Dropout randomly drops neurons during training.")
+    assert plain.substituted == [] and plain.replaced == [("neurons", "learning")]  # not a term: only replaced
+
+
+def test_numbers_right_wrong_and_extra():
+    right = evidence("L1 is 0.1 x 3.5 = 0.35 and L2 is 0.1 x 5.25 = 0.525.", "The L1 penalty is 0.35 and the L2 penalty is 0.525.")
+    assert right.numbers == 2 and right.numbers_right and right.wrong_numbers == []
+    wrong = evidence("The L1 penalty is 0.3 and the L2 penalty is 0.525.", "The L1 penalty is 0.35 and the L2 penalty is 0.525.")
+    assert wrong.wrong_numbers == [("0.35", "0.3")] and not wrong.numbers_right
+    close = evidence("The penalty is 0.3500.", "The penalty is 0.35.")
+    assert close.numbers_right
+
+
+def test_shuffled_words_lose_their_order_and_a_bare_list_is_no_sentence():
+    shuffled = evidence("nodes specific on reliance prevent to training during neurons drops randomly", DROPOUT)
+    assert shuffled.recall == 1.0 and shuffled.in_order < 0.35
+    assert evidence("neurons, training, reliance, nodes", DROPOUT).keyword_list
+    assert not evidence("regression: box coordinates; classification: class label", DROPOUT).keyword_list
+    assert not evidence("drops random neurons in training", DROPOUT).keyword_list
+
+
+@pytest.mark.slow
+def test_close_meanings_match_on_the_real_model_and_opposites_do_not():
+    from tutor.grading.grader import token_states_for
+    from tutor.knowledge.embedder import MiniLMEmbedder
+
+    states = token_states_for(MiniLMEmbedder())
+    ev = evidence("It stops the run once validation performance begins to worsen.",
+                  "Stops training when performance on the validation set starts to degrade.", states=states)
+    assert {w.text: w.how for w in ev.words}["degrade"] == "meaning"
+    flipped = evidence("It increases memory usage and slows down training.", "Reduces memory usage and speeds up training.",
+                       states=states)
+    assert ("reduces", "increases") in flipped.flipped
+
+
+# --- The decision ----------------------------------------------------------------------------------------------
+
+
+def made(recall=0.0, in_order=1.0, **kw) -> Evidence:
+    words = [Word(f"w{k}", how="same" if k < round(recall * 10) else "", at=k) for k in range(10)]
+    return Evidence("a point", words, recall, recall, kw.pop("precision", 1.0), in_order, **kw)
+
+
+UNSURE = np.array([0.4, 0.2, 0.2, 0.2])
+
+
+def test_nothing_written_is_incorrect_with_certainty():
+    assert decide(None, UNSURE).verdict == "incorrect" and decide(None, UNSURE).confidence == 1.0
+
+
+def test_the_point_said_back_is_correct_whatever_the_pair_model_reads():
+    d = decide(made(recall=0.9), np.array([0.05, 0.05, 0.8, 0.1]))
+    assert (d.verdict, d.reason) == ("correct", "said_back") and d.score >= 0.7
+
+
+def test_a_contradiction_is_incorrect_whatever_meaning_reads():
+    """The meaning model never saw a flipped near-copy: the words decide."""
+    ev = made(recall=0.9, flipped=[("drops", "not drop")])
+    assert (decide(ev, UNSURE).verdict, decide(ev, UNSURE).reason) == ("incorrect", "contradicted")
+    assert decide(ev, np.array([0.9, 0.05, 0.03, 0.02])).verdict == "incorrect"
+
+
+def test_another_topic_is_incorrect_but_other_words_on_the_topic_are_not():
+    leaning_wrong = np.array([0.2, 0.2, 0.3, 0.3])
+    assert decide(made(recall=0.0), leaning_wrong, similarity=0.1).reason == "off_topic"
+    assert decide(made(recall=0.0), leaning_wrong, similarity=0.6).verdict == "unsure"  # own words on the topic
+
+
+def test_right_numbers_are_correct():
+    ev = made(recall=0.6, numbers=2, right_numbers=2)
+    assert decide(ev, np.array([0.05, 0.05, 0.8, 0.1])).reason == "numbers"
+
+
+def test_shuffled_or_a_bare_list_of_the_points_words_get_no_credit():
+    assert decide(made(recall=1.0, in_order=0.1), UNSURE).reason == "no_sentence"
+    assert decide(made(recall=0.6, keyword_list=True, precision=0.9), UNSURE).reason == "no_sentence"
+    assert decide(made(recall=0.2, keyword_list=True, precision=0.2), UNSURE).reason != "no_sentence"  # own words
+
+
+def test_another_concepts_point_said_back_is_that_concept_unless_meaning_reads_it_right():
+    d = decide(made(recall=0.2), UNSURE, sibling=made(recall=0.9))
+    assert (d.verdict, d.reason) == ("incorrect", "sibling")
+    assert decide(made(recall=0.2), np.array([0.8, 0.1, 0.05, 0.05]), sibling=made(recall=0.9)).verdict == "unsure"
+
+
+def test_meaning_decides_only_when_confident_and_wrong_needs_more_than_right():
+    assert decide(made(recall=0.3), np.array([CONFIDENT, 0.1, 0.1, 0.05])).verdict == "correct"
+    assert decide(made(recall=0.1), np.array([0.02, 0.03, 0.05, 0.9])).verdict == "incorrect"
+    almost = AT_LEAST_WRONG - 0.05
+    assert decide(made(recall=0.1), np.array([0.05, 1 - almost - 0.05, almost / 2, almost / 2])).verdict == "unsure"
+    # A wrong reading of an answer that states most of the point is never "incorrect" from meaning alone.
+    assert decide(made(recall=0.6, in_order=0.9), np.array([0.02, 0.03, 0.05, 0.9])).verdict != "incorrect"
+
+
+def test_unsure_keeps_a_best_guess_and_strict_turns_it_into_a_verdict():
+    d = decide(made(recall=0.3), UNSURE)
+    assert d.verdict == "unsure" and d.score == pytest.approx(expected_credit(UNSURE))
+    forced = decide(made(recall=0.3), UNSURE, strict=True)
+    assert forced.verdict == "partially_correct" and forced.reason == "strict"
+
+
+def test_scores_sit_in_the_verdicts_band():
+    assert banded("correct", 0.0) == 0.7 and banded("correct", 1.0) == 1.0
+    assert 0.4 <= banded("partially_correct", 0.5) < 0.7 and banded("incorrect", 1.0) < 0.4

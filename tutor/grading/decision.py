@@ -1,0 +1,129 @@
+"""One decision, readable top to bottom: the evidence and the pair model's calibrated reading become the
+verdict, the score and the confidence.
+
+The first case that holds decides:
+
+    nothing written                                  incorrect   (certain)
+    the point's words without a sentence (a bare list of them, shuffled)
+                                                     incorrect   (no credit)
+    a flipped negation, a substituted term, a wrong number
+                                                     incorrect   ("contradicted": the feedback names it; the
+                                                                  meaning model, trained on no near-copies,
+                                                                  cannot read these, so the words decide)
+    the point's numbers, all right                   correct
+    the point said back (most words, in order, none replaced)
+                                                     correct
+    another concept's point said back instead        incorrect   (the feedback names it), unless meaning
+                                                                  reads the answer as right: unsure
+    a near-copy with one of the point's words replaced by a word that is no term
+                                                     unsure      (meaning cannot tell a paraphrase from a swap)
+    the pair model, calibrated: P(correct) >= CONFIDENT        correct
+        P(correct or incomplete) >= CONFIDENT, part of the point stated     partially correct
+        P(contradictory or unrelated) >= AT_LEAST_WRONG, most of the point not stated   incorrect
+    none of the point stated, another topic (sentence cosine below OFF_TOPIC), meaning leaning wrong
+                                                     incorrect   ("off_topic")
+    anything else                                    unsure, with a best-guess score
+
+Errors are not symmetric: telling a right learner they are wrong is the worst a tutor can do. So a verdict
+of "incorrect" from meaning alone needs more confidence than "correct", and needs the answer not to state
+most of the point; where the evidence and the pair model disagree, the grade is unsure, never a guess.
+The score is the expected credit, P(correct) + PARTIAL_CREDIT x P(incomplete), placed in the verdict's band.
+`strict` turns unsure into the verdict its best-guess score earns (for whoever needs one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tutor.grading.evidence import FRAME_KEPT, Evidence
+from tutor.grading.model import CORRECT_AT, PARTIAL_AT, PARTIAL_CREDIT, verdict_for
+
+SAID_BACK = 0.8  # share of the point's words stated (in order, none replaced) from which it is said back
+IN_ORDER = 0.7  # ... with at least this share of its word pairs in the point's order
+SHUFFLED = 0.6  # word pairs in the point's order below this (about half: random): the words without the sentence
+OWN_WORDS_LISTED = 0.9  # a word list is the point's own words when this share of its words states the point
+OFF_TOPIC = 0.3  # sentence cosine below which an answer that states none of the point is about something else
+OFF_TOPIC_RECALL = 0.2
+STATES_PART = 0.3  # share of the point's words an answer states for meaning to call it partly correct
+SIBLING_MARGIN = 0.3  # another point stated by this much more than the one asked, and said back
+CONFIDENT = 0.75  # calibrated P of correct or partly correct from which the pair model's reading is a verdict
+AT_LEAST_WRONG = 0.9  # calibrated P(contradictory + unrelated) from which meaning alone says wrong
+EVIDENCE = 0.95  # the confidence of a verdict the evidence settles (measured on the tuning split)
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str  # correct, partially_correct, incorrect, unsure
+    score: float  # 0..1; for unsure, the best guess
+    confidence: float
+    reason: str  # blank, no_sentence, contradicted, numbers, said_back, sibling, off_topic, meaning, unsure
+
+
+def expected_credit(pair: np.ndarray) -> float:
+    """P(correct) + PARTIAL_CREDIT x P(incomplete) of the pair model's calibrated (4,) probabilities."""
+    return float(np.clip(pair[0] + PARTIAL_CREDIT * pair[1], 0.0, 1.0))
+
+
+def banded(verdict: str, credit: float) -> float:
+    """The score in the verdict's band, placed in it by the expected credit."""
+    if verdict == "correct":
+        return round(CORRECT_AT + (1 - CORRECT_AT) * credit, 4)
+    if verdict == "partially_correct":
+        return round(PARTIAL_AT + min(credit, 0.99) * (CORRECT_AT - PARTIAL_AT), 4)
+    if verdict == "incorrect":
+        return round(min(credit, 0.99) * PARTIAL_AT, 4)
+    return round(credit, 4)
+
+
+def said_back(ev: Evidence) -> bool:
+    return ev.recall >= SAID_BACK and ev.in_order >= IN_ORDER and not ev.replaced and not ev.contradicted
+
+
+def no_sentence(ev: Evidence) -> bool:
+    """The point's own words without its sentence: a bare list of them, or them shuffled."""
+    shuffled = len(ev.stated) >= 5 and ev.lexical_recall >= SAID_BACK - 0.2 and ev.in_order < SHUFFLED
+    return (ev.keyword_list and ev.precision >= OWN_WORDS_LISTED) or shuffled
+
+
+def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,
+           similarity: float = 1.0) -> Decision:
+    """The verdict for an answer: `ev` its evidence against the point it states best (None: nothing written),
+    `pair` the pair model's calibrated P(correct, incomplete, contradictory, unrelated), `sibling` its evidence
+    against the other concept's point it states best, `similarity` the cosine of the two texts' sentence
+    embeddings (MiniLM puts a paraphrase above 0.4 and another topic below 0.3)."""
+    credit = expected_credit(pair)
+    wrong = float(pair[2] + pair[3])
+    if ev is None:
+        return Decision("incorrect", 0.0, 1.0, "blank")
+    if no_sentence(ev):
+        return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
+    if ev.contradicted:  # the meaning model never learnt to read a flipped or swapped near-copy: the words decide
+        return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "contradicted")
+    if ev.numbers_right and ev.recall >= FRAME_KEPT:
+        return Decision("correct", banded("correct", max(credit, ev.recall)), EVIDENCE, "numbers")
+    if said_back(ev):
+        return Decision("correct", banded("correct", max(credit, ev.recall)), EVIDENCE, "said_back")
+    if sibling is not None and said_back(sibling) and sibling.recall >= ev.recall + SIBLING_MARGIN:
+        if wrong + pair[1] >= 0.5:  # another concept's point said back, and meaning does not read it as right
+            return Decision("incorrect", banded("incorrect", min(credit, 0.5)), max(wrong, 0.5), "sibling")
+        return _unsure(credit, float(pair[0]), strict)
+    if ev.replaced and ev.recall >= FRAME_KEPT:  # a near-copy with a word of the point replaced: meaning can't tell
+        return _unsure(credit, float(pair[0]), strict)
+    if wrong >= 0.5 and ev.recall < OFF_TOPIC_RECALL and similarity < OFF_TOPIC:  # about something else entirely
+        return Decision("incorrect", banded("incorrect", credit), max(wrong, 1.0 - similarity), "off_topic")
+    if pair[0] >= CONFIDENT:
+        return Decision("correct", banded("correct", credit), float(pair[0]), "meaning")
+    if (pair[1] >= CONFIDENT or pair[0] + pair[1] >= CONFIDENT) and ev.recall >= STATES_PART:
+        return Decision("partially_correct", banded("partially_correct", credit), float(pair[0] + pair[1]), "meaning")
+    if wrong >= AT_LEAST_WRONG and ev.recall < FRAME_KEPT:
+        return Decision("incorrect", banded("incorrect", credit), wrong, "meaning")
+    return _unsure(credit, float(max(pair[0] + pair[1], wrong)), strict)
+
+
+def _unsure(credit: float, confidence: float, strict: bool) -> Decision:
+    if strict:
+        verdict = verdict_for(credit)
+        return Decision(verdict, banded(verdict, credit), confidence, "strict")
+    return Decision("unsure", round(credit, 4), confidence, "unsure")

@@ -1,0 +1,374 @@
+"""Evidence that explains itself: an answer aligned, word by word, to one key point.
+
+For each content word of the point, how the answer states it (Sultan, Salazar and Sumner 2016; BERTScore):
+
+    same      the same word                       "neurons" / "neurons"
+    stem      the same stem                       "drops" / "dropping"
+    number    the same number (within 1%)         "0.35" / "0.350"
+    spelling  a misspelling of it                 "regularisation" / "regulariztion"
+    meaning   a close meaning: the bundled MiniLM's contextual token vectors, cosine >= MEANING_AT
+    ""        not stated
+
+and, over the alignment: whether the stated words keep the point's order, whether a negation or an opposite
+is flipped, whether one of the point's terms is missing with another term standing in its place (a
+substitution: "learning rate" where the point says "neurons"), and whether a number is wrong. Words the
+question already gives (the concept's name) are aligned, for order, but earn nothing: naming the concept
+is not stating what it is. Everything here is data a test or the feedback can print; `decision` turns it
+into a verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tutor.grading.text import NEGATIONS, STOPWORDS, antonym_stems, stem
+
+MEANING_AT = 0.5  # contextual cosine from which a word states a point's word (fitted on the tuning split)
+NUMBER_TOLERANCE = 0.01  # relative: 0.35 states 0.350 and 0.3499, not 0.3
+FRAME_KEPT = 0.5  # share of the point's words an answer states for a flip or a substitution in it to count
+SAME_SLOT_AT = 0.8  # another term in a point word's slot reads close in context; from this close it is a synonym
+LOCAL_WINDOW = 4  # answer words between two stated neighbours of the point for them to still read in order
+# Verbs that deny what follows as "not" does: "prevents reliance" agrees with "cannot rely".
+SOFT_NEGATORS = frozenset({
+    "prevent", "prevents", "prevented", "preventing", "avoid", "avoids", "avoiding", "lack", "lacks", "lacking",
+    "fail", "fails", "unable", "ignore", "ignores", "ignoring", "stop", "stops", "stopping", "lose", "loses",
+})
+_WORD = re.compile(r"\d+(?:\.\d+)?(?![a-z0-9])|[a-z0-9]+(?:'t)?")  # "0.35" a number; "l1", "fp16", "3x3" words
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_SEPARATORS = re.compile(r"[,;/\n]|\band\b")
+
+LEXICAL = ("same", "stem", "number", "spelling")
+States = Callable[[list[str]], list[tuple[list[tuple[int, int]], np.ndarray]]]
+
+
+@dataclass
+class Word:
+    """One content word of a key point and how the answer states it."""
+
+    text: str
+    given: bool = False  # the question holds it: aligned, but no credit
+    how: str = ""  # same / stem / number / spelling / meaning / "" (not stated)
+    said: str = ""  # the answer's word that states it
+    at: int = -1  # that word's index among the answer's words
+    similarity: float = 0.0
+
+
+@dataclass
+class Evidence:
+    """An answer against one key point."""
+
+    point: str
+    words: list[Word]
+    recall: float  # share of the point's words (not given by the question) the answer states
+    soft_recall: float  # the same with each word's best cosine instead of 0/1 (BERTScore's recall)
+    precision: float  # share of the answer's words (not given) that state a word of the point
+    in_order: float  # share of neighbouring stated words that follow each other in the answer (1: too few to tell)
+    flipped: list[tuple[str, str]] = field(default_factory=list)  # (point's word, answer's word): negation or opposite
+    substituted: list[tuple[str, str]] = field(default_factory=list)  # (point's term, the answer's term in its place)
+    replaced: list[tuple[str, str]] = field(default_factory=list)  # substitutions, and words replaced by non-terms
+    wrong_numbers: list[tuple[str, str]] = field(default_factory=list)  # (point's number, the answer's)
+    numbers: int = 0  # numbers in the point
+    right_numbers: int = 0  # of them, stated
+    keyword_list: bool = False  # the answer is a bare list of words, no sentence
+
+    @property
+    def stated(self) -> list[str]:
+        return [w.text for w in self.words if w.how and not w.given]
+
+    @property
+    def missing(self) -> list[str]:
+        return [w.text for w in self.words if not w.how and not w.given]
+
+    @property
+    def lexical_recall(self) -> float:
+        """The share of the point's words stated in its own words (same word, stem, number, spelling)."""
+        credited = [w for w in self.words if not w.given]
+        return sum(1 for w in credited if w.how in LEXICAL) / len(credited) if credited else 0.0
+
+    @property
+    def contradicted(self) -> bool:
+        return bool(self.flipped or self.substituted or self.wrong_numbers)
+
+    @property
+    def numbers_right(self) -> bool:
+        """The point holds numbers and the answer states every one, and no other in their place."""
+        return self.numbers > 0 and self.right_numbers == self.numbers and not self.wrong_numbers
+
+
+@dataclass
+class _Text:
+    words: list[str]
+    spans: list[tuple[int, int]]
+    vectors: np.ndarray  # (N, C) contextual word vectors, unit length
+    negated: list[bool]
+    scopes: list[list[int]]  # each negation's scope: the indices of the words it denies
+    soft: list[bool]  # per scope: a verb that denies ("prevents"), not a plain negation ("not")
+
+
+def _is_number(word: str) -> bool:
+    return _NUMBER.fullmatch(word) is not None
+
+
+def _same_number(a: str, b: str) -> bool:
+    x, y = float(a), float(b)
+    return abs(x - y) <= NUMBER_TOLERANCE * max(abs(x), abs(y)) + 1e-9
+
+
+def _trigrams(word: str) -> set[str]:
+    padded = f" {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def _misspelt(a: str, b: str) -> bool:
+    if min(len(a), len(b)) < 5 or _is_number(a) or _is_number(b):
+        return False
+    x, y = _trigrams(a), _trigrams(b)
+    return len(x & y) / len(x | y) >= 0.5
+
+
+def _negations(words: list[str], text: str, spans: list[tuple[int, int]]) -> list[tuple[list[int], bool]]:
+    """Each negation ("not", "doesn't", "prevents") with its scope: the four words after it, inside its clause."""
+    out = []
+    for i, word in enumerate(words):
+        if word in NEGATIONS or word in SOFT_NEGATORS or word.endswith("'t"):
+            if i == 0 and word == "no":
+                continue  # "No, because ...": a reply, not a negation
+            scope = []
+            for j in range(i + 1, min(i + 5, len(words))):
+                if re.search(r"[.;:!?\n]", text[spans[i][1] : spans[j][0]]):
+                    break
+                scope.append(j)
+            out.append((scope, word in SOFT_NEGATORS))
+    return out
+
+
+def read(text: str, pieces: tuple[list[tuple[int, int]], np.ndarray]) -> _Text:
+    """The text's words with their contextual vectors: the mean of the word pieces inside each word."""
+    lower = text.lower()
+    words, spans = [], []
+    for m in _WORD.finditer(lower):
+        if words and words[-1] == "non" and lower[spans[-1][1] : m.start()] == "-":  # "non-linearity": one word
+            words[-1], spans[-1] = "non-" + m.group(), (spans[-1][0], m.end())
+            continue
+        words.append(m.group())
+        spans.append(m.span())
+    offsets, states = pieces
+    vectors = np.zeros((len(words), states.shape[1] if states.ndim == 2 else 384), dtype=np.float32)
+    k = 0
+    for i, (s, e) in enumerate(spans):
+        rows = []
+        while k < len(offsets) and offsets[k][1] <= s:
+            k += 1
+        j = k
+        while j < len(offsets) and offsets[j][0] < e:
+            rows.append(j)
+            j += 1
+        if rows:
+            v = states[rows].mean(axis=0)
+            vectors[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+    found = _negations(words, lower, spans)
+    negated = [False] * len(words)
+    for scope, _ in found:
+        for j in scope:
+            negated[j] = True
+    return _Text(words, spans, vectors, negated, [s for s, _ in found], [soft for _, soft in found])
+
+
+def _content(words: list[str]) -> list[int]:
+    return [i for i, w in enumerate(words) if (len(w) > 1 and w not in STOPWORDS or _is_number(w)) and w not in NEGATIONS
+            and w not in SOFT_NEGATORS and not w.endswith("'t")]
+
+
+def _opposites() -> set[tuple[str, str]]:
+    pairs = antonym_stems()
+    return {(a, b) for a, b in pairs} | {(b, a) for a, b in pairs}
+
+
+def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozenset()) -> tuple[list[Word], dict]:
+    """Each content word of the point with the answer's word that states it, best match first (same word,
+    then stem, number, spelling, meaning), each answer word stating at most one point word while another is
+    free."""
+    a_idx = _content(answer.words)
+    a_stems = {i: stem(answer.words[i]) for i in a_idx}
+    sims = point.vectors @ answer.vectors.T if len(point.words) and len(answer.words) else np.zeros((len(point.words), len(answer.words)))
+    opposites = _opposites()
+    p_stems = {stem(w) for w in point.words}  # a point holding both poles ("stops ... when it starts") flips neither
+    used: set[int] = set()
+    words, at_point, flips = [], [], []
+    for i in _content(point.words):
+        p = point.words[i]
+        ps = stem(p)
+        best: tuple[float, str, int] = (0.0, "", -1)
+        said_itself = any(a_stems[j] == ps for j in a_idx)
+        opposite = next((j for j in a_idx if (a_stems[j], ps) in opposites and a_stems[j] not in p_stems), None)
+        if opposite is not None and not said_itself:  # "increases" where the point says "reduces": no meaning match
+            flips.append((p, answer.words[opposite]))
+            words.append(Word(p, given=ps in given))
+            at_point.append(i)
+            continue
+        for j in a_idx:
+            a = answer.words[j]
+            if _is_number(p) or _is_number(a):
+                how, score = ("number", 1.0) if _is_number(p) and _is_number(a) and _same_number(p, a) else ("", 0.0)
+            elif a == p:
+                how, score = "same", 1.0
+            elif a_stems[j] == ps:
+                how, score = "stem", 0.98
+            elif _misspelt(a, p):
+                how, score = "spelling", 0.9
+            elif sims[i, j] >= MEANING_AT and (a_stems[j], ps) not in opposites:
+                how, score = "meaning", float(sims[i, j]) * 0.9
+            else:
+                continue
+            score -= 0.05 * (j in used)  # a free answer word first
+            if score > best[0]:
+                best = (score, how, j)
+        score, how, j = best
+        word = Word(p, given=ps in given, how=how, said=answer.words[j] if j >= 0 else "", at=j,
+                    similarity=float(sims[i, j]) if j >= 0 else 0.0)
+        if j >= 0:
+            used.add(j)
+        words.append(word)
+        at_point.append(i)
+    flips += _negation_flips(point, answer, words, at_point)
+    return words, {"flips": flips, "used": used, "a_idx": a_idx, "sims": sims, "at_point": at_point}
+
+
+def _negation_flips(point: _Text, answer: _Text, words: list[Word], at_point: list[int]) -> list[tuple[str, str]]:
+    """A plain negation ("not", "doesn't", "without") on one side over words both state, none of whose
+    counterparts on the other side a negation covers, plain or a verb that denies ("prevents", "lacks",
+    "ignores"): "does
+    not drop neurons" for "drops neurons". So "cannot rely on particular nodes" agrees with "prevents the
+    network from relying on specific nodes", and a negation about words of the answer's own ("..., not at
+    test time") is no flip."""
+    pairs = [(i, w.at) for i, w in zip(at_point, words) if w.at >= 0]
+    to_answer, to_point = dict(pairs), {j: i for i, j in pairs}
+    for text, other, across, side in ((answer, point, to_point, "answer"), (point, answer, to_answer, "point")):
+        for scope, soft in zip(text.scopes, text.soft):
+            if soft:
+                continue
+            shared = [k for k in scope if k in across]
+            if shared and not any(other.negated[across[k]] for k in shared):  # none of its words denied there
+                k = shared[0]
+                i, j = (across[k], k) if side == "answer" else (k, across[k])
+                return [(_with_negation(point, i), _with_negation(answer, j))]
+    return []
+
+
+def _with_negation(text: _Text, i: int) -> str:
+    """The word with the negation before it, as written ("not drop")."""
+    for j in range(max(0, i - 4), i):
+        w = text.words[j]
+        if w in NEGATIONS or w in SOFT_NEGATORS or w.endswith("'t"):
+            return " ".join(text.words[j : i + 1])
+    return text.words[i]
+
+
+def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[str] = (), terms: Iterable[str] = ()) -> Evidence:
+    """The evidence of `answer` against `point`; `pieces` maps each text to its `token_states`, `given` are the
+    question's words (no credit), `terms` the stems of the notes' or reference's terms (what a substitution
+    may put in a point's place)."""
+    a, p = read(answer, pieces[answer]), read(point, pieces[point])
+    given_stems = {stem(w) for w in given}
+    term_stems = set(terms)
+    words, info = align(a, p, given_stems, term_stems)
+    credited = [w for w in words if not w.given]
+    recall = sum(1 for w in credited if w.how) / len(credited) if credited else (1.0 if words and all(w.how for w in words) else 0.0)
+    soft = float(np.mean([1.0 if w.how in ("same", "stem", "number", "spelling") else max(w.similarity, 0.0)
+                          for w in credited])) if credited else recall
+    replaced = _replacements(words, a, info, term_stems)
+    a_new = [j for j in info["a_idx"] if stem(a.words[j]) not in given_stems]
+    precision = sum(1 for j in a_new if j in info["used"]) / len(a_new) if a_new else 0.0
+    return Evidence(
+        point=point, words=words, recall=recall, soft_recall=soft, precision=precision,
+        in_order=_in_order(words), flipped=info["flips"] if recall >= FRAME_KEPT else [],
+        substituted=[(x, y) for x, y, term in replaced if term], replaced=[(x, y) for x, y, _ in replaced],
+        wrong_numbers=_wrong_numbers(words, a, given_stems),
+        numbers=sum(1 for w in words if _is_number(w.text) and not w.given),
+        right_numbers=sum(1 for w in words if _is_number(w.text) and not w.given and w.how),
+        keyword_list=_keyword_list(answer),
+    )
+
+
+def _in_order(words: list[Word]) -> float:
+    """Of every two words of the point stated in its own words (the same word, stem, number or spelling), the
+    share the answer states in the point's order (1: fewer than three to tell). A paraphrase that moves a
+    clause or says "validation performance" for "performance on the validation set" keeps most; shuffled
+    words keep about half. Close meanings are left out: in other words a sentence has its own order."""
+    at = [w.at for w in words if w.how in LEXICAL and not w.given]  # the question's words may stand anywhere
+    if len(at) < 3:
+        return 1.0
+    pairs = [(x, y) for k, x in enumerate(at) for y in at[k + 1 :] if x != y]
+    return sum(1 for x, y in pairs if x < y) / len(pairs) if pairs else 1.0
+
+
+def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str]) -> list[tuple[str, str, bool]]:
+    """A point's word not stated, in a frame the answer keeps (its neighbours on both sides stated, a few words
+    apart), with another word standing between them, one far in meaning: (point's word, answer's word, whether
+    that word is a term of the notes or the reference). A term in its place is a substitution ("drops the
+    learning rate during training" for "drops neurons during training"); another word may be a paraphrase the
+    aligner missed, and keeps the answer from reading as the point said back. Only where the answer states
+    most of the point: in other words there is no frame to read a replacement in."""
+    credited = [w for w in words if not w.given]
+    if not credited or sum(1 for w in credited if w.how) / len(credited) < FRAME_KEPT:
+        return []
+    out, taken = [], set()
+    for k, w in enumerate(words):
+        if w.how or _is_number(w.text):  # a word the question gives can be replaced too ("of the servers" for "of data")
+            continue
+        before = next((x.at for x in reversed(words[:k]) if x.how), None)
+        after = next((x.at for x in words[k + 1 :] if x.how), None)
+        if before is None and after is None:
+            continue
+        two_sided = before is not None and after is not None
+        if not two_sided:  # the point's first or last word: the two answer words next to the frame (replaced only)
+            lo, hi = (before + 1, before + 3) if before is not None else (after - 2, after)
+            before, after = max(lo, 0) - 1, min(hi, len(answer.words))
+        elif not 0 < after - before <= LOCAL_WINDOW + 1:
+            continue
+        for j in range(before + 1, after):
+            a = answer.words[j]
+            if j in info["used"] or j in taken or j not in info["a_idx"] or _is_number(a):
+                continue
+            s, similarity = stem(a), info["sims"][info["at_point"][k], j]
+            term = two_sided and s in terms and similarity < SAME_SLOT_AT
+            if term or similarity < MEANING_AT:
+                out.append((w.text, a, term))
+                taken.add(j)
+                break
+    return out
+
+
+def _wrong_numbers(words: list[Word], answer: _Text, given: set[str]) -> list[tuple[str, str]]:
+    """The point's numbers the answer does not state, against the answer's numbers that state none of the
+    point's (and are not the question's): "0.3" where the point says "0.35"."""
+    missing = [w.text for w in words if _is_number(w.text) and not w.how and not w.given]
+    stated = {w.said for w in words if _is_number(w.text) and w.how}
+    extra = [a for a in answer.words if _is_number(a) and a not in stated and a not in given]
+    return [(m, e) for m, e in zip(missing, extra)] if missing and extra else []
+
+
+def _keyword_list(answer: str) -> bool:
+    """Words with nothing to join them into a sentence: four or more single words between commas
+    ("dropout, neurons, training, overfit"), or five or more words with no word that joins ("neurons dropout
+    training nodes reliance"). "regression: box coordinates; classification: class label" is terse, not a list."""
+    words = _WORD.findall(answer.lower())
+    if len(words) < 4 or ":" in answer:
+        return False
+    items = [i for i in _SEPARATORS.split(answer.lower()) if i.strip()]
+    if len(items) >= 4 and all(len(_WORD.findall(i)) == 1 for i in items):
+        return True
+    return len(words) >= 5 and not any(w in STOPWORDS or w in NEGATIONS for w in words) and len(items) == 1
+
+
+def best_point(evidence: Sequence[Evidence]) -> int:
+    """The point the answer states best: most words stated, then the closest meaning."""
+    return max(range(len(evidence)), key=lambda k: (evidence[k].recall + evidence[k].soft_recall, evidence[k].precision))
+
+
+def texts_to_embed(answer: str, points: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys([answer, *points]))
