@@ -10,7 +10,8 @@ verdicts, and its speed.
    - the previous grader (features + logistic regression, read from git at LEGACY_COMMIT), when it still runs,
    - OfflineGrader (tutor.grading) as shipped. Its verdict, made strict (`Grade.forced()`: an unsure grade takes
      the verdict of its best-guess score), maps to SciEntsBank's labels: correct -> correct; incorrect with reason
-     "contradicted" -> contradictory; any other incorrect, and partially_correct -> incorrect.
+     "contradicted", or any other verdict but correct whose meaning model reads "contradictory" most likely ->
+     contradictory; any other incorrect, and partially_correct -> incorrect.
    Metrics: accuracy and macro-F1 over correct / incorrect / contradictory for all answers (strict) and, for the
    grader, for the answers it decides (not unsure) with their share; the Spearman correlation of the score with
    contradictory < incorrect < correct; the share of `correct` answers scored 0.7 or more; a 95% interval of the
@@ -153,6 +154,8 @@ def scientsbank_label(grade: Any) -> str:
     if g.verdict == "correct":
         return "correct"
     if g.verdict == "incorrect" and g.reason == "contradicted":
+        return "contradictory"
+    if g.meaning and max(g.meaning, key=g.meaning.get) == "contradictory":  # not credited, and read as contradicting
         return "contradictory"
     return "incorrect"
 

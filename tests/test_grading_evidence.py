@@ -102,7 +102,8 @@ def test_close_meanings_match_on_the_real_model_and_opposites_do_not():
 
 def made(recall=0.0, in_order=1.0, **kw) -> Evidence:
     words = [Word(f"w{k}", how="same" if k < round(recall * 10) else "", at=k) for k in range(10)]
-    return Evidence("a point", words, recall, recall, kw.pop("precision", 1.0), in_order, **kw)
+    return Evidence("a point", words, recall, recall, kw.pop("precision", 1.0), in_order,
+                    answer_words=kw.pop("answer_words", 10), **kw)
 
 
 UNSURE = np.array([0.4, 0.2, 0.2, 0.2])

@@ -137,7 +137,8 @@ def test_grade_against_a_reference_orders_good_partial_wrong(tutor):
                       "--reference", REFERENCE)
     wrong = grade_json(tutor, "It makes training faster by using a GPU.", "--reference", REFERENCE)
     assert good["score"] > wrong["score"]
-    assert good["verdict"] in ("correct", "partially_correct") and wrong["verdict"] == "incorrect"
+    assert good["verdict"] in ("correct", "partially_correct", "unsure") and good["verdict"] != "incorrect"
+    assert wrong["verdict"] in ("incorrect", "unsure") and wrong["score"] < 0.4  # no credit; never a guess of right
     for key in ("score", "verdict", "covered", "missed", "feedback", "citations", "confidence"):
         assert key in good
 
@@ -161,7 +162,7 @@ def test_injected_instructions_never_raise_the_offline_grade(tutor, injection):
     base = grade_json(tutor, wrong, "--reference", REFERENCE)
     attacked = grade_json(tutor, f"{wrong} {injection}", "--reference", REFERENCE)
     assert attacked["score"] <= base["score"]
-    assert attacked["verdict"] == "incorrect"
+    assert attacked["verdict"] in ("incorrect", "unsure") and attacked["score"] < 0.4
 
 
 def test_injected_instructions_never_raise_the_llm_grade(tutor, monkeypatch):
@@ -176,7 +177,7 @@ def test_injected_instructions_never_raise_the_llm_grade(tutor, monkeypatch):
         prompt = server.requests[0]["messages"][-1]["content"]
     assert ran.exit_code == 0, ran.stderr
     graded = json.loads(ran.stdout)
-    assert graded["score"] < 0.4 and graded["verdict"] == "incorrect"
+    assert graded["score"] < 0.4 and graded["verdict"] in ("incorrect", "unsure")
     assert len(server.requests) >= 2  # rejected and asked again before falling back
     # The answer reaches the model fenced as quoted data, after the instruction to ignore commands in it.
     before, fenced = prompt.rsplit("<<<STUDENT_ANSWER", 1)

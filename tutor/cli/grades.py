@@ -52,20 +52,27 @@ def say_grade(graded: Any) -> None:
     console().print(f"[{colour}]{verdict_text(graded.verdict)}[/]{score}{self_rated} {escape(graded.feedback)}")
 
 
-def ask_self_rating(graded: Any, read: Any) -> str | None:
-    """The learner's own judgement of an unsure grade: "yes", "partly" or "no"; None when input ends.
-    `read(prompt)` reads one line (a prompt in a terminal, the next piped line otherwise)."""
+def ask_self_rating(graded: Any, read: Any, push_back: Any = None) -> str | None:
+    """The learner's own judgement of an unsure grade: "yes", "partly" or "no"; None when input ends or, with
+    piped input, when the next line is no rating (it is handed back with `push_back`: it is the next answer)."""
+    import sys
+
     from tutor.grading.model import SELF_RATING_WORDS
 
     console().print("[cyan]not sure[/]: I can't tell whether your answer says what the notes say.")
     show_key_point(graded)
-    for _ in range(3):
+    for _ in range(3 if sys.stdin.isatty() else 1):
         line = read("Does your answer say this? yes / partly / no")
         if line is None:
             return None
         choice = SELF_RATING_WORDS.get(line.strip().lower())
         if choice:
             return choice
+        if not sys.stdin.isatty():
+            if push_back is not None:
+                push_back(line)
+            console().print("[dim]not rated: recorded as not sure, with the best guess[/]")
+            return None
         console().print("[yellow]Answer y, p or n.[/]")
     return None
 

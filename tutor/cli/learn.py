@@ -135,8 +135,15 @@ def _adaptive_topic(store: Any) -> str | None:
     return None
 
 
+_PUSHED_BACK: list[str] = []  # a piped line read as a self-rating that was not one: the next answer
+
+
 def _read_line(prompt: str) -> str | None:
     """One answer: typed at a prompt in a terminal, or the next line of piped input (None at the end)."""
+    if _PUSHED_BACK:
+        line = _PUSHED_BACK.pop()
+        console().print(f"{prompt}: {line}", highlight=False)
+        return line
     if sys.stdin.isatty():
         try:
             return typer.prompt(prompt, default="", show_default=False)
@@ -173,7 +180,7 @@ def _ask_answer() -> str | None:
 
 
 def _self_rate(graded: Any) -> str | None:
-    return ask_self_rating(graded, _read_line)
+    return ask_self_rating(graded, _read_line, _PUSHED_BACK.append)
 
 
 def run_quiz(items: list[Any], options: Any, store: Any, topic: str, kind: str, seed: int) -> None:

@@ -4,12 +4,14 @@ verdict, the score and the confidence.
 The first case that holds decides:
 
     nothing written                                  incorrect   (certain)
-    the point's words without a sentence (a bare list of them, shuffled)
-                                                     incorrect   (no credit)
-    a flipped negation, a substituted term, a wrong number
+    nothing said: at most one word beyond the question's, none of the point's
+                                                     incorrect
+    a flipped negation, a substituted term, a wrong number, a comparison's sides swapped
                                                      incorrect   ("contradicted": the feedback names it; the
                                                                   meaning model, trained on no near-copies,
                                                                   cannot read these, so the words decide)
+    the point's words without a sentence (a bare list of them, shuffled)
+                                                     incorrect   (no credit)
     the point's numbers, all right                   correct
     the point said back (most words, in order, none replaced)
                                                      correct
@@ -58,7 +60,7 @@ class Decision:
     verdict: str  # correct, partially_correct, incorrect, unsure
     score: float  # 0..1; for unsure, the best guess
     confidence: float
-    reason: str  # blank, no_sentence, contradicted, numbers, said_back, sibling, off_topic, meaning, unsure
+    reason: str  # blank, nothing_said, no_sentence, contradicted, numbers, said_back, sibling, off_topic, meaning, unsure
 
 
 def expected_credit(pair: np.ndarray) -> float:
@@ -97,10 +99,12 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
     wrong = float(pair[2] + pair[3])
     if ev is None:
         return Decision("incorrect", 0.0, 1.0, "blank")
-    if no_sentence(ev):
-        return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
+    if ev.answer_words <= 1 and ev.recall == 0:  # "I do not know", "no idea": nothing of the point, nothing else
+        return Decision("incorrect", banded("incorrect", min(credit, 0.25)), EVIDENCE, "nothing_said")
     if ev.contradicted:  # the meaning model never learnt to read a flipped or swapped near-copy: the words decide
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "contradicted")
+    if no_sentence(ev):
+        return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
     if ev.numbers_right and ev.recall >= FRAME_KEPT:
         return Decision("correct", banded("correct", max(credit, ev.recall)), EVIDENCE, "numbers")
     if said_back(ev):

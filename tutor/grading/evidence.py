@@ -74,6 +74,7 @@ class Evidence:
     numbers: int = 0  # numbers in the point
     right_numbers: int = 0  # of them, stated
     keyword_list: bool = False  # the answer is a bare list of words, no sentence
+    answer_words: int = 0  # the answer's own content words (not the question's)
 
     @property
     def stated(self) -> list[str]:
@@ -283,14 +284,15 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
     replaced = _replacements(words, a, info, term_stems)
     a_new = [j for j in info["a_idx"] if stem(a.words[j]) not in given_stems]
     precision = sum(1 for j in a_new if j in info["used"]) / len(a_new) if a_new else 0.0
+    results = _result_numbers(point, p)
     return Evidence(
         point=point, words=words, recall=recall, soft_recall=soft, precision=precision,
         in_order=_in_order(words), flipped=info["flips"] if recall >= FRAME_KEPT else [],
         substituted=[(x, y) for x, y, term in replaced if term], replaced=[(x, y) for x, y, _ in replaced],
-        wrong_numbers=_wrong_numbers(words, a, given_stems),
-        numbers=sum(1 for w in words if _is_number(w.text) and not w.given),
-        right_numbers=sum(1 for w in words if _is_number(w.text) and not w.given and w.how),
-        keyword_list=_keyword_list(answer),
+        wrong_numbers=_wrong_numbers([w for w in words if not _is_number(w.text) or w.text in results], a, given_stems),
+        numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given),
+        right_numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given and w.how),
+        keyword_list=_keyword_list(answer), answer_words=len(a_new),
     )
 
 
@@ -341,6 +343,14 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str])
                 taken.add(j)
                 break
     return out
+
+
+def _result_numbers(point: str, text: _Text) -> set[str]:
+    """The numbers a point gives as results: those after "=" that end a formula ("L1 = 0.1 x (2 + 1 + 0.5) =
+    0.35": 0.35, not 0.1), else every
+    number in it. A learner's working may show other numbers; the results are what must be right."""
+    after = set(re.findall(r"=\s*-?(\d+(?:\.\d+)?)(?!\s*[x×*/+\-^(]|\d|\.\d)", point.lower()))
+    return after or {w for w in text.words if _is_number(w)}
 
 
 def _wrong_numbers(words: list[Word], answer: _Text, given: set[str]) -> list[tuple[str, str]]:

@@ -134,6 +134,8 @@ def _incorrect(j: Judged, key: str, ev: Evidence | None, says: str, who: str) ->
         theirs, mine = pairs[0]
         return [f'Not right: {says} "{short(key)}", you wrote "{short(j.answer, 100)}".',
                 f'Where you say "{mine}", {who} {"say" if j.graded_against == "notes" else "says"} "{theirs}".']
+    if reason == "nothing_said":
+        return ["Not yet: your answer does not say anything the key point says.", f'The key point: "{short(key)}".']
     if reason == "off_topic":
         return [f"Not right: your answer is about something else; it does not say what {says}.", f'The key point: "{short(key)}".']
     if reason == "no_sentence":

@@ -30,6 +30,7 @@ from tutor.grading.evidence import Evidence, gather
 from tutor.grading.features import GraderConfig, Prepared, prepare
 from tutor.grading.feedback import Judged, compose, without_term
 from tutor.grading.model import Grade, GradingItem
+from tutor.grading.pair import PAIR_LABELS
 from tutor.grading.text import content_stems, tokens
 
 SWAPPED_AT = 0.6  # share of another side's point a comparison's side states, from which it is given that definition
@@ -258,6 +259,7 @@ class OfflineGrader:
             confidence=round(decision.confidence, 4), graded_against=item.graded_against,
             confused_with=written.confused_with, key_point=without_term(key, item.concept),
             stated_words=written.stated_words, missing_words=written.missing_words, reason=decision.reason,
+            meaning=dict(zip(PAIR_LABELS, (round(float(x), 3) for x in pair))) if p.answer else None,
         )
 
 

@@ -56,6 +56,8 @@ class Grade(BaseModel):
     missing_words: list[str] = Field(default_factory=list, description="the key point's words the answer does not state")
     reason: str = Field(default="", description="what settled the verdict: said_back, contradicted, meaning, unsure, ...")
     self_rated: bool = Field(default=False, description="the learner judged the answer against the key point")
+    meaning: dict[str, float] | None = Field(
+        default=None, description="the meaning model's calibrated P(correct, incomplete, contradictory, unrelated)")
 
     @model_validator(mode="after")
     def _verdict_matches_score(self) -> "Grade":
