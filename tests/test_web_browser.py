@@ -139,6 +139,13 @@ def _quiz_seed(home: Path) -> tuple[int, list[dict]]:
     pytest.fail("no seed gave a multiple choice and a short question")
 
 
+def rate_if_asked(browser, rating: str) -> None:
+    """Where the grader was not sure, the page asks "Does your answer say this?": answer with a click."""
+    buttons = [b for b in by_css(browser, "form.rate button") if b.get_attribute("value") == rating]
+    if buttons:
+        click_and_load(browser, buttons[0])
+
+
 def test_take_a_three_question_quiz_clicking_and_typing_and_find_it_in_progress(server, browser):
     from selenium.webdriver.support.ui import Select
 
@@ -158,6 +165,7 @@ def test_take_a_three_question_quiz_clicking_and_typing_and_find_it_in_progress(
         else:
             by_css(browser, "textarea[name=answer]")[0].send_keys(item["answer"])
             click_and_load(browser, by_css(browser, "form.answer button")[0])
+            rate_if_asked(browser, "yes")  # the notes' own answer: it says the key point
         assert by_css(browser, "div.grade") or by_css(browser, "p.dim"), page_text(browser)
     headings = by_css(browser, "h1")
     assert headings and "Score:" in headings[0].text, page_text(browser)
@@ -173,6 +181,7 @@ def test_review_a_due_card(server, browser):
     question = by_css(browser, "p.question")[0].text
     by_css(browser, "textarea[name=answer]")[0].send_keys("I am not sure")
     click_and_load(browser, by_css(browser, "form.answer button")[0])
+    rate_if_asked(browser, "no")
     assert question in browser.page_source or by_css(browser, "section.last")
     assert "next review:" in browser.page_source
 
