@@ -16,12 +16,13 @@ import sqlite3
 import pytest
 from starlette.testclient import TestClient
 
+from tests.test_web import csrf
 from tutor.grading.model import Grade
 from tutor.learning import flows
 from tutor.learning.quiz import QuizItem
 from tutor.learning.store import LearnerStore
 from tutor.settings import get_settings
-from tutor.web.app import CSRF_COOKIE, create_app
+from tutor.web.app import create_app
 
 KEY_POINT = "Randomly drops neurons during training."
 QUESTION = "What does dropout do?"
@@ -53,10 +54,6 @@ def client(always_unsure):
     with TestClient(create_app()) as c:
         c.get("/")  # the CSRF cookie
         yield c
-
-
-def csrf(client) -> str:
-    return client.cookies.get(CSRF_COOKIE)
 
 
 def answers() -> list:

@@ -234,20 +234,9 @@ class MiniLM:
         if not texts:
             return out
         encodings = self.tokenizer.encode_batch(list(texts))
-        lengths = [len(enc.ids) for enc in encodings]
-        numpy_path = self.use_numpy(sum(lengths)) if backend is None else backend == "numpy"
+        numpy_path = self.use_numpy(sum(len(e.ids) for e in encodings)) if backend is None else backend == "numpy"
         forward = self._forward_numpy if numpy_path else self._forward_torch
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])  # similar lengths share a batch: less padding
-        start = 0
-        while start < len(order):
-            T = lengths[order[start]]  # the longest in this batch
-            rows = order[start : start + max(1, min(batch_size, BATCH_TOKENS // T))]
-            start += len(rows)
-            ids = np.zeros((len(rows), T), dtype=np.int64)
-            mask = np.zeros((len(rows), T), dtype=np.int64)
-            for r, i in enumerate(rows):
-                ids[r, : lengths[i]] = encodings[i].ids
-                mask[r, : lengths[i]] = 1
+        for rows, ids, mask in _batches(encodings, batch_size):
             out[rows] = forward(ids, mask)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
@@ -262,17 +251,8 @@ class MiniLM:
         encodings = self.tokenizer.encode_batch([t or " " for t in texts])
         lengths = [len(enc.ids) for enc in encodings]
         numpy_path = self.use_numpy(sum(lengths)) if backend is None else backend == "numpy"
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
-        start = 0
-        while start < len(order):
-            T = lengths[order[start]]
-            rows = order[start : start + max(1, min(32, BATCH_TOKENS // T))]
-            start += len(rows)
-            ids = np.zeros((len(rows), T), dtype=np.int64)
-            mask = np.zeros((len(rows), T), dtype=np.int64)
-            for r, i in enumerate(rows):
-                ids[r, : lengths[i]] = encodings[i].ids
-                mask[r, : lengths[i]] = 1
+        for rows, ids, mask in _batches(encodings, 32):
+            T = ids.shape[1]
             if numpy_path:
                 states = self.blocks_numpy(self.embed_numpy(ids), mask, self.blocks).reshape(len(rows), T, -1)
             else:
@@ -288,3 +268,21 @@ class MiniLM:
                 x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
                 out[i] = (list(encodings[i].offsets[1 : n - 1]), x)
         return out
+
+
+def _batches(encodings: list[Any], batch_size: int) -> Any:
+    """(rows, ids, mask) batches of the encodings, the longest first so that similar lengths share a batch (less
+    padding), at most `batch_size` rows and about BATCH_TOKENS padded tokens each."""
+    lengths = [len(enc.ids) for enc in encodings]
+    order = sorted(range(len(encodings)), key=lambda i: -lengths[i])
+    start = 0
+    while start < len(order):
+        T = lengths[order[start]]  # the longest in this batch
+        rows = order[start : start + max(1, min(batch_size, BATCH_TOKENS // T))]
+        start += len(rows)
+        ids = np.zeros((len(rows), T), dtype=np.int64)
+        mask = np.zeros((len(rows), T), dtype=np.int64)
+        for r, i in enumerate(rows):
+            ids[r, : lengths[i]] = encodings[i].ids
+            mask[r, : lengths[i]] = 1
+        yield rows, ids, mask
