@@ -39,7 +39,9 @@ def index(
         warn(f"skipped {skipped}")
     console().print(
         f"Indexed [bold]{report.files}[/] files into [bold]{report.chunks}[/] passages "
-        f"({report.embedded} embedded, {report.deleted} removed) in {report.seconds:.1f}s"
+        f"({report.embedded} embedded, {report.deleted} removed"
+        + (f", {report.inserted} from the shipped embeddings" if report.inserted else "")
+        + f") in {report.seconds:.1f}s"
     )
 
 

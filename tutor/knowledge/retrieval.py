@@ -240,7 +240,9 @@ def open_retriever(settings=None, on_progress=None, echo=None) -> Retriever:
         if echo:
             for notice in report.notices:
                 echo(notice)
-            echo(f"indexed {report.files} files, {report.chunks} passages ({report.embedded} embedded) in {report.seconds:.1f}s")
+            shipped = f", {report.inserted} from the shipped embeddings" if report.inserted else ""
+            echo(f"indexed {report.files} files, {report.chunks} passages ({report.embedded} embedded{shipped}) "
+                 f"in {report.seconds:.1f}s")
             for skipped in report.skipped:
                 echo(f"skipped {skipped}")
     elif echo:

@@ -23,15 +23,13 @@ from tutor.knowledge.chunking import SUPPORTED_SUFFIXES, Chunk, UnreadableFile, 
 from tutor.knowledge.companion import FOLDER, chunks_for, companion_dir, load_companion
 from tutor.settings import Settings, quiet_libraries
 
-BATCH = 64
-
-
 class IndexReport(BaseModel):
     """What one `tutor index` run did."""
 
     files: int = 0
     chunks: int = 0
     embedded: int = 0
+    inserted: int = 0  # course passages given their shipped vector (tutor/knowledge/prebuilt.py), not embedded
     deleted: int = 0
     relocated: int = 0  # unchanged passages whose line range moved (metadata updated, not re-embedded)
     seconds: float = 0.0
@@ -265,8 +263,10 @@ class NoteStore:
         self,
         rebuild: bool = False,
         on_progress: Callable[[str, int, int], None] | None = None,
+        shipped: bool = True,
     ) -> IndexReport:
-        """Bring the collection in line with the source files; embed only what changed.
+        """Bring the collection in line with the source files; embed only what changed. A new passage of the
+        shipped notes gets its shipped vector unless `shipped` is False or this is a rebuild (which re-embeds).
 
         One process at a time: two commands started together on a fresh TUTOR_HOME would otherwise
         both build the index. The second waits, then finds nothing (or little) left to embed."""
@@ -276,7 +276,7 @@ class NoteStore:
         with open(self.settings.index_dir / "sync.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                return self._sync(rebuild, on_progress)
+                return self._sync(rebuild, on_progress, shipped and not rebuild)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -284,7 +284,10 @@ class NoteStore:
         self,
         rebuild: bool,
         on_progress: Callable[[str, int, int], None] | None,
+        shipped: bool = True,
     ) -> IndexReport:
+        from tutor.knowledge.prebuilt import add_passages
+
         started = time.perf_counter()
         report = IndexReport()
         if rebuild:
@@ -295,12 +298,15 @@ class NoteStore:
         state.sources = [s for s in state.sources if Path(s).exists()]
 
         chunks: dict[str, Chunk] = {}
+        course: set[str] = set()  # passages of the notes folder and the companion, which may have shipped vectors
         for i, (path, source) in enumerate(files, start=1):
             if on_progress:
                 on_progress(f"reading {path.name}", i, len(files))
             try:
                 for chunk in chunk_file(path, source):
                     chunks.setdefault(chunk.id, chunk)
+                    if path.is_relative_to(self.settings.knowledge_dir):
+                        course.add(chunk.id)
                 report.files += 1
             except UnreadableFile as e:
                 report.skipped.append(f"{path}: {e}")
@@ -310,6 +316,7 @@ class NoteStore:
         for entry in companion.entries:
             for chunk in chunks_for(entry):
                 chunks.setdefault(chunk.id, chunk)
+                course.add(chunk.id)
 
         collection = self.collection
         stored = collection.get(include=["metadatas"])
@@ -324,15 +331,9 @@ class NoteStore:
         for start in range(0, len(moved), 500):
             ids = moved[start : start + 500]
             collection.update(ids=ids, metadatas=[self._metadata(chunks[cid]) for cid in ids])
-        for start in range(0, len(new_ids), BATCH):
-            batch = [chunks[cid] for cid in new_ids[start : start + BATCH]]
-            collection.add(
-                ids=[c.id for c in batch],
-                documents=[c.search_text for c in batch],
-                metadatas=[self._metadata(c) for c in batch],
-            )
-            if on_progress:
-                on_progress("embedding", min(start + BATCH, len(new_ids)), len(new_ids))
+        report.inserted, report.embedded = add_passages(
+            collection, [chunks[cid] for cid in new_ids], self._metadata, self.embedder,
+            course_ids=course if shipped else (), on_progress=on_progress)
         # The lexical index is cached per content hash, so it covers citations (line ranges) too.
         content_hash = hashlib.sha1("\n".join(chunks[cid].model_dump_json() for cid in sorted(chunks)).encode())
         collection.modify(metadata={**embedder_identity(self.embedder), "content": content_hash.hexdigest()})
@@ -340,7 +341,6 @@ class NoteStore:
         self.save_state(state)
 
         report.chunks = len(chunks)
-        report.embedded = len(new_ids)
         report.relocated = len(moved)
         report.deleted = len(stale)
         report.notices = list(self.notices)
