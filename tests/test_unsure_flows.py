@@ -160,14 +160,15 @@ def test_a_class_lists_the_answers_that_need_review_first_and_the_csv_says_which
     monkeypatch.setattr(flows, "grade_batch", grade_batch)
     body = "id,question,answer\n1,What is dropout?,It drops neurons.\n2,What is dropout?,It removes things.\n3,Q3?,A3.\n"
     page = client.post("/teacher/grade", data={"csrf": csrf(client)}, files={"file": ("class.csv", body, "text/csv")}).text
-    table = page.split("<tbody>", 1)[1]
+    table = page.split('<table class="grades">', 1)[1].split("<tbody>", 1)[1]
     ids = re.findall(r"<tr[^>]*><td>(\w+)</td>", table)
     assert ids == ["2", "1", "3"]  # the answer that needs review first
     assert '<tr class="needs-review"><td>2</td>' in table and "needs review" in table
     assert "1 needs review" in page
     link = re.search(r'href="(/teacher/grade/[^"]+\.csv)"', page).group(1)
     rows = list(csv.reader(io.StringIO(client.get(link).text)))
-    assert rows[0] == ["id", "question", "answer", "score", "verdict", "feedback", "needs_review"]
+    assert rows[0] == ["id", "question", "answer", "reference", "score", "verdict", "covered", "missed", "contradicted",
+                       "feedback", "needs_review"]
     assert [(r[0], r[-1]) for r in rows[1:]] == [("1", "false"), ("2", "true"), ("3", "false")]  # the file's order
 
 

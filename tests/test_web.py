@@ -64,10 +64,11 @@ def test_study_renders_the_lesson_with_its_check_questions_answerable_in_place(c
     assert 'href="/notes/02-training-neural-networks.md' in page  # citations link to the notes
     forms = re.findall(r'<form action="/check" method="post".*?</form>', page, re.S)
     assert len(forms) >= 3
-    fields = dict(re.findall(r'name="(question|reference)" value="([^"]*)"', forms[0]))
-    r = client.post("/check", data={"csrf": csrf(client), "question": fields["question"],
-                                    "reference": fields["reference"], "answer": fields["reference"] or "x"})
-    assert r.status_code == 200 and 'class="grade' in r.text
+    fields = dict(re.findall(r'name="(lesson|index)" value="([^"]*)"', forms[0]))
+    reference = client.app.state.web.sessions["lesson:" + fields["lesson"]]["checks"][0]["reference"]
+    r = client.post("/check", data={"csrf": csrf(client), **fields, "answer": reference},
+                    headers={"X-Requested-With": "fetch"})
+    assert r.status_code == 200 and 'class="grade' in r.text and "<html" not in r.text  # only the result
 
 
 def test_a_quiz_in_the_browser_is_recorded_like_the_terminals(client, tutor):
@@ -161,8 +162,9 @@ def test_a_class_file_is_graded_as_a_table_and_downloaded_as_csv(client):
     link = re.search(r'href="(/teacher/grade/[^"]+\.csv)"', r.text).group(1)
     csv_text = client.get(link).text
     lines = csv_text.strip().splitlines()
-    assert lines[0] == "id,question,answer,score,verdict,feedback,needs_review" and len(lines) == 3
-    assert lines[2].split(",")[3] == "0.0" and "incorrect" in lines[2]  # the blank answer
+    assert lines[0] == ("id,question,answer,reference,score,verdict,covered,missed,contradicted,feedback,"
+                        "needs_review") and len(lines) == 3
+    assert lines[2].split(",")[4] == "0.00" and "incorrect" in lines[2]  # the blank answer
     assert lines[2].endswith(",false")  # a blank answer is sure: nothing for the teacher to read
 
 

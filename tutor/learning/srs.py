@@ -26,6 +26,11 @@ AGAIN_BELOW = 0.4  # a score under this is a lapse
 HARD_BELOW = 0.7  # remembered, with effort
 GOOD_BELOW = 0.9  # remembered; at or above this it was easy
 
+# A learner's own rating of a card ("Show answer", then Again / Hard / Good / Easy, as in Anki): the score it
+# is recorded with (marked self-rated), inside the band that earns that FSRS rating; Again / Hard / Good are the
+# scores the grader's "no / partly / yes" self-ratings give too.
+SELF_RATINGS = {"again": 0.2, "hard": 0.55, "good": 0.8, "easy": 1.0}
+
 
 def rating_for(score: float) -> Rating:
     """The FSRS rating a grade earns (see the module docstring for the thresholds)."""

@@ -554,7 +554,25 @@ class LearnerStore:
                            question_key=card.question_key, now=now, self_rated=self_rated)
         return self.card(card_id)
 
+    def next_due(self, card_id: int, score: float, now: datetime | None = None) -> datetime:
+        """When the card would be due next were it answered now with `score` (nothing is recorded): what a
+        self-rating button shows before it is pressed."""
+        rows = self._read("SELECT question_key, fsrs FROM cards WHERE id = ? AND learner_id = ?", (card_id, self.learner_id))
+        if not rows:
+            raise UsageError(f"no review card {card_id} for learner '{self.learner}'")
+        card, _rating = srs.schedule(rows[0][1], check_score(score), srs.utc(now or _now()), rows[0][0])
+        return card.due
+
     # -- reading -------------------------------------------------------------------------------
+
+    def activity_times(self) -> list[datetime]:
+        """When the learner answered or studied anything, oldest first (for days studied and streaks)."""
+        rows = self._read(
+            "SELECT answered_at FROM answers WHERE learner_id = ? UNION ALL"
+            " SELECT studied_at FROM lessons WHERE learner_id = ? ORDER BY 1",
+            (self.learner_id, self.learner_id),
+        )
+        return [_time(r[0]) for r in rows]
 
     _CARD_COLUMNS = "id, question_key, question, reference, source, section, fsrs, due, reviews, last_score, last_review"
 

@@ -71,10 +71,12 @@ class Web:
         context.update(request=request, csrf=request.state.csrf, learner=self.learner or "default")
         return self.templates.TemplateResponse(request, template, context, status_code=status)
 
-    def problem(self, request: Request, message: str, status: int = 400) -> HTMLResponse:
+    def problem(self, request: Request, message: str, status: int = 400, back: str | None = None) -> HTMLResponse:
+        """An error as a page with the navigation, in a learner's words (no command-line options)."""
         from tutor.security import redact
+        from tutor.web.grades import learner_words
 
-        return self.page(request, "problem.html", status=status, message=redact(message))
+        return self.page(request, "problem.html", status=status, message=learner_words(redact(message)), back=back)
 
 
 class Guard(BaseHTTPMiddleware):
@@ -92,7 +94,8 @@ class Guard(BaseHTTPMiddleware):
             given = (request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
                      or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
             if not given or not hmac.compare_digest(given, web.token):
-                return _bare(401, "This tutor needs its token: open the address `tutor serve` printed (it ends in ?token=...).")
+                return _bare(401, "This tutor needs its token: open the address `tutor serve` printed (it ends in ?token=...).",
+                             nav=False)
             set_token = request.query_params.get("token") is not None
         if request.method == "POST":
             length = int(request.headers.get("content-length") or 0)
@@ -126,18 +129,29 @@ async def _form_csrf(request: Request) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _bare(status: int, message: str) -> HTMLResponse:
+NAV = (("/", "tutor"), ("/study", "Study"), ("/ask", "Ask"), ("/quiz", "Quiz"), ("/review", "Review"),
+       ("/progress", "Progress"), ("/search", "Search"), ("/teacher/grade", "Teacher"))
+
+
+def _bare(status: int, message: str, nav: bool = True) -> HTMLResponse:
+    """A page written before (or without) the templates: the problem in one line, with the navigation (none on
+    the token page, whose links would not open without the token either)."""
     from html import escape
 
-    body = (f"<!doctype html><html lang=en><meta charset=utf-8><title>tutor</title>"
-            f"<link rel=stylesheet href=/static/style.css><main><p class=problem>{escape(message)}</p></main></html>")
+    links = "".join(f'<a href="{href}">{label}</a> ' for href, label in NAV) if nav else ""
+    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>tutor</title>'
+            f'<link rel="stylesheet" href="/static/simple.css"><link rel="stylesheet" href="/static/style.css"></head>'
+            f'<body>{f"<header><nav aria-label=main>{links}</nav></header>" if nav else ""}'
+            f'<main id="main"><h1>Something needs your attention</h1><p class="problem" role="alert">{escape(message)}</p>'
+            f'{"<p><a href=/>Home</a></p>" if nav else ""}</main></body></html>')
     return HTMLResponse(body, status_code=status, headers={"Content-Security-Policy": CSP})
 
 
 def create_app(learner: str | None = None, options: Any = None, token: str | None = None,
                max_upload: int = MAX_UPLOAD_BYTES) -> Starlette:
     from tutor.learning.flows import CrewOptions
-    from tutor.web import pages, teach
+    from tutor.web import lesson, pages, quiz, review, teacher
 
     web = Web(learner, options or CrewOptions(), token, max_upload)
     routes = [
@@ -145,16 +159,17 @@ def create_app(learner: str | None = None, options: Any = None, token: str | Non
         Route("/search", pages.search(web)),
         Route("/notes/{source}", pages.notes(web)),
         Route("/ask", pages.ask(web)),
-        Route("/study", teach.study(web)),
-        Route("/check", teach.check(web), methods=["POST"]),
-        Route("/figures/{name:path}", teach.figure(web)),
-        Route("/quiz", teach.quiz_start(web), methods=["GET", "POST"]),
-        Route("/quiz/{sid}", teach.quiz_step(web), methods=["GET", "POST"]),
-        Route("/review", teach.review(web), methods=["GET", "POST"]),
+        Route("/study", lesson.study(web)),
+        Route("/check", lesson.check(web), methods=["POST"]),
+        Route("/figures/{name:path}", lesson.figure(web)),
+        Route("/quiz", quiz.quiz_start(web), methods=["GET", "POST"]),
+        Route("/quiz/{sid}", quiz.quiz_step(web), methods=["GET", "POST"]),
+        Route("/quiz/{sid}/retry", quiz.quiz_retry(web), methods=["POST"]),
+        Route("/review", review.review(web), methods=["GET", "POST"]),
         Route("/progress", pages.progress(web)),
         Route("/status", pages.status(web)),
-        Route("/teacher/grade", teach.class_grade(web), methods=["GET", "POST"]),
-        Route("/teacher/grade/{sid}.csv", teach.class_csv(web)),
+        Route("/teacher/grade", teacher.class_grade(web), methods=["GET", "POST"]),
+        Route("/teacher/grade/{sid}.csv", teacher.class_csv(web)),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     @asynccontextmanager
@@ -169,13 +184,14 @@ def create_app(learner: str | None = None, options: Any = None, token: str | Non
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return _bare(404, "There is no such page here. Start from the home page: /")
+    return _bare(404, "There is no such page here. Start again from the home page.")
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     from tutor.security import redact
 
-    return _bare(500, redact(f"Something went wrong: {exc.__class__.__name__}: {exc}"[:300]))
+    return _bare(500, redact(f"Something went wrong on the tutor's side ({exc.__class__.__name__}: {exc}"[:280] + "). "
+                             "Go back and try again; if it happens again, tell your teacher."))
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.concurrency import run_in_threadpool
 
 from tutor.web.app import Web
-from tutor.web.render import bars, markdown, note_link, notes_html, sparkline
+from tutor.web.render import anchor, markdown, note_link, notes_html, section_label
 
 
 def _text(request: Request, name: str, limit: int = 2000) -> str:
@@ -19,7 +19,9 @@ def home(web: Web) -> Any:
     def build() -> dict[str, Any]:
         with web.store() as store:
             progress = store.progress()
-        return {"progress": progress, "weakest": progress.weakest[:5]}
+        weakest = [{"s": s, "name": section_label(s.section) if s.section else f"{s.module} (other answers)"}
+                   for s in progress.weakest[:5] if s.section or s.module]
+        return {"progress": progress, "weakest": weakest}
 
     async def endpoint(request: Request) -> Any:
         context = await run_in_threadpool(build)
@@ -42,7 +44,8 @@ def search(web: Web) -> Any:
                 hits = await run_in_threadpool(_search, q, kind)
             except TutorError as e:
                 return web.problem(request, str(e), status=503)
-        rows = [{"p": p, "link": note_link(p.source, p.section), "companion": p.kind == "companion"} for p in hits]
+        rows = [{"p": p, "link": note_link(p.source, p.section, getattr(p, "subsection", "") or ""),
+                 "name": section_label(p.section), "companion": p.kind == "companion"} for p in hits]
         return web.page(request, "search.html", q=q, kind=kind, rows=rows)
 
     return endpoint
@@ -64,9 +67,10 @@ def notes(web: Web) -> Any:
         if path is None:
             return web.problem(request, f"There is no note file named '{source}'.", status=404)
         text = path.read_text(encoding="utf-8", errors="replace")
-        highlight = _text(request, "hl", 200)
-        return web.page(request, "notes.html", source=source, html=notes_html(text, source, highlight),
-                        highlight=highlight)
+        highlight = _text(request, "hl", 400)
+        html, marked = notes_html(text, source, highlight)
+        return web.page(request, "notes.html", source=source, html=html, highlight=highlight if marked else "",
+                        highlight_name=section_label(highlight) if marked else "", anchor=anchor(highlight))
 
     return endpoint
 
@@ -107,7 +111,13 @@ def ask(web: Web) -> Any:
             answer = await run_in_threadpool(_ask, web, q)
         except TutorError as e:
             return web.problem(request, str(e))
-        citations = [{"c": c, "link": note_link(c.source, c.section)} for c in answer.citations]
+        from tutor.web.grades import source_link
+
+        citations, seen = [], set()
+        for c in answer.citations:
+            if (c.source, c.section) not in seen:
+                seen.add((c.source, c.section))
+                citations.append({**source_link(c.source, c.section), "companion": c.kind == "companion"})
         return web.page(request, "ask.html", q=q, answer=answer, html=markdown(answer.answer), citations=citations)
 
     return endpoint
@@ -121,16 +131,36 @@ def _ask(web: Web, q: str) -> Any:
 
 
 def progress(web: Web) -> Any:
-    def build() -> Any:
+    def build() -> dict[str, Any]:
+        from datetime import datetime, timezone
+
+        from tutor.learning import activity
+
+        now = datetime.now(timezone.utc)
         with web.store() as store:
-            return store.progress()
+            p = store.progress(now)
+            days = activity.study_days(store)
+            due = activity.due_per_day(store, now, 14)
+        return {"p": p, "days": len(days), "streak": activity.streak(days, now.date()), "due_days": due,
+                "due_total": sum(n for _, n in due)}
 
     async def endpoint(request: Request) -> Any:
-        p = await run_in_threadpool(build)
-        modules = bars([(m.module, m.mastery) for m in p.modules])
-        sections = bars([(s.section, s.mastery) for s in p.sections[:30]])
-        history = sparkline([h.score for h in p.history])
-        return web.page(request, "progress.html", p=p, modules=modules, sections=sections, history=history)
+        from tutor.web.charts import bars, due_chart, history_chart
+
+        c = await run_in_threadpool(build)
+        p = c["p"]
+
+        def name(s: Any) -> str:
+            return section_label(s.section) if s.section else "Other answers (no section)"
+
+        modules = bars([(m.module or "Other answers", m.mastery) for m in p.modules],
+                       [f"{m.attempts} answers, {m.sections} sections" for m in p.modules])
+        sections = bars([(name(s), s.mastery) for s in p.sections],
+                        [f"{s.module} · {s.attempts} answer{'s' if s.attempts != 1 else ''}" for s in p.sections])
+        return web.page(request, "progress.html", p=p, modules=modules, sections=sections,
+                        rows=[{"s": s, "name": name(s)} for s in p.sections],
+                        history=history_chart(p.history), due=due_chart(c["due_days"]), days=c["days"],
+                        streak=c["streak"], due_total=c["due_total"])
 
     return endpoint
 
