@@ -60,3 +60,16 @@ def answer_card(store: Any, card: Any, answer: str, options: flows.CrewOptions,
     """A due card answered: (the grade, the card as rescheduled); unsure grades rated as in `answer_item`."""
     graded = rated(flows.grade_review_answer(card.question, card.reference, answer, options), self_rate)
     return graded, store.review(card.id, graded.score, answer=answer, verdict=graded.verdict, self_rated=graded.self_rated)
+
+
+SHOWN_ANSWER = "(showed the answer)"  # what a card rated after "Show answer" records as the learner's answer
+
+
+def rate_card(store: Any, card: Any, rating: str) -> Any:
+    """A due card the learner rated themselves after seeing its answer ("again", "hard", "good", "easy", as in
+    Anki): recorded as self-rated with the score of that FSRS band (srs.SELF_RATINGS) and rescheduled; the card."""
+    from tutor.grading.model import verdict_for
+    from tutor.learning.srs import SELF_RATINGS
+
+    score = SELF_RATINGS[rating]
+    return store.review(card.id, score, answer=SHOWN_ANSWER, verdict=verdict_for(score), self_rated=True)

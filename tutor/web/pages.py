@@ -154,15 +154,19 @@ def progress(web: Web) -> Any:
             return section_label(s.section) if s.section else "Other answers (no section)"
 
         modules = bars([(m.module or "Other answers", m.mastery) for m in p.modules],
-                       [f"{m.attempts} answers, {m.sections} sections" for m in p.modules])
+                       [f"{_n(m.attempts, 'answer')}, {_n(m.sections, 'section')}" for m in p.modules])
         sections = bars([(name(s), s.mastery) for s in p.sections],
-                        [f"{s.module} · {s.attempts} answer{'s' if s.attempts != 1 else ''}" for s in p.sections])
+                        [f"{s.module} · {_n(s.attempts, 'answer')}" for s in p.sections])
         return web.page(request, "progress.html", p=p, modules=modules, sections=sections,
                         rows=[{"s": s, "name": name(s)} for s in p.sections],
                         history=history_chart(p.history), due=due_chart(c["due_days"]), days=c["days"],
                         streak=c["streak"], due_total=c["due_total"])
 
     return endpoint
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def status(web: Web) -> Any:

@@ -60,7 +60,7 @@ def section_label(section: str) -> str:
 
     head, sub = split_section(section)
     name = title(head) or head or "the notes"
-    return f"{name} › {sub}" if sub else name
+    return f"{name} › {title(sub) or sub}" if sub else name
 
 
 def markdown(text: str) -> Markup:

@@ -19,7 +19,6 @@ from tutor.web.grades import answer_note, form_of, grade_view, no_rating, source
 from tutor.web.unsure import RateFirst, ask_view, choice_of, rate_later, take, wait
 
 RATINGS = (("again", "Again"), ("hard", "Hard"), ("good", "Good"), ("easy", "Easy"))
-SHOWN_ANSWER = "(showed the answer)"
 
 
 def after_label(due: datetime, now: datetime) -> str:
@@ -81,15 +80,13 @@ def review(web: Web) -> Any:
         return card, graded, after
 
     def self_rate(card_id: int, value: str, seen: str) -> tuple[Any, Any] | None:
-        from tutor.grading.model import verdict_for
-        from tutor.learning.srs import SELF_RATINGS
+        from tutor.learning.practice import rate_card
 
-        score = SELF_RATINGS[value]
         with web.store() as store:
             card = store.card(card_id)
             if _stamp(card) != seen:  # the same rating sent twice (a double click, a reload): once only
                 return None
-            return card, store.review(card.id, score, answer=SHOWN_ANSWER, verdict=verdict_for(score), self_rated=True)
+            return card, rate_card(store, card, value)
 
     async def page(request: Request, last: Any = None, note: str | None = None, typed: str = "") -> Any:
         cards, upcoming = await run_in_threadpool(due)
