@@ -176,7 +176,8 @@ def quiz_step(web: Web) -> Any:
         note = None
         if request.method == "POST":
             form = await form_of(request)
-            if int(form.get("at", -1) or -1) != session["at"]:  # a resubmitted form: show where the quiz is
+            at = str(form.get("at", "")).strip()
+            if not at.isdigit() or int(at) != session["at"]:  # a resubmitted (or odd) form: show where the quiz is
                 return redirect(f"/quiz/{sid}")
             item = session["items"][session["at"]]
             if "rating" in form or session.get("pending"):  # an unsure answer waits for the learner's rating
