@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.support.model_zoo import (
-    BEHAVIOURS, COMMANDS, GRADE, INVENTED, MUST_USE, run_zoo, write_glossary_config,
+    BEHAVIOURS, CHECK, COMMANDS, GRADE, INVENTED, MUST_USE, QUIZ, run_zoo, write_glossary_config,
 )
 
 
@@ -32,6 +32,20 @@ def test_every_common_habit_is_used_on_every_command(tutor, tmp_path, behaviour,
     assert model_output_shown(cell), cell.stdout[:800]
     if command == "study":
         assert cell.json["citations_verified"] >= 1 and cell.json["citations_unverified"] == 0
+
+
+@pytest.mark.parametrize("command", ["study", "quiz"])
+def test_answers_on_the_questions_own_line_are_read_without_a_fallback(tutor, tmp_path, command):
+    """"1. Question? Answer: ..." on one line (and "Answer:" on its own line): CheckQuestions and Quiz read from
+    it, with --no-fallback, so a reply that could not be read would be an error, not the offline model's."""
+    cell = run_zoo(tutor, "inline_answers", command, write_glossary_config(tmp_path / "config"), extra=("--no-fallback",))
+    assert cell.exit_code == 0 and cell.outcome == "used", (cell.outcome, cell.stderr)
+    if command == "study":
+        got = [(q["question"], q["answer"]) for q in cell.json["check_questions"]]
+        assert got == [(q["question"], q["answer"]) for q in CHECK["questions"]]
+    else:
+        got = [(i["question"], i["answer"]) for i in cell.json["items"]]
+        assert got == [(i["question"], i["answer"]) for i in QUIZ["items"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -82,4 +96,4 @@ def test_hierarchical_the_manager_delegates_and_the_models_work_is_used(tutor, t
 
 
 def test_the_zoo_names_every_behaviour_once():
-    assert len(set(BEHAVIOURS)) == len(BEHAVIOURS) == 11 and set(MUST_USE) <= set(BEHAVIOURS)
+    assert len(set(BEHAVIOURS)) == len(BEHAVIOURS) == 12 and set(MUST_USE) <= set(BEHAVIOURS)

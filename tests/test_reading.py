@@ -66,6 +66,25 @@ def test_a_numbered_list_becomes_questions_and_a_quiz():
     assert quiz.items[1].kind == "mcq" and quiz.items[1].answer == "Dropout" and len(quiz.items[1].options) == 3
 
 
+def test_an_answer_on_the_questions_own_line_is_read():
+    reply = ("1. Why does dropout reduce overfitting? Answer: No neuron can rely on another.\n"
+             "2. **When is dropout applied?** **Answer:** Only while training.\n"
+             "3. What does IoU measure? (Answer: overlap divided by union)\n"
+             "4. Which loss suits classification? A: Cross-entropy.\n"
+             "5. Name a regularizer.\n   Answer: Weight decay.\n"
+             "6. Which answer: the encoder or the decoder?\n   Answer: The decoder.\n")
+    expected = [("Why does dropout reduce overfitting?", "No neuron can rely on another."),
+                ("When is dropout applied?", "Only while training."),
+                ("What does IoU measure?", "overlap divided by union"),
+                ("Which loss suits classification?", "Cross-entropy."),
+                ("Name a regularizer.", "Weight decay."),
+                ("Which answer: the encoder or the decoder?", "The decoder.")]
+    checks = read_output(CheckQuestions, reply)
+    assert [(q.question, q.answer) for q in checks.questions] == expected
+    quiz = read_output(Quiz, reply)
+    assert [(i.question, i.answer, i.kind) for i in quiz.items] == [(q, a, "short") for q, a in expected]
+
+
 def test_a_bare_list_is_the_models_list():
     quiz = read_output(Quiz, json.dumps([{"kind": "short", "question": "Why dropout?", "answer": "Less reliance."}]))
     assert len(quiz.items) == 1

@@ -3,7 +3,8 @@
 Each behaviour is a responder (`ScriptedLLMServer(responder=zoo_responder(name))`) that reads which task
 the crew asks for (research, lesson, check questions, quiz, grade, a teacher's YAML-only task) from the
 prompt, calls a tool first where the task searches, and answers in its habit: strict JSON, fenced JSON,
-a <think> block, plain prose, ReAct text, never calling tools, calling a tool that does not exist, a reply
+a <think> block, plain prose, prose whose check and quiz answers follow their question on the same line
+("1. Question? Answer: ..."), ReAct text, never calling tools, calling a tool that does not exist, a reply
 cut at max_tokens, too slow, rate-limited once, or citing a section the notes do not have.
 
 `run_zoo(tutor, behaviour, command)` runs one cell and says what the learner got: "used" (the model's
@@ -26,9 +27,9 @@ SOURCE = "02-training-neural-networks.md"
 CITE = f"[{SOURCE} § {SECTION}]"
 INVENTED = f"[{SOURCE} § 9. Dropout and the Lottery of Neurons]"
 
-BEHAVIOURS = ("strict", "fenced", "think", "prose", "react", "never_calls_tools", "unknown_tool", "truncated",
-              "slow", "rate_limited", "invents_citation")
-MUST_USE = ("strict", "fenced", "think", "prose", "react")
+BEHAVIOURS = ("strict", "fenced", "think", "prose", "inline_answers", "react", "never_calls_tools", "unknown_tool",
+              "truncated", "slow", "rate_limited", "invents_citation")
+MUST_USE = ("strict", "fenced", "think", "prose", "inline_answers", "react")
 COMMANDS = ("study", "quiz", "grade", "run")
 REASKED = "Answer again with only a JSON object for"
 
@@ -49,6 +50,12 @@ QUIZ = {"items": [
      "answer": "Only during training.", "section": SECTION, "source": SOURCE}]}
 QUIZ_PROSE = ("1. Why does dropout reduce overfitting?\n   Answer: It stops the network relying on specific neurons.\n"
               "2. When is dropout applied?\n   Answer: Only during training.\n")
+# The same questions as a model with the one-line habit writes them: the first answer after its question on
+# one line, the second (of the check questions) on its own line, as a model that mixes both does.
+CHECK_INLINE = ("1. Why does dropout reduce overfitting? Answer: It stops neurons relying on specific others.\n"
+                "2. Is dropout used at test time?\n   Answer: No, only while training.\n")
+QUIZ_INLINE = ("1. Why does dropout reduce overfitting? Answer: It stops the network relying on specific neurons.\n"
+               "2. When is dropout applied? **Answer:** Only during training.\n")
 GRADE = {"score": 0.9, "verdict": "correct",
          "feedback": "Right: dropout switches off random neurons while training, so none can rely on another."}
 GRADE_PROSE = f"Score: 0.9\nVerdict: correct\nFeedback: {GRADE['feedback']}"
@@ -133,6 +140,8 @@ def zoo_responder(behaviour: str):
             return text(f"<think>The notes say dropout drops neurons; I will cite them.</think>\n{_dump(structured)}")
         if behaviour == "prose":
             return text(prose)
+        if behaviour == "inline_answers":
+            return text({"check": CHECK_INLINE, "quiz": QUIZ_INLINE}.get(task, prose))
         if behaviour == "react":
             return text(f"Thought: I have what I need.\nFinal Answer: {prose}")
         if behaviour == "truncated":
@@ -226,13 +235,15 @@ def write_glossary_config(folder: Path) -> Path:
     return folder
 
 
-def run_zoo(tutor, behaviour: str, command: str, config_dir: Path, process: str = "sequential") -> Cell:
-    """One behaviour through one command, as a learner runs it (the in-process CLI, a real HTTP server)."""
+def run_zoo(tutor, behaviour: str, command: str, config_dir: Path, process: str = "sequential",
+            extra: tuple[str, ...] = ()) -> Cell:
+    """One behaviour through one command, as a learner runs it (the in-process CLI, a real HTTP server);
+    `extra` options go after the command's own (`--no-fallback`, say)."""
     env = {"TUTOR_MODEL": "openai/zoo", "OPENAI_API_KEY": "sk-zoo-test-key", "TUTOR_TIMEOUT": "1" if behaviour == "slow" else "30",
            "TUTOR_RETRIES": "0" if behaviour == "slow" else "2"}
     if behaviour == "react":
         env["TUTOR_TOOLS"] = "react"
-    args = command_args(command, config_dir) + (["--process", process] if process != "sequential" else [])
+    args = command_args(command, config_dir) + (["--process", process] if process != "sequential" else []) + list(extra)
     with ScriptedLLMServer(responder=zoo_responder(behaviour)) as server:
         env["TUTOR_BASE_URL"] = server.base_url
         started = time.perf_counter()

@@ -25,6 +25,11 @@ _FENCE = re.compile(r"```[\w-]*\s*\n(.*?)```", re.S)
 _CITATION = re.compile(r"\[([^\[\]§]+?\.(?:md|markdown|txt|pdf))\s*§\s*([^\[\]]+?)\]")
 _NUMBERED = re.compile(r"^\s*(?:\d+[.)]|Q\d*[.:)])\s+(.*)$", re.M)
 _ANSWER = re.compile(r"^\s*(?:\*\*)?(?:answer|reference(?: answer)?|a)(?:\*\*)?\s*[:\-]\s*(.*)$", re.I)
+# The answer on the question's own line: "1. Why ...? Answer: ...", "... **Answer:** ...", "... (Answer: ...)",
+# "... ? A: ...": after the question's end (? . ! ) or bold), "Answer" with its colon, a bare "A:" only after a "?".
+_INLINE_ANSWER = re.compile(
+    r"^(?P<question>.*?[?.!)*])\s*(?:[-\u2013\u2014|]\s*)?(?P<paren>\()?(?:\*\*|__)?"
+    r"(?:(?:reference\s+|correct\s+)?answer|(?<=\?\s)a)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(?P<answer>\S.*)$", re.I)
 _ACTION = re.compile(r"^\s*Action:\s*\S.*\n\s*Action Input:", re.M)
 _OPTION = re.compile(r"^\s*\(?([A-Ea-e])[).:]\s+(.*)$")
 
@@ -174,7 +179,10 @@ def _questions(text: str) -> list[dict[str, Any]]:
         answer = _ANSWER.match(line)
         option = _OPTION.match(line)
         if numbered and not answer:
-            current = {"question": numbered.group(1).strip().strip("*").strip(), "options": []}
+            question, inline = _split_inline(numbered.group(1))
+            current = {"question": question, "options": []}
+            if inline:
+                current["answer"] = inline
             items.append(current)
         elif current is not None and answer:
             current["answer"] = answer.group(1).strip().strip("*").strip()
@@ -193,6 +201,17 @@ def _questions(text: str) -> list[dict[str, Any]]:
             item["kind"] = "short"
         out.append(item)
     return out
+
+
+def _split_inline(line: str) -> tuple[str, str]:
+    """(question, answer) of a numbered line; the answer is "" when it is not on this line."""
+    found = _INLINE_ANSWER.match(line)
+    if not found:
+        return line.strip().strip("*").strip(), ""
+    answer = found.group("answer").strip()
+    if found.group("paren") and answer.endswith(")"):
+        answer = answer[:-1]
+    return found.group("question").strip().strip("*").strip(), answer.strip().strip("*_").strip()
 
 
 def reader_guardrail(model: type[BaseModel], defaults: dict[str, Any]) -> Any:
