@@ -12,6 +12,7 @@ of quizzes, and the cold start of `tutor ask`.
 3. 100 quiz items from five seeds (`--n 20 --level mixed`): the level mix, and the share of MCQs whose wrong
    options are all siblings from the question's own section.
 4. Cold offline `tutor ask` against a bare `python -c "import torch, chromadb"`, fresh processes in turns.
+5. The first `tutor study` on a fresh home and on a warm one, against the same baseline (benchmarks/first_run.py).
 Results go to benchmarks/out/teaching.json; Markdown tables are printed.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -118,6 +120,7 @@ def cli_timings(quick: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from benchmarks import first_run
     from benchmarks.common import in_process_settings, new_root
 
     from tutor.learning.flows import CrewOptions
@@ -133,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     report = {"ask": ask_report(options), "lessons": lesson_report(options), "quiz": quiz_report(options)}
     if not args.no_cli:
         report["cli"] = cli_timings(args.quick)
+        speed_root = new_root()
+        report["first_run"] = first_run.measure(speed_root, "transformers", 3 if args.quick else 5, before=False,
+                                                say=lambda line: print(line, file=sys.stderr))
+        shutil.rmtree(speed_root, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
@@ -154,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         c = report["cli"]
         print(f"Cold `tutor ask`: {c['tutor ask']:.2f} s, {c['ratio']}x a bare `import torch, chromadb` "
               f"({c['import torch, chromadb']:.2f} s)")
+    if "first_run" in report:
+        print("\n" + first_run.markdown(report["first_run"]))
     print(f"Wrote {args.out}")
     return 0
 

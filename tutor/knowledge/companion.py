@@ -162,6 +162,11 @@ def load_companion(knowledge_dir: Path) -> Companion:
     return _load(str(folder), stamp)
 
 
+def _yaml(text: str):
+    """yaml.safe_load, through libyaml where PyYAML has it: 0.04 s for the companion instead of 0.5 s."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 @lru_cache(maxsize=4)
 def _load(folder: str, stamp: tuple) -> Companion:
     entries: list[Entry] = []
@@ -170,7 +175,7 @@ def _load(folder: str, stamp: tuple) -> Companion:
     for name, _, _ in stamp:
         path = root / name
         try:
-            data = CompanionFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+            data = CompanionFile.model_validate(_yaml(path.read_text(encoding="utf-8")))
         except (yaml.YAMLError, ValidationError, OSError) as error:
             first = str(error).strip().splitlines()
             problems.append(f"{FOLDER}/{name}: {' '.join(first[:3])}")
