@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         row = [f"{by[behaviour, c]['outcome']} ({by[behaviour, c]['seconds']:.1f} s, {by[behaviour, c]['requests']} req)"
                for c in COMMANDS]
         print(f"| {behaviour} | " + " | ".join(row) + " |")
-    print(f"\nstrict, fenced, think, prose and react used on all four commands: {'yes' if must else 'NO'}")
+    print(f"\n{', '.join(MUST_USE)} used on all four commands: {'yes' if must else 'NO'}")
     return 0 if must else 1
 
 
