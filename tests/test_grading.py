@@ -448,3 +448,53 @@ def test_a_point_said_back_keeps_its_meaning():
     assert recited("To simulate the behaviour of the product.") == ["to simulate the behaviour of the product"]
 
 
+
+
+def _notes_points(markdown: str, section: str = "3. Text Representation") -> list:
+    from tutor.grading.keypoints import points_of
+
+    return points_of(markdown, "06.md", section)
+
+
+def test_key_points_of_a_comparison_are_both_sides_by_their_subsections_and_never_an_example():
+    """"How do CNNs and RNNs differ?" is answered by the CNN and the RNN subsections (each point named, so an
+    answer's sides can be told apart); an *Example* or a list of model names is never a point to state."""
+    from tutor.grading.keypoints import select_key_points
+
+    candidates = _notes_points(
+        "### CNN (Convolutional Neural Network)\n\n- Extracts local features using filters (e.g., n-grams).\n"
+        "- Captures short-term patterns efficiently.\n\n### RNN (Recurrent Neural Network)\n\n"
+        "- Processes sequences by maintaining hidden states.\n- *Example*: Predicting the next word of a sentence.\n"
+        "- **Model Name**: Elman networks, Jordan networks.\n")
+    embed = HashingEmbedder()
+    chosen = select_key_points("How do CNNs and RNNs differ when used for sequential data in NLP?", candidates, embed)
+    texts = [p.text for p in chosen.points]
+    assert len(texts) == 2
+    assert texts[0].startswith("CNN (Convolutional Neural Network): ") and texts[1].startswith("RNN (Recurrent Neural Network): ")
+    what = select_key_points("What is an RNN?", candidates, embed)
+    assert all("Example" not in p.text and "Elman" not in p.text for p in what.points + what.siblings)
+
+
+def test_a_name_inside_a_longer_one_is_no_comparison_and_context_is_no_side():
+    from tutor.grading.keypoints import compared_points, outermost, select_key_points
+
+    assert outermost(["Precision", "FP16 Mixed Precision", "Recall"]) == ["FP16 Mixed Precision", "Recall"]
+    points = ["Learning Rate: Determines the step size for weight updates.",
+              "Discriminative Learning Rates: Applies different learning rates to different layers."]
+    assert compared_points("How do discriminative learning rates differ from one-cycle scheduling?", points) == []
+    candidates = _notes_points(
+        "### Padding\n\n- Adds pixels around the image border to control the output size.\n\n"
+        "### CNN (Convolutional Neural Network)\n\n- Extracts local features using filters.\n", "2. CNN Basics")
+    assert len({p.concept for p in select_key_points("What is padding in a CNN?", candidates, HashingEmbedder()).points}) == 1
+    modes = _notes_points(
+        "- **Feature Extraction**: Use pre-trained layers as fixed feature extractors.\n"
+        "- **Fine-tuning**: Adapt the pre-trained model to a specific task.\n"
+        "- **Transfer Learning**: Utilizes knowledge from a pre-trained model.\n", "Training Modes")
+    asked = select_key_points("What is the difference between feature extraction and fine-tuning in transfer learning?",
+                              modes, HashingEmbedder())
+    assert [p.term for p in asked.points] == ["Feature Extraction", "Fine-tuning"]
+    sides = _notes_points("### 1. Encoder-Only Models\n\n- Focus on understanding tasks.\n\n### 2. Decoder-Only Models\n\n"
+                          "- Designed for generative tasks.\n\n### 3. Encoder-Decoder Models\n\n- Combines both.\n", "4. Types")
+    asked = select_key_points("How do encoder-only transformer models differ from decoder-only models?", sides, HashingEmbedder())
+    assert [p.text for p in asked.points] == ["Encoder-Only Models: Focus on understanding tasks.",
+                                              "Decoder-Only Models: Designed for generative tasks."]

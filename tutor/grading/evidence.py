@@ -328,7 +328,7 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str])
             continue
         two_sided = before is not None and after is not None
         if not two_sided:  # the point's first or last word: the two answer words next to the frame (replaced only)
-            lo, hi = (before + 1, before + 3) if before is not None else (after - 2, after)
+            lo, hi = (before + 1, before + 4) if before is not None else (after - 3, after)  # "of the servers"
             before, after = max(lo, 0) - 1, min(hi, len(answer.words))
         elif not 0 < after - before <= LOCAL_WINDOW + 1:
             continue

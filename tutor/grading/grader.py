@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from tutor.grading import evidence as ev_mod
+from tutor.grading.belief import FEATURES, shared_belief, signals
 from tutor.grading.decision import Decision, decide, expected_credit
 from tutor.grading.evidence import Evidence, gather
 from tutor.grading.features import GraderConfig, Prepared, prepare
@@ -57,7 +58,8 @@ class OfflineGrader:
     """
 
     def __init__(self, embedder: Callable[[list[str]], Sequence[Any]] | None = None, pair: Any = None,
-                 config: GraderConfig | None = None, states: Callable[[list[str]], list[tuple]] | None = None) -> None:
+                 config: GraderConfig | None = None, states: Callable[[list[str]], list[tuple]] | None = None,
+                 belief: Any = None) -> None:
         if embedder is None:
             from tutor.knowledge.embedder import make_embedder
             from tutor.settings import get_settings
@@ -66,6 +68,7 @@ class OfflineGrader:
         self.embedder = embedder
         self.config = config or GraderConfig()
         self._pair = pair
+        self._belief = belief
         self._states = states
         self._state_cache: dict[str, tuple] = {}
         self._pair_cache: dict[tuple[str, str], np.ndarray] = {}
@@ -89,6 +92,25 @@ class OfflineGrader:
 
     def grade_many(self, items: Iterable[GradingItem | Mapping[str, Any] | Sequence[Any]], strict: bool = False) -> list[Grade]:
         """Grade a batch: every new text goes to the encoder once, every pair to the pair model in one call."""
+        read = self._read(items)
+        if not read:
+            return []
+        believed = self.belief.probabilities(np.stack([x for *_, x in read]))
+        return [self._grade(c, *e, pair, b, strict) for (c, e, pair, _), b in zip(read, believed)]
+
+    def signals(self, items: Iterable[GradingItem | Mapping[str, Any] | Sequence[Any]]) -> np.ndarray:
+        """The belief's inputs for each item, (N, len(belief.FEATURES)): what `python -m tutor.grading.fit_belief`
+        fits on, computed exactly as grading computes them."""
+        return np.array([x for *_, x in self._read(items)]).reshape(-1, len(FEATURES))
+
+    @property
+    def belief(self) -> Any:
+        if self._belief is None:
+            self._belief = shared_belief()
+        return self._belief
+
+    def _read(self, items: Iterable[Any]) -> list[tuple[_Case, tuple, np.ndarray, np.ndarray]]:
+        """Each item's case, evidence, pair model reading and belief signals."""
         cases = [self._case(as_item(i)) for i in items]
         if not cases:
             return []
@@ -102,9 +124,15 @@ class OfflineGrader:
         core = self._pairs([(self._judged_reference(c, e[0]), self._on_topic(c.prepared)) for c, e in live])
         found = iter(np.where((credit(core) < credit(full))[:, None], core, full))
         out = []
-        for c, (decided_on, points_ev, siblings_ev, swapped) in zip(cases, evidence):
+        for c, e in zip(cases, evidence):
             pair = next(found) if c.prepared.answer else np.array([0.0, 0.0, 0.0, 1.0])
-            out.append(self._grade(c, decided_on, points_ev, siblings_ev, swapped, pair, strict))
+            ev = e[0]
+            similarity = 1.0
+            if ev is not None:
+                vectors = self._sentence_vectors([c.prepared.answer, ev.point])
+                similarity = float(vectors[c.prepared.answer] @ vectors[ev.point])
+            point = ev.point if ev is not None else c.prepared.reference
+            out.append((c, e, pair, signals(ev, pair, similarity, len(point.split()))))
         return out
 
     def _on_topic(self, p: Prepared, floor: float = 0.2) -> str:
@@ -142,14 +170,16 @@ class OfflineGrader:
 
     # -- steps ----------------------------------------------------------------------------------
     def _case(self, item: GradingItem) -> _Case:
-        from tutor.grading.keypoints import compared_points
+        from tutor.grading.keypoints import compared_points, name_stems, point_term
 
         p = prepare(item, self.config)
         given = tokens(f"{p.question} {p.concept}")
         siblings = list(item.siblings or [])
         points = list(p.points)
         if item.graded_against == "notes":  # a nearby concept the question names is asked about, not another one
-            asked = [sib for sib in siblings if named_in(item.question, str(sib.get("concept", "")))]
+            names = [name_stems(n) for n in (item.concept, *map(point_term, points)) if n]
+            asked = [sib for sib in siblings if named_in(item.question, str(sib.get("concept", "")))
+                     and not any(name_stems(str(sib.get("concept", ""))) < n for n in names)]  # "Precision" in "FP16 Mixed Precision"
             siblings = [sib for sib in siblings if sib not in asked]
             points += [str(sib.get("text", "")) for sib in asked if str(sib.get("text", "")) not in points]
         both = compared_points(item.question, points) if item.graded_against == "notes" and len(points) > 1 else []
@@ -234,14 +264,14 @@ class OfflineGrader:
         return np.array([self._pair_cache[p] for p in pairs]).reshape(len(pairs), 4)
 
     def _grade(self, c: _Case, ev: Evidence | None, points_ev: list, siblings_ev: list, swapped: list, pair: np.ndarray,
-               strict: bool) -> Grade:
+               believed: np.ndarray, strict: bool) -> Grade:
         p, item = c.prepared, c.item
         sibling_k = max(range(len(siblings_ev)), key=lambda k: siblings_ev[k].recall) if siblings_ev else None
         similarity = 1.0
         if ev is not None:
             vectors = self._sentence_vectors([p.answer, ev.point])
             similarity = float(vectors[p.answer] @ vectors[ev.point])
-        decision: Decision = decide(ev, pair, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
+        decision: Decision = decide(ev, believed, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
                                     similarity=similarity)
         sibling = None
         if sibling_k is not None and c.siblings:

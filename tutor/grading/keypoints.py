@@ -32,6 +32,8 @@ from tutor.knowledge.chunking import TERM_LINE, title
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _BOLD_TERM = re.compile(r"^\*\*([^*]{2,60})\*\*\s*[:\-–]?\s*")
 _HEADING = re.compile(r"^#{1,6}\s+")
+NUMBER_WORDS = frozenset("one two three four single multi multiple first second".split())
+_COMPARING = re.compile(r"\b(?:differ|difference|different|vs\.?|versus|compar|contrast|distinguish|unlike)\w*", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 # bold terms that name a facet of an idea, not an idea: a point under one belongs to its section's idea
 GENERIC_TERMS = frozenset("purpose definition formula example examples impact concept principle pros cons "
@@ -71,6 +73,7 @@ def _plain_term(text: str) -> str:
 
 def plain_markdown(text: str) -> str:
     text = re.sub(r"\*\*([^*]+)\*\*", r"\1", text)
+    text = re.sub(r"(?<![*\w])\*([^*\n]+)\*(?![*\w])", r"\1", text)  # *Example*: -> Example:
     text = re.sub(r"`([^`]+)`", r"\1", text)
     text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
     return " ".join(text.split())
@@ -128,10 +131,33 @@ def points_of_passages(passages: Iterable[Any]) -> list[NotePoint]:
 
 def compared_points(question: str, points: Sequence[str]) -> list[str]:
     """The points whose terms the question names, when it names two or more different ones ("What is the
-    difference between CBOW and skip-gram?": the CBOW point and the Skip-gram point); else []."""
+    difference between CBOW and skip-gram?": the CBOW point and the Skip-gram point); else []. A term inside
+    a longer one the question names is that one ("Learning Rate" in "Discriminative Learning Rates"): no
+    comparison."""
     named = [(t, point_term(t)) for t in points]
     named = [(t, term) for t, term in named if term and concept_named(question, term) == 1.0]
+    kept = set(outermost([term for _, term in named]))
+    named = [(t, term) for t, term in named if term in kept]
     return [t for t, _ in named] if len({term.lower() for _, term in named}) >= 2 else []
+
+
+def name_stems(name: str) -> frozenset[str]:
+    """The stems of a name's words, its number words kept ("Two-Stage" is not "One-Stage")."""
+    return frozenset(stem(w) for w in tokens(re.sub(r"\(.*?\)", "", name))
+                     if len(w) > 1 and (w not in STOPWORDS or w in NUMBER_WORDS))
+
+
+def outermost(names: Iterable[str]) -> list[str]:
+    """The names that are no part of another one given ("Precision" is part of "FP16 Mixed Precision")."""
+    names = list(names)
+    stems = [name_stems(n) for n in names]
+    return [n for n, s in zip(names, stems) if not any(s and s < other for other in stems)]
+
+
+def is_example(point: NotePoint) -> bool:
+    """An illustration of a point ("*Example*: Splitting a user database by region"), not a point to state."""
+    lead = (point.term or _plain_term(point.text) or point.text.split(":")[0]).strip().lower()
+    return lead in ("example", "examples", "e.g.", "for example", "task", "tasks", "model name", "model names")
 
 
 def point_term(point: str) -> str:
@@ -170,7 +196,8 @@ def _name_pattern(term: str) -> re.Pattern[str] | None:
 def concept_named(question: str, concept: str) -> float:
     """1.0 when the question names the point's concept (all its words' stems, or its abbreviation in
     brackets: "IoU" for "Intersection over Union (IoU)"), 0.5 for part of it."""
-    asked = {stem(w) for w in content_words_of(question)}
+    words = content_words_of(question)
+    asked = {stem(w) for w in words} | {stem(w[:-1]) for w in words if len(w) > 3 and w.endswith("s")}  # "RNNs"
     best = 0.0
     for name in (re.sub(r"\(.*?\)", "", concept), *re.findall(r"\((.*?)\)", concept)):
         wanted = {stem(w) for w in content_words_of(name)}
@@ -202,8 +229,11 @@ def select_key_points(
     margin: float = 0.12,
 ) -> KeyPoints:
     """The points that answer the question: the best one and close runners-up of its concept."""
+    examples = [p for p in candidates if is_example(p)]
+    candidates = [p for p in candidates if not is_example(p)] or examples
     if not candidates:
         return KeyPoints([], [])
+    compared = _compared(question, candidates)
     vectors = np.asarray(embed([question] + [f"{p.concept}: {p.text}" for p in candidates]), dtype=np.float32)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     similarity = vectors[1:] @ vectors[0]
@@ -216,12 +246,53 @@ def select_key_points(
     def same(p: NotePoint) -> bool:  # "Dropout" under AlexNet is still dropout
         return p.concept == best.concept or bool({p.concept, p.term} & names - {""})
 
+    if compared:
+        chosen = [next(i for i in order if term in _names(candidates[i])) for term in compared]
+        chosen.sort()
+        picked = list({_named(candidates[i]).text: _named(candidates[i]) for i in chosen}.values())
+        names = {candidates[i].term for i in chosen} | {candidates[i].concept for i in chosen}
+        return KeyPoints(picked, [candidates[i] for i in order if not ({candidates[i].concept, candidates[i].term} & names)])
     chosen = [order[0]]
     for i in order[1:]:
         if len(chosen) >= limit:
             break
         if same(candidates[i]) and score[i] >= score[order[0]] - margin:
             chosen.append(i)
-    chosen.sort()  # in the notes' order
+    chosen = [i for k, i in enumerate(sorted(chosen)) if candidates[i].text not in {candidates[j].text for j in sorted(chosen)[:k]}]
     siblings = [candidates[i] for i in order if not same(candidates[i])]
     return KeyPoints([candidates[i] for i in chosen], siblings)
+
+
+def _compared(question: str, candidates: Sequence[NotePoint]) -> list[str]:
+    """The two terms (bold or plain, else the subsections) of the points that a question comparing them names
+    ("How do CNNs and RNNs differ ...": the CNN and the RNN subsections); else []."""
+    if not _COMPARING.search(question):
+        return []
+    terms = list(dict.fromkeys(n for p in candidates for n in _names(p)
+                               if n and n.lower() not in GENERIC_TERMS and concept_named(question, n) == 1.0))
+    terms = outermost(terms)
+    asked = [stem(w) for w in tokens(question)]
+    pairs = set(zip(asked, asked[1:]))
+    while len(terms) > 2:  # "Encoder-Decoder Models" is named only by the words of "encoder-only ... decoder-only models"
+        stems = [name_stems(t) for t in terms]
+        covered = [k for k in range(len(terms)) if stems[k] <= frozenset().union(*(s for j, s in enumerate(stems) if j != k))]
+        if not covered:
+            break
+        words = [[stem(w) for w in tokens(t)] for t in terms]
+        terms.pop(min(covered, key=lambda k: sum(pair in pairs for pair in zip(words[k], words[k][1:]))))
+    terms = list({name_stems(t): t for t in reversed(terms)}.values())[::-1]  # "Skip-gram" and "Skip-Gram" are one
+    if len(terms) > 2:  # the compared come first, the context after: "feature extraction and fine-tuning in transfer learning"
+        first = {t: min((i for i, w in enumerate(asked) if w in name_stems(t)), default=len(asked)) for t in terms}
+        terms = sorted(sorted(terms, key=first.__getitem__)[:2], key=terms.index)
+    return terms if len(terms) == 2 else []
+
+
+def _names(point: NotePoint) -> tuple[str, str]:
+    return point.term or _plain_term(point.text), point.concept
+
+
+def _named(point: NotePoint) -> NotePoint:
+    """A compared point opens with its term, so that the answer's sides can be told apart."""
+    if point_term(point.text):
+        return point
+    return NotePoint(f"{title(point.concept)}: {point.text}", point.concept, point.source, point.section, point.term)
