@@ -221,6 +221,13 @@ class Retriever:
         mine = self.search(query, k=extra, mode=mode, kinds=("companion",)) if extra else []
         return sorted(notes + mine, key=lambda p: -p.score)
 
+    def similarities(self, query: str, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of the query and each of these chunks, from their stored vectors: the dense
+        ranking of a chosen set of passages (a lesson's sections), however deep they sit in a search."""
+        if not ids or not query.strip():
+            return {}
+        return self._similarity(self.store.embed_query(query.strip()), ids)
+
     def _similarity(self, query_vector, ids: list[str]) -> dict[str, float]:
         """Cosine similarity for passages only BM25 found, from their stored vectors."""
         import numpy as np

@@ -19,15 +19,13 @@ from tutor.llms.compose import (
     clip_lines,
     content_words,
     focus,
-    is_lead_in,
     lines_of,
     mentions,
     notes_only,
     plain,
-    teaching_order,
-    topic_covered,
     unique_citations,
 )
+from tutor.llms.keyideas import PassageLibrary, Plan, plan
 from tutor.llms.protocol import Retrieved
 
 COMPANION_NOTE = "*The tutor's explanation (not the notes' words), of {where}:*"
@@ -143,27 +141,43 @@ def _where(entry: Entry) -> str:
     return f"[{entry.notes} § {entry.explains}]"
 
 
+def grazing_lesson(topic: str, found: Plan) -> Lesson:
+    """A topic the notes mention but do not teach: what they say of it, and where to read instead."""
+    said = "\n".join(f"> {line} {p.cite}  " for line, p in found.mentions)
+    nearest = unique_citations(found.nearest)
+    listing = "\n".join(f"- **{title(c.section)}** ({c.source} § {c.section})" for c in nearest)
+    markdown = (
+        f"# {topic}\n\n"
+        f"The course notes only mention **{topic}** in passing; they do not teach it, so this lesson is short "
+        f"and the tutor adds nothing from memory. What the notes say:\n\n{said}\n\n"
+        f"The nearest sections the notes do teach:\n\n{listing}\n\n"
+        "Try `tutor study` with one of these, or add your own notes with `tutor index PATH`."
+    )
+    cited = unique_citations(p for _, p in found.mentions)
+    return Lesson(topic=topic, markdown=markdown, citations=cited + [c for c in nearest if c not in cited],
+                  covered=False)
+
+
 def compose_lesson(
     topic: str,
     passages: list[Retrieved],
     demo: DemoRef | None = None,
     read_next: list[Citation] | None = None,
     companion: Companion | None = None,
+    found: Plan | None = None,
 ) -> Lesson:
-    """A lesson from the passages, in the order the notes teach them, taught with the companion."""
-    notes = notes_only(passages)
-    if not topic_covered(topic, notes):
-        return not_covered_lesson(topic, passages)
-    entries = pick_entries(topic, passages, companion) if companion else []
+    """A lesson on the key ideas that teach the topic (tutor.llms.keyideas), taught with the companion."""
+    found = found or plan(topic, PassageLibrary(passages), companion)
+    if not found.taught:
+        return grazing_lesson(topic, found) if found.mentions else not_covered_lesson(topic, passages)
+    entries = found.entries
+    if not entries and companion:  # the companion's entries on the topic's own sections, closest first
+        entries = [e for e in pick_entries(topic, passages, companion) if (e.notes, e.explains) in found.own]
     entry = entries[0] if entries else None
-    chosen = [p for p in focus(topic, notes, limit=12) if not is_lead_in(p)] or notes[:1]
-    if entry:  # the section the companion says teaches the topic is always part of the lesson
-        home = [p for p in notes if (p.source, p.section) == (entry.notes, entry.explains) and not is_lead_in(p)]
-        chosen = [*chosen, *[p for p in home if p not in chosen]]
-    chosen = chosen[:10]
-    ordered = teaching_order(chosen)
+    chosen = ordered = found.steps
 
-    parts = [f"# {topic}", _overview(topic, entry, chosen, ordered)]
+    heading = topic if entry is None or names_in(entry.idea, topic) else f"{topic} ({entry.idea})"  # "bn"
+    parts = [f"# {heading}", _overview(topic, entry, chosen, ordered)]
 
     steps = ["## Key ideas, step by step"]
     for i, p in enumerate(ordered, start=1):

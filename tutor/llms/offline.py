@@ -156,14 +156,15 @@ class OfflineLLM(BaseLLM):
         if step:
             return step
         passages = conv.passages()
+        found = _key_ideas(topic)
         demo_tool = self._demo_tool(topic, conv)
-        if demo_tool and compose.topic_covered(topic, compose.notes_only(passages)) and not conv.called(demo_tool):
+        if demo_tool and found.taught and not conv.called(demo_tool):
             return action(f"A demo shows {topic} in numbers; I run it.", demo_tool, {})
         demo = _demo_from_observation(demo_tool, conv.observation_of(demo_tool)) if demo_tool else None
         from tutor.llms.lesson import compose_lesson
 
-        notes = compose.notes_only(passages)
-        lesson = compose_lesson(topic, passages, demo=demo, read_next=_read_next(topic, notes), companion=course_companion())
+        lesson = compose_lesson(topic, passages, demo=demo, read_next=_read_next(topic, found.steps),
+                                companion=course_companion(), found=found)
         return final("I compose the lesson from the passages, in the order the notes teach them.",
                      lesson.model_dump_json())
 
@@ -190,8 +191,8 @@ class OfflineLLM(BaseLLM):
 
         items = []  # the companion's questions on the topic's ideas, then on its neighbours that name it, then the notes'
         words = compose.content_words(topic)
-        if compose.topic_covered(topic, compose.notes_only(conv.passages())):
-            companion = course_companion()
+        companion = course_companion()
+        if companion.match(topic) or compose.topic_covered(topic, compose.notes_only(conv.passages())):
             entries = pick_entries(topic, conv.passages(), companion)[:2]
             items = rubric_items(entries)
             if len(items) < 3:
@@ -255,6 +256,14 @@ class OfflineLLM(BaseLLM):
             return step
         return final("I answer with the note passages that bear on the task, each cited.",
                      compose.compose_extract(query, conv.task_text, conv.passages()))
+
+
+def _key_ideas(topic: str) -> Any:
+    """The sections and points that teach the topic (tutor.llms.keyideas), read from the index the search read."""
+    from tutor.llms.keyideas import IndexLibrary, plan
+    from tutor.tools.notes import shared_retriever
+
+    return plan(topic, IndexLibrary(shared_retriever()), course_companion())
 
 
 def _coworkers(system: str) -> list[str]:
