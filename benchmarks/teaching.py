@@ -13,6 +13,10 @@ of quizzes, and the cold start of `tutor ask`.
    options are all siblings from the question's own section.
 4. Cold offline `tutor ask` against a bare `python -c "import torch, chromadb"`, fresh processes in turns.
 5. The first `tutor study` on a fresh home and on a warm one, against the same baseline (benchmarks/first_run.py).
+6. benchmarks/teaching_topics.jsonl: lessons whose overview and every key idea cite an allowed section (a topic the
+   notes do not teach: a short lesson naming the nearest sections); benchmarks/followups.jsonl: two-turn chats, the
+   second answer states the fact and repeats none of the first's lines; and, in part 1, the fact in the answer's
+   first sentence. `--only-answers` runs these three alone.
 Results go to benchmarks/out/teaching.json; Markdown tables are printed.
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from collections import Counter, defaultdict
@@ -28,6 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ASK_SET = REPO / "benchmarks" / "ask_set.jsonl"
 OUT = REPO / "benchmarks" / "out" / "teaching.json"
+TOPICS_SET = REPO / "benchmarks" / "teaching_topics.jsonl"
+FOLLOWUPS = REPO / "benchmarks" / "followups.jsonl"
 TOPICS = ["precision and recall", "dropout", "transformers", "attention", "IoU", "batch normalization",
           "word embeddings", "data lake", "transfer learning", "retrieval augmented generation"]
 
@@ -42,18 +49,91 @@ def ask_report(options) -> dict:
         answer = ask(row["question"], options)
         text = answer.answer.lower()
         fact = any(f.lower() in text for f in row["facts"])
+        lead = answer.answer.strip().split("\n", 1)[0].lower()  # the sentence that answers, first
+        first = any(f.lower() in lead for f in row["facts"])
         cited = any((c.source, c.section) == (row["source"], row["section"]) for c in answer.citations)
-        per_kind[row["kind"]].append((fact, cited))
-        if not (fact and cited):
-            misses.append({"question": row["question"], "fact": fact, "cited": cited,
+        per_kind[row["kind"]].append((fact, cited, first))
+        if not (fact and cited and first):
+            misses.append({"question": row["question"], "fact": fact, "cited": cited, "first": first,
                            "cited_sections": [c.section for c in answer.citations][:3]})
     every = [x for v in per_kind.values() for x in v]
 
-    def shares(xs: list[tuple[bool, bool]]) -> dict:
-        return {"n": len(xs), "fact": round(sum(f for f, _ in xs) / len(xs), 3),
-                "cited": round(sum(c for _, c in xs) / len(xs), 3), "both": round(sum(f and c for f, c in xs) / len(xs), 3)}
+    def shares(xs: list[tuple[bool, bool, bool]]) -> dict:
+        return {"n": len(xs), "fact": round(sum(f for f, _, _ in xs) / len(xs), 3),
+                "cited": round(sum(c for _, c, _ in xs) / len(xs), 3),
+                "both": round(sum(f and c for f, c, _ in xs) / len(xs), 3),
+                "first_sentence": round(sum(x for _, _, x in xs) / len(xs), 3)}
 
     return {"all": shares(every), "per_kind": {k: shares(v) for k, v in sorted(per_kind.items())}, "misses": misses}
+
+
+_CITE = re.compile(r"\[([^\[\]\u00a7]+?) \u00a7 ([^\[\]]+?)\]")
+
+
+def _cited(block: str) -> list[tuple[str, str]]:
+    return [(src.strip(), sec.split(" > ")[0].strip()) for src, sec in _CITE.findall(block)]
+
+
+def topics_report(options) -> dict:
+    """benchmarks/teaching_topics.jsonl (written from the notes alone, never tuned on): a topic the notes teach
+    gets a lesson whose overview and every key idea cite one of its allowed `##` sections; a topic they do not
+    teach (no allowed section) gets a short lesson that says so and names the nearest sections."""
+    from tutor.learning.flows import study
+
+    rows = [json.loads(line) for line in TOPICS_SET.read_text().splitlines() if line.strip()]
+    per_kind: dict[str, list[bool]] = defaultdict(list)
+    empty, misses = 0, []
+    for row in rows:
+        lesson = study(row["topic"], options, no_demo=True)
+        md = lesson.markdown
+        allowed = {(a["source"], a["section"]) for a in row["allowed"]}
+        overview = md.split("## Overview", 1)[1].split("## Key ideas", 1)[0] if "## Overview" in md else ""
+        keys = md.split("## Key ideas", 1)[1].split("\n## ", 1)[0] if "## Key ideas" in md else ""
+        steps = [_cited(line)[:1] for line in keys.splitlines() if re.match(r"^\d+\. \*\*", line)]
+        if allowed:
+            cites = _cited(overview) + [c for s in steps for c in s]
+            ok = bool(steps) and bool(_cited(overview)) and all(c in allowed for c in cites)
+            empty += not steps
+        else:  # says the notes do not teach it, names the nearest sections, teaches nothing
+            ok = not lesson.covered and not steps and bool(lesson.citations)
+        per_kind[row["kind"]].append(ok)
+        if not ok:
+            misses.append({"topic": row["topic"], "steps": [f"{s[0][0]} § {s[0][1]}" for s in steps if s],
+                           "overview": sorted({f"{a} § {b}" for a, b in _cited(overview)})})
+    every = [x for v in per_kind.values() for x in v]
+    return {"n": len(every), "on_allowed_sections": round(sum(every) / len(every), 3), "empty_lessons": empty,
+            "per_kind": {k: {"n": len(v), "share": round(sum(v) / len(v), 3)} for k, v in sorted(per_kind.items())},
+            "misses": misses}
+
+
+def followups_report(options) -> dict:
+    """benchmarks/followups.jsonl (never tuned on): two turns of `tutor chat`; the second, elliptical, is
+    answered about the first's topic: its answer states the fact (any / all of its keywords) and repeats none
+    of the first answer's lines."""
+    from tutor.learning.conversation import ChatSession, answer_lines
+    from tutor.llms.answer import repeats
+
+    rows = [json.loads(line) for line in FOLLOWUPS.read_text().splitlines() if line.strip()]
+    results, misses = [], []
+    for row in rows:
+        chat = ChatSession(options=options, store=None)
+        chat.handle(row["first"])
+        first = chat.said
+        second = chat.handle(row["second"]).markdown.split("**Ask next:**", 1)[0].lower()
+        said = chat.said
+        anyk = any(k.lower() in second for k in row["keywords"])
+        allk = all(k.lower() in second for k in row["keywords"])
+        repeated = [line for line in said if repeats(line, first)]
+        cited = f"{row['source']} \u00a7 {row['section']}".lower() in second
+        results.append((anyk, allk, not repeated, cited))
+        if not (anyk and not repeated):
+            misses.append({"first": row["first"], "second": row["second"], "keywords": row["keywords"],
+                           "answer": second[:300], "repeated": repeated[:2]})
+    n = len(results)
+    return {"n": n, "fact_any_keyword": round(sum(r[0] for r in results) / n, 3),
+            "fact_all_keywords": round(sum(r[1] for r in results) / n, 3),
+            "repeats_none": round(sum(r[2] for r in results) / n, 3),
+            "right_section_cited": round(sum(r[3] for r in results) / n, 3), "misses": misses}
 
 
 def lesson_report(options) -> list[dict]:
@@ -129,12 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--quick", action="store_true", help="fewer timing rounds")
     parser.add_argument("--no-cli", action="store_true", help="skip the command-line timings")
+    parser.add_argument("--only-answers", action="store_true",
+                        help="only the topic lessons, ask and follow-ups (no quiz, ten-lesson parts or timings)")
     args = parser.parse_args(argv)
 
     in_process_settings(new_root())
     options = CrewOptions(model="offline")
-    report = {"ask": ask_report(options), "lessons": lesson_report(options), "quiz": quiz_report(options)}
-    if not args.no_cli:
+    report = {"ask": ask_report(options), "topics": topics_report(options), "followups": followups_report(options)}
+    if not args.only_answers:
+        report.update(lessons=lesson_report(options), quiz=quiz_report(options))
+    if not (args.no_cli or args.only_answers):
         report["cli"] = cli_timings(args.quick)
         speed_root = new_root()
         report["first_run"] = first_run.measure(speed_root, "transformers", 3 if args.quick else 5, before=False,
@@ -144,9 +228,23 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
     a = report["ask"]
-    print("| questions | n | fact in the answer | right section cited | both |\n|---|---:|---:|---:|---:|")
+    print("| questions | n | fact in the first sentence | fact in the answer | right section cited | both |\n"
+          "|---|---:|---:|---:|---:|---:|")
     for kind, m in [("all", a["all"]), *a["per_kind"].items()]:
-        print(f"| {kind} | {m['n']} | {m['fact']:.3f} | {m['cited']:.3f} | {m['both']:.3f} |")
+        print(f"| {kind} | {m['n']} | {m['first_sentence']:.3f} | {m['fact']:.3f} | {m['cited']:.3f} | {m['both']:.3f} |")
+    t = report["topics"]
+    print(f"\nTopic lessons (teaching_topics.jsonl): {t['n']}, overview and every key idea on an allowed section "
+          f"(or, untaught, a short lesson naming the nearest): {t['on_allowed_sections']:.3f}; empty: {t['empty_lessons']}")
+    for kind, m in t["per_kind"].items():
+        print(f"- {kind}: {m['share']:.3f} of {m['n']}")
+    f = report["followups"]
+    print(f"\nFollow-ups (followups.jsonl): {f['n']}; second answer states the fact: any keyword {f['fact_any_keyword']:.3f}, "
+          f"all {f['fact_all_keywords']:.3f}; repeats none of the first answer's lines {f['repeats_none']:.3f}; "
+          f"cites the fact's section {f['right_section_cited']:.3f}")
+    if args.only_answers:
+        args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        print(f"Wrote {args.out}")
+        return 0
     print("\n| topic | overview from its concept | notes lines quoted | intuition | worked example | misconceptions "
           "| checks above remember |")
     print("|---|---|---:|---|---|---|---:|")

@@ -31,6 +31,8 @@ MAX_QUESTION_CHARS = 2_000
 _FOLLOW_UP = re.compile(r"^\s*(and|but|so|then|also|what about|how about|what if|why not|why|how|at|in|during|"
                         r"is it|does it|can it|is that|does that|ok|okay)\b", re.I)
 _PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|their|one|ones)\b", re.I)
+_IT = re.compile(r"\b(it|this|that)(?=\s*\??\s*$)", re.I)  # the pronoun that ends a follow-up stands for its topic
+_CITE = re.compile(r"\s*(\[[^\]]*\u00a7[^\]]*\]|\*\(tutor's explanation.*\)\*)\s*$")
 _QUESTION = re.compile(r"^\s*(what|why|how|when|where|which|who|whose|whom|can|could|does|do|did|is|are|was|were|"
                        r"should|would|will|explain|tell me|show me|give me)\b", re.I)
 KEEPS_RATING = ("help", "progress")  # commands that leave an unsure answer waiting for its rating
@@ -56,13 +58,15 @@ def check_question(text: str) -> str:
     return text
 
 
-def ask(question: str, options: Any) -> Answer:
-    """The answer to a learner's question, grounded in the notes; a model's prose answer is kept, not dropped."""
+def ask(question: str, options: Any, said: tuple[str, ...] = (), about: str = "") -> Answer:
+    """The answer to a learner's question, grounded in the notes; a model's prose answer is kept, not dropped.
+    A chat's follow-up gives `said` (the lines the previous answer showed, which the offline answer does not
+    repeat) and `about` (the previous topic)."""
     from tutor.crew.run import build_and_run
     from tutor.learning.flows import verify_citations
 
     question = check_question(question)
-    direct = _offline_answer(question, options)
+    direct = _offline_answer(question, options, said, about)
     if direct is not None:
         return verify_citations(direct, "answer")
     # The answer comes from the notes: no demo is offered, so no demo module (nor torch) is imported.
@@ -81,7 +85,7 @@ def ask(question: str, options: Any) -> Answer:
     return verify_citations(answer, "answer")
 
 
-def _offline_answer(question: str, options: Any) -> Answer | None:
+def _offline_answer(question: str, options: Any, said: tuple[str, ...] = (), about: str = "") -> Answer | None:
     """The built-in offline model's answer without starting a crew (tutor.llms.direct), or None where the
     crew must run: a teacher's YAML that changes who answers, --verbose, --process hierarchical."""
     from tutor.crew.run import skips_the_crew
@@ -89,7 +93,7 @@ def _offline_answer(question: str, options: Any) -> Answer | None:
 
     if not skips_the_crew("answer_question", "answer", options):
         return None
-    answer = direct.answer(question, direct.search_as_the_agent(question, direct.ANSWER_PASSAGES))
+    answer = direct.answer(question, direct.search_as_the_agent(question, direct.ANSWER_PASSAGES), said, about)
     answer.question = question
     return answer
 
@@ -121,6 +125,7 @@ class ChatSession:
     quiz_id: int | None = None
     turns: int = 0
     rating: Any = None  # an unsure grade waiting for the learner's own rating: (item, answer, grade)
+    said: tuple[str, ...] = ()  # the lines of the last answer: a follow-up's answer adds something new
 
     def handle(self, line: str) -> Turn:
         self.turns += 1
@@ -158,7 +163,8 @@ class ChatSession:
         topic_words = set(content_words(self.topic))
         short = len(own) <= 3 and (bool(_FOLLOW_UP.match(question)) or bool(_PRONOUN.search(question)) or len(own) <= 1)
         if short and not topic_words & set(own):
-            return f"{question} (about {self.topic})"
+            named = _IT.sub(self.topic.lower(), question, count=1)  # "what happens without it?"
+            return named if named != question else f"{question} (about {self.topic})"
         return question
 
     def _ask(self, text: str) -> Turn:
@@ -167,9 +173,11 @@ class ChatSession:
         except UsageError as e:
             return Turn(notes=[str(e)])
         asked = self.in_context(question)
-        answer = ask(asked, self.options)
+        follow_up = asked != question
+        answer = ask(asked, self.options, said=self.said if follow_up else (), about=self.topic if follow_up else "")
         if answer.covered and answer.citations:
             self.topic = _topic_of(asked, answer, self.topic)
+            self.said = answer_lines(answer)
         return Turn(markdown=render_answer(answer))
 
     def _grade(self, text: str, item: Any) -> Turn:
@@ -217,6 +225,16 @@ class ChatSession:
             return []
         self.rating = None
         return ["your last answer was not recorded: it waited for your yes / partly / no"]
+
+
+def answer_lines(answer: Answer) -> tuple[str, ...]:
+    """An answer's sentences without their bullets, quotes and citations: what a follow-up must not repeat."""
+    lines = []
+    for line in answer.answer.splitlines():
+        text = _CITE.sub("", line.strip().removeprefix("- ")).strip().strip("\u201c\u201d").strip()
+        if text:
+            lines.append(text)
+    return tuple(lines)
 
 
 def _topic_of(question: str, answer: Answer, previous: str) -> str:

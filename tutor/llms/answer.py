@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tutor.crew.outputs import Answer, Citation
-from tutor.knowledge.companion import EXPLANATION, Companion
+from tutor.knowledge.companion import EXPLANATION, Companion, names_in
 from tutor.knowledge.chunking import TERM_LINE, title
 from tutor.llms.compose import content_words, mentions, notes_only, plain, topic_covered
 from tutor.llms.protocol import Retrieved
@@ -30,6 +30,16 @@ _REASON = re.compile(r"\b(to (prevent|avoid|reduce|improve|make|allow|help|captu
 _YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|should|will|would|isn't|doesn't)\b|\b(true|wrong|mistake|"
                      r"confus\w*|myth|misconception)\b", re.I)
 _LISTING = re.compile(r"\b(what are|which are|list|name the|kinds of|types of|steps|components|v's)\b", re.I)
+_EFFECT_Q = re.compile(r"\b(what happens|what would happen|what if|happen\w*|without|too (high|low|big|small|large)|"
+                       r"(really|very) (high|low)|goes? wrong|instead)\b", re.I)
+_EFFECT = re.compile(r"\b(lead\w* to|result\w* in|caus\w+|risk\w*|improv\w+|reduc\w+|increas\w+|lower\w*|more|fewer|"
+                     r"cannot|can't|no longer|los(e|es|t)|without|otherwise|would|miss\w*|duplicat\w+|unable)\b", re.I)
+_PROBLEM_Q = re.compile(r"\b(bad|weak\w*|limit\w*|problem\w*|drawback\w*|hard|challeng\w*|downside\w*|wrong|issue\w*|"
+                        r"struggle\w*|fail\w*)\b", re.I)
+_PROBLEM = re.compile(r"\b(limitation\w*|struggl\w+|challeng\w+|ignor\w+|cannot|can't|expensive|intensive|requir\w+|"
+                      r"misleading|lack\w*|sensitiv\w+|difficult\w*|costly|stale|outdated)\b", re.I)
+_SIMPLER = re.compile(r"\b(simpler|simply|simple terms|plain (words|english)|eli5|like i'?m five|easier|in short)\b", re.I)
+_DEFINE = re.compile(r"^\s*(what('?s| is| are| does .{1,40} (mean|stand for))|define|meaning of)\b", re.I)
 _EXAMPLE_LINE = re.compile(r"(^|\u2014 )[*_]*examples?[*_]*:", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 
@@ -112,6 +122,15 @@ def same_text(a: str, b: str) -> bool:
     return bare(a) == bare(b)
 
 
+def repeats(text: str, said: Sequence[str]) -> bool:
+    """The line says again what one of `said` said: the same words, or one inside the other ("Solutions:
+    Batch Normalization: ..." and "Batch Normalization: ...")."""
+    def bare(t: str) -> str:
+        return " ".join(re.sub(r"[*_`\u201c\u201d\"]", "", t).split()).lower().rstrip(".")
+    mine = bare(text)
+    return any(mine and (bare(t) in mine or mine in bare(t)) for t in said if len(bare(t)) > 15)
+
+
 QUESTION_WORDS = frozenset(
     "happen happens happened need needs needed work works mean means meant used using use uses make makes made "
     "help helps exactly really actually anything something thing things way ways kind kinds good bad better "
@@ -141,7 +160,12 @@ def compose_answer(
     passages: list[Retrieved],
     embed: Callable[[list[str]], np.ndarray] | None = None,
     companion: Companion | None = None,
+    said: Sequence[str] = (),
+    about: str = "",
 ) -> Answer:
+    """The sentence that answers the question first, then the cited lines on it. `said`: what the previous
+    answer of a conversation showed, never shown again (a follow-up adds something new); `about`: the topic a
+    follow-up is about, whose own lines and explanations come first."""
     notes = notes_only(passages)
     if not question_covered(question, passages):
         near: list[Citation] = []
@@ -155,17 +179,22 @@ def compose_answer(
                 f"The nearest sections they do cover: {names}.")
         return Answer(question=question, answer=text, citations=near, covered=False,
                       suggestions=[f"What do the notes say about {title(c.section)}?" for c in near[:2]])
-    cands = _candidates(passages)
+    cands = [c for c in _candidates(passages) if not repeats(c.text, said)]
+    defined = [c for c in _definitions(question, notes, companion, []) if not repeats(c.text, said)]
+    ideas = companion.match(about)[:1] if companion and about else []
+    if not cands and not defined:
+        return Answer(question=question, answer="The notes say nothing more on this than the answer above.",
+                      citations=[], covered=True, suggestions=_suggestions(question, [], companion))
     words = set(content_words(question))
-    sims = np.zeros(len(cands))
-    if embed is not None and cands:
-        vectors = np.asarray(embed([question, *[c.read_as for c in cands]]), dtype=np.float32)
+    sims = np.zeros(len(cands) + len(defined))
+    if embed is not None and (cands or defined):
+        vectors = np.asarray(embed([question, *[c.read_as for c in cands + defined]]), dtype=np.float32)
         q, rest = vectors[0], vectors[1:]
         norms = np.linalg.norm(rest, axis=1) * (np.linalg.norm(q) or 1.0)
         sims = rest @ q / np.where(norms == 0, 1.0, norms)
     why, example, compare = bool(_WHY.search(question)), bool(_EXAMPLE.search(question)), bool(_COMPARE.search(question))
     yes_no = bool(_YES_NO.search(question))
-    for c, sim in zip(cands, sims):
+    for c, sim in zip(cands + defined, sims):
         shared = sum(1 for w in words if mentions(c.read_as, w))
         c.score = float(sim) + 0.08 * shared + 0.1 * c.passage.similarity
         if why and _REASON.search(c.text):
@@ -178,25 +207,69 @@ def compose_answer(
             c.score -= 0.15  # the notes' example line ("Example: BERT (...)") names a case, it explains nothing
         if c.text.startswith("It is not true that") and not yes_no:
             c.score -= 0.12  # a correction answers "is it true that ...?", not "why ...?"
+        if about and (names_in(about, c.read_as) or any(
+                companion and companion.for_passage(c.passage.source, c.passage.section, c.passage.subsection) is e
+                for e in ideas)):
+            c.score += 0.15  # a follow-up is about the previous topic
     chosen = _choose(cands, compare=compare, listing=bool(_LISTING.search(question)), example=example)
-    defined = _definitions(question, notes, companion, chosen)
+    defined = [c for c in defined if not any(same_text(c.text, o.text) for o in chosen)]
     notes_lines = [c for c in chosen if not c.companion]
     mine = [c for c in chosen if c.companion]
     if not example:  # one worked example at most, after the explanation, when none was asked for
         examples = [c for c in mine if c.text.startswith("For example:")]
         mine = [c for c in mine if c not in examples] + examples[:1]
     chosen = (defined + notes_lines)[: max(len(notes_lines), len(defined) + 2)] + mine
-    lines = []
-    for c in chosen:
-        p = c.passage
-        lines.append(f"- {c.text} {p.cite}" if c.companion else f"- \u201c{c.text}\u201d {p.cite}")
+    lead = _lead(question, chosen, defined, follow_up=bool(said))
+    rest = [c for c in chosen if c is not lead]
+    lines = [_shown(lead, bullet=False)] + ([""] + [_shown(c) for c in rest] if rest else [])
     citations: list[Citation] = []
-    for c in chosen:
+    for c in [lead, *rest]:
         cite = Citation(source=c.passage.source, section=c.passage.section, kind=c.passage.kind)
         if cite not in citations:
             citations.append(cite)
     return Answer(question=question, answer="\n".join(lines), citations=citations,
                   suggestions=_suggestions(question, chosen, companion))
+
+
+def _shown(c: Candidate, bullet: bool = True) -> str:
+    """A notes line quoted, a companion sentence labelled as the tutor's explanation; each cited."""
+    text = f"{c.text} {c.passage.cite}" if c.companion else f"\u201c{c.text}\u201d {c.passage.cite}"
+    return f"- {text}" if bullet else text
+
+
+COMPANION_LEADS_BY = 0.3  # how much closer to the question a companion sentence must be to lead before the notes
+
+
+def _lead(question: str, chosen: list[Candidate], defined: list[Candidate], follow_up: bool = False) -> Candidate:
+    """The sentence that answers the question: its definition for "what is ...", the reason for "why",
+    the consequence for "what happens if", the weakness for "what is bad about", a worked example when one
+    is asked for, the tutor's plain words for "simpler"; else the line closest to the question, the words
+    the notes' line closest to the question, the tutor's sentence only when clearly closer."""
+    if defined and _DEFINE.search(question) and not _EFFECT_Q.search(question) and not _PROBLEM_Q.search(question):
+        return defined[0]
+    pool = chosen or defined
+    intents = [(_WHY, _REASON), (_EFFECT_Q, _EFFECT), (_PROBLEM_Q, _PROBLEM)]
+
+    def value(c: Candidate) -> float:
+        v = c.score + sum(0.12 for asked, says in intents if asked.search(question) and says.search(c.text))
+        if _EXAMPLE.search(question) and (c.text.startswith("For example:") or _EXAMPLE_LINE.search(c.text)):
+            v += 0.3
+        if _SIMPLER.search(question) and c.companion and not c.text.startswith(("For example:", "It is not true")):
+            v += 0.4
+        if c.text.startswith("It is not true that") and not _YES_NO.search(question):
+            v -= 0.2
+        if c.text.startswith(">") or (not _EXAMPLE.search(question) and _EXAMPLE_LINE.search(c.text)):
+            v -= 0.2  # an editor's note or the notes' example line names a case; it answers nothing
+        return v
+
+    ours = [c for c in pool if not c.companion]
+    best = max(ours, key=value) if ours else None
+    mine = [c for c in pool if c.companion and (not c.text.startswith("For example:") or _EXAMPLE.search(question))]
+    told = max(mine, key=value) if mine else None
+    if best is None or (told is not None and (
+            _SIMPLER.search(question) or value(told) > value(best) + (0.1 if follow_up else COMPANION_LEADS_BY))):
+        return told or max(pool, key=value)
+    return best  # the notes' own words lead, unless the tutor's explanation answers clearly better
 
 
 def _choose(cands: list[Candidate], compare: bool, listing: bool, example: bool) -> list[Candidate]:

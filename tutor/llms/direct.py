@@ -27,14 +27,15 @@ def search_as_the_agent(query: str, k: int) -> list[Retrieved]:
     return parse_passages(format_passages(shared_retriever().search_with_companion(query, k=k)))
 
 
-def answer(question: str, passages: list[Retrieved]) -> Answer:
-    """The offline answer to a learner's question from the passages its search found."""
+def answer(question: str, passages: list[Retrieved], said: tuple[str, ...] = (), about: str = "") -> Answer:
+    """The offline answer to a learner's question from the passages its search found; `said`: the lines the
+    previous answer of a conversation showed, not shown again."""
     from tutor.knowledge.companion import course_companion
     from tutor.llms.answer import compose_answer
     from tutor.tools.notes import shared_retriever
 
     embedder = shared_retriever().store.embedder
-    return compose_answer(question, passages, embed=embedder, companion=course_companion())
+    return compose_answer(question, passages, embed=embedder, companion=course_companion(), said=said, about=about)
 
 
 def grade(question: str, reference: str, answer_text: str, passages: list[Retrieved]) -> tuple[str, str]:
