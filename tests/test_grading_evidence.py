@@ -167,3 +167,45 @@ def test_unsure_keeps_a_best_guess_and_strict_turns_it_into_a_verdict():
 def test_scores_sit_in_the_verdicts_band():
     assert banded("correct", 0.0) == 0.7 and banded("correct", 1.0) == 1.0
     assert 0.4 <= banded("partially_correct", 0.5) < 0.7 and banded("incorrect", 1.0) < 0.4
+
+
+def test_a_flip_decides_only_in_a_near_copy_of_a_short_point():
+    """"does not drop neurons" said back is a contradiction; "if there is no error no update is made" in a longer
+    explanation of a long reference is the learner's own reasoning: never a sure "incorrect" on those words."""
+    point = "Dropout randomly drops neurons during training to prevent reliance on specific nodes."
+    flipped = evidence("Dropout does not drop neurons during training to prevent reliance on specific nodes.", point)
+    assert flipped.flipped and flipped.near_copy
+    assert decide(flipped, np.array([0.9, 0.05, 0.03, 0.02])).reason == "contradicted"
+    reference = ("The perceptron changes its weights only when it misclassifies an example: the change is proportional to "
+                 "the error times the input, scaled by the learning rate. When the error is zero, the weights do not "
+                 "change, and after enough epochs on separable data the updates stop. A bias input of one lets the "
+                 "boundary move away from the origin.")
+    answer = ("Each weight moves in proportion to the error times its input, scaled by the learning rate; if there is "
+              "no error then no change is made, so the weights stay as they are for examples it already gets right, "
+              "and with separable data it eventually stops updating.")
+    long = evidence(answer, reference)
+    assert not long.near_copy
+    long.flipped = [("change", "no change")]  # what the aligner may read in "no change is made"
+    decided = decide(long, np.array([0.8, 0.1, 0.05, 0.05]))
+    assert decided.reason != "contradicted" and decided.verdict != "incorrect", decided
+
+
+def test_the_belief_moves_the_score_never_the_verdict_and_ignores_the_pair_beyond_its_lengths():
+    from tutor.grading.belief import FEATURES, Blend, shared_belief
+
+    belief = shared_belief()
+    assert isinstance(belief, Blend), "tutor/grading/belief.json is shipped: python -m tutor.grading.fit_belief"
+    row = np.zeros(len(FEATURES))
+    row[:4] = np.log([0.9, 0.05, 0.03, 0.02])
+    row[4:10] = [0.2, 0.3, 0.2, 0.2, 0.3, 0.0]
+    other = row.copy()
+    other[:4] = np.log([0.02, 0.03, 0.05, 0.9])
+    row[10] = other[10] = belief.hi + 10  # longer than any answer the pair model trained on: its reading is not weighed
+    assert np.allclose(belief.probabilities(row), belief.probabilities(other))
+    row[10] = other[10] = 10  # a short answer: it is
+    assert not np.allclose(belief.probabilities(row), belief.probabilities(other))
+    ev = evidence("Dropout randomly drops neurons during training to prevent reliance on specific nodes.",
+                  "Dropout randomly drops neurons during training to prevent reliance on specific nodes.")
+    pair = np.array([0.9, 0.05, 0.03, 0.02])
+    low, high = (decide(ev, pair, believed=np.array(b)) for b in ([0.1, 0.1, 0.4, 0.4], [0.95, 0.03, 0.01, 0.01]))
+    assert low.verdict == high.verdict == "correct" and low.score <= high.score

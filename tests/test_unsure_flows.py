@@ -203,7 +203,7 @@ def test_chat_a_new_question_drops_the_unrated_answer_and_is_answered(chat, monk
     from tutor.crew.outputs import Answer
     from tutor.learning import conversation
 
-    monkeypatch.setattr(conversation, "ask", lambda q, options: Answer(question=q, answer="Weight decay adds a penalty."))
+    monkeypatch.setattr(conversation, "ask", lambda q, options, **kw: Answer(question=q, answer="Weight decay adds a penalty."))
     chat.handle("it drops some units")
     turn = chat.handle("what is weight decay?")
     assert "Weight decay adds a penalty." in turn.markdown and "not recorded" in turn.notes[0]

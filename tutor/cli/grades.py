@@ -98,9 +98,12 @@ def render_grade(graded: Any) -> None:
             console().print("[red]contradicted:[/] " + escape("; ".join(graded.contradicted)))
         if graded.missed:
             console().print("[red]missed:[/] " + escape("; ".join(graded.missed)))
-    console().print(escape(graded.feedback))
-    if graded.verdict == "unsure":
-        console().print("[dim]Compare your answer with the key point and judge it yourself; in a quiz or a review "
-                        "you are asked, and your rating schedules the card. --strict forces a verdict.[/]")
+    if graded.verdict == "unsure" and graded.key_point:  # the feedback would only say the key point again
+        console().print("I can't tell whether your answer says this: compare it with the key point and judge it "
+                        "yourself (yes / partly / no).")
+        console().print("[dim]In a quiz or a review you are asked, and your rating schedules the card. "
+                        "--strict forces a verdict.[/]")
+    else:
+        console().print(escape(graded.feedback))
     for c in graded.citations:
         console().print(f"[dim]see {escape(c.get('section', ''))} ({escape(c.get('source', ''))})[/]")

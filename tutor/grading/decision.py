@@ -4,12 +4,14 @@ verdict, the score and the confidence.
 The first case that holds decides:
 
     nothing written                                  incorrect   (certain)
-    nothing said: at most one word beyond the question's, none of the point's
+    nothing said: at most one word beyond the question's, none of the point's, the sentence far from the point
                                                      incorrect
-    a flipped negation, a substituted term, a wrong number, a comparison's sides swapped
+    a flipped negation, a substituted term, a wrong number in a near-copy of a short point (about its
+    length, mostly its words), a comparison's sides swapped
                                                      incorrect   ("contradicted": the feedback names it; the
                                                                   meaning model, trained on no near-copies,
                                                                   cannot read these, so the words decide)
+    (the same in a longer answer may be the learner's own explanation: never "correct" by meaning, at most unsure)
     the point's words without a sentence (a bare list of them, shuffled)
                                                      incorrect   (no credit)
     the point's numbers, all right                   correct
@@ -19,8 +21,11 @@ The first case that holds decides:
                                                                   reads the answer as right: unsure
     a near-copy with one of the point's words replaced by a word that is no term
                                                      unsure      (meaning cannot tell a paraphrase from a swap)
+    no word of the point, nothing near its words' meanings, the sentence far from it (cosine below UNRELATED)
+                                                     incorrect   ("off_topic": "purple monkey dishwasher")
     the pair model, calibrated: P(correct) >= CONFIDENT        correct
-        P(correct or incomplete) >= CONFIDENT, part of the point stated     partially correct
+        P(correct or incomplete) >= CONFIDENT, part of the point stated (not most of it read as right)
+                                                                            partially correct
         P(contradictory or unrelated) >= AT_LEAST_WRONG, most of the point not stated   incorrect
     none of the point stated, another topic (sentence cosine below OFF_TOPIC), meaning leaning wrong
                                                      incorrect   ("off_topic")
@@ -29,7 +34,10 @@ The first case that holds decides:
 Errors are not symmetric: telling a right learner they are wrong is the worst a tutor can do. So a verdict
 of "incorrect" from meaning alone needs more confidence than "correct", and needs the answer not to state
 most of the point; where the evidence and the pair model disagree, the grade is unsure, never a guess.
-The score is the expected credit, P(correct) + PARTIAL_CREDIT x P(incomplete), placed in the verdict's band.
+The score is the expected credit, P(correct) + PARTIAL_CREDIT x P(incomplete), of the belief (`believed`,
+tutor/grading/belief.py: the pair model's reading and the evidence weighed by a fit on questions the pair model
+never saw; the evidence alone for answers longer than those it trained on), placed in the verdict's band. The
+verdicts read the pair model's calibrated probabilities: the belief moves the score, never the verdict.
 `strict` turns unsure into the verdict its best-guess score earns (for whoever needs one).
 """
 
@@ -48,7 +56,9 @@ SHUFFLED = 0.6  # word pairs in the point's order below this (about half: random
 OWN_WORDS_LISTED = 0.9  # a word list is the point's own words when this share of its words states the point
 OFF_TOPIC = 0.3  # sentence cosine below which an answer that states none of the point is about something else
 OFF_TOPIC_RECALL = 0.2
+UNRELATED = 0.2  # no word of the point, its words' meanings and the sentence this far: another subject, whatever meaning reads
 STATES_PART = 0.3  # share of the point's words an answer states for meaning to call it partly correct
+STATES_MOST = 0.6  # ... and below which it may be partly correct though meaning leans to correct
 SIBLING_MARGIN = 0.3  # another point stated by this much more than the one asked, and said back
 CONFIDENT = 0.75  # calibrated P of correct or partly correct from which the pair model's reading is a verdict
 AT_LEAST_WRONG = 0.9  # calibrated P(contradictory + unrelated) from which meaning alone says wrong
@@ -84,25 +94,28 @@ def said_back(ev: Evidence) -> bool:
 
 
 def no_sentence(ev: Evidence) -> bool:
-    """The point's own words without its sentence: a bare list of them, or them shuffled."""
-    shuffled = len(ev.stated) >= 5 and ev.lexical_recall >= SAID_BACK - 0.2 and ev.in_order < SHUFFLED
+    """The point's own words without its sentence: a bare list of them, or a short point's words shuffled (in a
+    long reference, whose words recur across its sentences, a paraphrase's order says nothing)."""
+    shuffled = len(ev.stated) >= 5 and ev.lexical_recall >= SAID_BACK - 0.2 and ev.in_order < SHUFFLED and ev.near_copy
     return (ev.keyword_list and ev.precision >= OWN_WORDS_LISTED) or shuffled
 
 
 def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,
-           similarity: float = 1.0) -> Decision:
+           similarity: float = 1.0, swapped: bool = False, believed: np.ndarray | None = None) -> Decision:
     """The verdict for an answer: `ev` its evidence against the point it states best (None: nothing written),
     `pair` the pair model's calibrated P(correct, incomplete, contradictory, unrelated), `sibling` its evidence
     against the other concept's point it states best, `similarity` the cosine of the two texts' sentence
-    embeddings (MiniLM puts a paraphrase above 0.4 and another topic below 0.3)."""
-    credit = expected_credit(pair)
+    embeddings (MiniLM puts a paraphrase above 0.4 and another topic below 0.3), `swapped` whether a comparison's
+    sides were given each other's definitions."""
+    credit = expected_credit(pair if believed is None else believed)
     wrong = float(pair[2] + pair[3])
     if ev is None:
         return Decision("incorrect", 0.0, 1.0, "blank")
-    if ev.answer_words <= 1 and ev.recall == 0:  # "I do not know", "no idea": nothing of the point, nothing else
+    if ev.answer_words <= 1 and ev.recall == 0 and similarity < OFF_TOPIC:  # "I do not know", "no idea": nothing
         return Decision("incorrect", banded("incorrect", min(credit, 0.25)), EVIDENCE, "nothing_said")
-    if ev.contradicted:  # the meaning model never learnt to read a flipped or swapped near-copy: the words decide
+    if ev.contradicted and (ev.near_copy or swapped):  # a flipped or swapped near-copy: the words decide
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "contradicted")
+    doubted = ev.contradicted  # a "not" or another term in a longer answer: maybe the opposite, maybe an explanation
     if no_sentence(ev):
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
     if ev.numbers_right and ev.recall >= FRAME_KEPT:
@@ -113,13 +126,16 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
         if wrong + pair[1] >= 0.5:  # another concept's point said back, and meaning does not read it as right
             return Decision("incorrect", banded("incorrect", min(credit, 0.5)), max(wrong, 0.5), "sibling")
         return _unsure(credit, float(pair[0]), strict)
-    if ev.replaced and ev.recall >= FRAME_KEPT:  # a near-copy with a word of the point replaced: meaning can't tell
+    if ev.replaced and ev.recall >= FRAME_KEPT and ev.near_copy:  # a near-copy with a word replaced: meaning can't tell
         return _unsure(credit, float(pair[0]), strict)
+    if ev.recall == 0 and ev.soft_recall < UNRELATED and similarity < UNRELATED:  # nothing of the point, another subject
+        return Decision("incorrect", banded("incorrect", min(credit, 0.25)), min(1.0, 1.0 - similarity), "off_topic")
     if wrong >= 0.5 and ev.recall < OFF_TOPIC_RECALL and similarity < OFF_TOPIC:  # about something else entirely
-        return Decision("incorrect", banded("incorrect", credit), max(wrong, 1.0 - similarity), "off_topic")
-    if pair[0] >= CONFIDENT:
+        return Decision("incorrect", banded("incorrect", credit), min(1.0, max(wrong, 1.0 - similarity)), "off_topic")
+    if pair[0] >= CONFIDENT and not doubted:
         return Decision("correct", banded("correct", credit), float(pair[0]), "meaning")
-    if (pair[1] >= CONFIDENT or pair[0] + pair[1] >= CONFIDENT) and ev.recall >= STATES_PART:
+    reads_part = pair[1] > pair[0] or ev.recall < STATES_MOST  # most of the point stated, read as right: not "partly"
+    if (pair[1] >= CONFIDENT or pair[0] + pair[1] >= CONFIDENT) and ev.recall >= STATES_PART and reads_part:
         return Decision("partially_correct", banded("partially_correct", credit), float(pair[0] + pair[1]), "meaning")
     if wrong >= AT_LEAST_WRONG and ev.recall < FRAME_KEPT:
         return Decision("incorrect", banded("incorrect", credit), wrong, "meaning")

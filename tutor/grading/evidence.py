@@ -31,6 +31,9 @@ MEANING_AT = 0.5  # contextual cosine from which a word states a point's word (f
 NUMBER_TOLERANCE = 0.01  # relative: 0.35 states 0.350 and 0.3499, not 0.3
 FRAME_KEPT = 0.5  # share of the point's words an answer states for a flip or a substitution in it to count
 SAME_SLOT_AT = 0.8  # another term in a point word's slot reads close in context; from this close it is a synonym
+_LEAD_TERM = re.compile(r"^[^:.!?]{1,60}:(?=\s)")  # "Dropout:" / "Horizontal Scaling:" / "GAP (Global Average Pooling):"
+NEAR_COPY_POINT = 24  # a point of at most this many words (a bullet, a quiz answer, a comparison's two bullets)
+NEAR_COPY_LENGTH = 1.5  # ... and an answer of at most this many times its words (+ 4) is read as a near-copy of it
 LOCAL_WINDOW = 4  # answer words between two stated neighbours of the point for them to still read in order
 # Verbs that deny what follows as "not" does: "prevents reliance" agrees with "cannot rely".
 SOFT_NEGATORS = frozenset({
@@ -93,6 +96,14 @@ class Evidence:
     @property
     def contradicted(self) -> bool:
         return bool(self.flipped or self.substituted or self.wrong_numbers)
+
+    @property
+    def near_copy(self) -> bool:
+        """The answer is about as long as a short point and mostly states its words: where a flipped or replaced
+        word says the opposite. In a longer answer, or against a long reference, a "not" or another term near the
+        point's words is most often the learner's own explanation ("if there is no error, no update is made")."""
+        own = sum(1 for w in self.words if not w.given)
+        return own <= NEAR_COPY_POINT and self.answer_words <= NEAR_COPY_LENGTH * own + 4 and self.precision >= 0.5
 
     @property
     def numbers_right(self) -> bool:
@@ -281,7 +292,9 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
     recall = sum(1 for w in credited if w.how) / len(credited) if credited else (1.0 if words and all(w.how for w in words) else 0.0)
     soft = float(np.mean([1.0 if w.how in ("same", "stem", "number", "spelling") else max(w.similarity, 0.0)
                           for w in credited])) if credited else recall
-    replaced = _replacements(words, a, info, term_stems)
+    lead = _LEAD_TERM.match(point)
+    named = sum(1 for i in _content(p.words) if lead and p.spans[i][1] <= lead.end())  # the point's name's words
+    replaced = _replacements(words, a, info, term_stems, skip=named)
     a_new = [j for j in info["a_idx"] if stem(a.words[j]) not in given_stems]
     precision = sum(1 for j in a_new if j in info["used"]) / len(a_new) if a_new else 0.0
     results = _result_numbers(point, p)
@@ -308,19 +321,20 @@ def _in_order(words: list[Word]) -> float:
     return sum(1 for x, y in pairs if x < y) / len(pairs) if pairs else 1.0
 
 
-def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str]) -> list[tuple[str, str, bool]]:
+def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str], skip: int = 0) -> list[tuple[str, str, bool]]:
     """A point's word not stated, in a frame the answer keeps (its neighbours on both sides stated, a few words
     apart), with another word standing between them, one far in meaning: (point's word, answer's word, whether
     that word is a term of the notes or the reference). A term in its place is a substitution ("drops the
     learning rate during training" for "drops neurons during training"); another word may be a paraphrase the
     aligner missed, and keeps the answer from reading as the point said back. Only where the answer states
-    most of the point: in other words there is no frame to read a replacement in."""
+    most of the point: in other words there is no frame to read a replacement in. The point's name before its
+    colon (its first `skip` words: "Dropout:") is never replaced: "it" says it as well."""
     credited = [w for w in words if not w.given]
     if not credited or sum(1 for w in credited if w.how) / len(credited) < FRAME_KEPT:
         return []
     out, taken = [], set()
     for k, w in enumerate(words):
-        if w.how or _is_number(w.text):  # a word the question gives can be replaced too ("of the servers" for "of data")
+        if k < skip or w.how or _is_number(w.text):  # a word the question gives can be replaced too ("of the servers")
             continue
         before = next((x.at for x in reversed(words[:k]) if x.how), None)
         after = next((x.at for x in words[k + 1 :] if x.how), None)

@@ -22,19 +22,19 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.grading.belief import BELIEF_PATH, FEATURES, Belief
+from tutor.grading.belief import BELIEF_PATH, FEATURES, Belief, Blend
 from tutor.grading.pair import PAIR_LABELS
 
-GROUPS = {"all": FEATURES, "evidence": FEATURES[4:], "pair": FEATURES[:4]}
+GROUPS = {"all": FEATURES[:10], "evidence": FEATURES[4:10], "pair": FEATURES[:4]}
 
 
-def held_examples() -> list:
+def held_examples(with_train: bool = False) -> list:
     from tutor.grading.train import COMPANION_ANSWERS, DATA, meaning_examples
     from tutor.grading.train_data import split_groups
 
     examples = meaning_examples(Path(DATA), Path(COMPANION_ANSWERS), random.Random(13))
-    _, held = split_groups(examples, 0.2, random.Random(14))
-    return held
+    train, held = split_groups(examples, 0.2, random.Random(14))
+    return (held, train) if with_train else held
 
 
 def compute_signals(held: list) -> np.ndarray:
@@ -80,13 +80,14 @@ def report(p: np.ndarray, y: np.ndarray) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tutor.grading.fit_belief", description=__doc__.split("\n")[0])
-    parser.add_argument("--features", choices=sorted(GROUPS), default="all")
+    parser.add_argument("--features", choices=sorted(GROUPS) + ["blend"], default="blend",
+                        help="blend (default): all signals within the pair model's training lengths, the evidence beyond")
     parser.add_argument("--C", type=float, default=0.3, help="inverse L2 strength of the logistic fit")
     parser.add_argument("--cache", default="benchmarks/out/belief-signals.npz", help="signals cached here ('' for none)")
     parser.add_argument("--out", default=str(BELIEF_PATH))
     args = parser.parse_args(argv)
     t0 = time.time()
-    held = held_examples()
+    held, train = held_examples(with_train=True)
     y = np.array([PAIR_LABELS.index(e.label) for e in held])
     groups = np.array([e.group for e in held])
     cache = Path(args.cache) if args.cache else None
@@ -97,13 +98,22 @@ def main(argv: list[str] | None = None) -> int:
         if cache:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez_compressed(cache, x=x)
+    if x.shape[1] == len(FEATURES) - 1:  # signals cached before the answer's length was one
+        x = np.concatenate([x, np.array([[len(e.answer.split())] for e in held], dtype=float)], axis=1)
     print(f"{len(held)} held-out answers, {len(set(groups))} questions; signals in {time.time() - t0:.0f} s", flush=True)
     names = sorted(set(groups))
     random.Random(15).shuffle(names)
     check_groups = set(names[: len(names) // 4])
     check = np.array([g in check_groups for g in groups])
-    features = GROUPS[args.features]
-    trial = fit(x[~check], y[~check], features, args.C)
+    lengths = np.array([len(e.answer.split()) for e in train])
+    lo, hi = (float(v) for v in np.percentile(lengths, [90, 99]))
+
+    def fitted(rows: np.ndarray) -> Belief | Blend:
+        if args.features != "blend":
+            return fit(x[rows], y[rows], GROUPS[args.features], args.C)
+        return Blend(fit(x[rows], y[rows], GROUPS["all"], args.C), fit(x[rows], y[rows], GROUPS["evidence"], args.C), lo, hi)
+
+    trial = fitted(~check)
     pair_only = np.exp(x[check][:, :4])
     pair_only /= pair_only.sum(axis=1, keepdims=True)
     origins = np.array([e.origin for e in held])
@@ -114,11 +124,13 @@ def main(argv: list[str] | None = None) -> int:
             checked[f"belief_{origin}"] = report(trial.probabilities(x[check][idx]), y[check][idx])
             checked[f"pair_only_{origin}"] = report(pair_only[idx], y[check][idx])
     print(json.dumps({"checked_on_unfitted_questions": checked}, indent=1), flush=True)
-    final = fit(x, y, features, args.C)
-    final.meta = {"fitted_on": f"the pair model's held-out questions: {len(held)} answers, {len(names)} questions",
-                  "C": args.C, "checked": {k: {m: v[m] for m in ("log_loss", "macro_f1", "accuracy")} for k, v in checked.items()}}
-    Path(args.out).write_text(json.dumps(final.to_json(), indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}: weights over {', '.join(features)}")
+    final = fitted(np.ones(len(y), dtype=bool))
+    data = final.to_json()
+    data["about"] = {"fitted_on": f"the pair model's held-out questions: {len(held)} answers, {len(names)} questions",
+                     "C": args.C, "training_answer_words_p90_p99": [lo, hi],
+                     "checked": {k: {m: v[m] for m in ("log_loss", "macro_f1", "accuracy")} for k, v in checked.items()}}
+    Path(args.out).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} ({args.features})")
     return 0
 
 

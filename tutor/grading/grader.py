@@ -132,7 +132,7 @@ class OfflineGrader:
                 vectors = self._sentence_vectors([c.prepared.answer, ev.point])
                 similarity = float(vectors[c.prepared.answer] @ vectors[ev.point])
             point = ev.point if ev is not None else c.prepared.reference
-            out.append((c, e, pair, signals(ev, pair, similarity, len(point.split()))))
+            out.append((c, e, pair, signals(ev, pair, similarity, len(point.split()), len(c.prepared.answer.split()))))
         return out
 
     def _on_topic(self, p: Prepared, floor: float = 0.2) -> str:
@@ -271,8 +271,8 @@ class OfflineGrader:
         if ev is not None:
             vectors = self._sentence_vectors([p.answer, ev.point])
             similarity = float(vectors[p.answer] @ vectors[ev.point])
-        decision: Decision = decide(ev, believed, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
-                                    similarity=similarity)
+        decision: Decision = decide(ev, pair, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
+                                    similarity=similarity, swapped=bool(swapped), believed=believed)
         sibling = None
         if sibling_k is not None and c.siblings:
             s = c.siblings[sibling_k]
