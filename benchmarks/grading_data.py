@@ -19,7 +19,7 @@ import numpy as np
 
 from tutor.grading.metrics import macro_f1
 
-__all__ = ["CACHE", "DATA", "DATASETS", "DIGIKLAUSUR", "HELDOUT", "REPO", "TESTS", "TRAIN", "TUNING", "CachedEmbedder",
+__all__ = ["CACHE", "DATA", "DATASETS", "DIGIKLAUSUR", "HELDOUT", "HELDOUT2", "REPO", "TESTS", "TRAIN", "TUNING", "CachedEmbedder",
            "items_of", "load_rows", "macro_f1", "scientsbank_test"]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,6 +30,7 @@ TESTS = ("test-unseen-answers", "test-unseen-questions")
 DIGIKLAUSUR = DATASETS / "digiklausur" / "digiklausur_nn_ws17.jsonl"
 HELDOUT = REPO / "benchmarks" / "grading_heldout.jsonl"
 TUNING = REPO / "benchmarks" / "grading_tuning.jsonl"
+HELDOUT2 = REPO / "benchmarks" / "grading_heldout2.jsonl"  # a second held-out set, by another helper who never read the grader
 CACHE = REPO / "benchmarks" / "out" / "embeddings-minilm.npz"
 
 

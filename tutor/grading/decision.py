@@ -101,12 +101,14 @@ def no_sentence(ev: Evidence) -> bool:
 
 
 def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,
-           similarity: float = 1.0, swapped: bool = False, believed: np.ndarray | None = None) -> Decision:
+           similarity: float = 1.0, swapped: bool = False, believed: np.ndarray | None = None,
+           asked: float = 0.0) -> Decision:
     """The verdict for an answer: `ev` its evidence against the point it states best (None: nothing written),
     `pair` the pair model's calibrated P(correct, incomplete, contradictory, unrelated), `sibling` its evidence
     against the other concept's point it states best, `similarity` the cosine of the two texts' sentence
     embeddings (MiniLM puts a paraphrase above 0.4 and another topic below 0.3), `swapped` whether a comparison's
-    sides were given each other's definitions."""
+    sides were given each other's definitions, `asked` the cosine of the answer's and the question's sentence
+    embeddings (an answer on the question's subject is never "about something else", whatever point was picked)."""
     credit = expected_credit(pair if believed is None else believed)
     wrong = float(pair[2] + pair[3])
     if ev is None:
@@ -128,8 +130,9 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
         return _unsure(credit, float(pair[0]), strict)
     if ev.replaced and ev.recall >= FRAME_KEPT and ev.near_copy:  # a near-copy with a word replaced: meaning can't tell
         return _unsure(credit, float(pair[0]), strict)
-    if ev.recall == 0 and ev.soft_recall < UNRELATED and similarity < UNRELATED:  # nothing of the point, another subject
-        return Decision("incorrect", banded("incorrect", min(credit, 0.25)), min(1.0, 1.0 - similarity), "off_topic")
+    elsewhere = max(similarity, asked)
+    if ev.recall == 0 and ev.soft_recall < UNRELATED and elsewhere < UNRELATED:  # nothing of the point, another subject
+        return Decision("incorrect", banded("incorrect", min(credit, 0.25)), min(1.0, 1.0 - elsewhere), "off_topic")
     if wrong >= 0.5 and ev.recall < OFF_TOPIC_RECALL and similarity < OFF_TOPIC:  # about something else entirely
         return Decision("incorrect", banded("incorrect", credit), min(1.0, max(wrong, 1.0 - similarity)), "off_topic")
     if pair[0] >= CONFIDENT and not doubted:

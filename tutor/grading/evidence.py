@@ -310,15 +310,16 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
 
 
 def _in_order(words: list[Word]) -> float:
-    """Of every two words of the point stated in its own words (the same word, stem, number or spelling), the
-    share the answer states in the point's order (1: fewer than three to tell). A paraphrase that moves a
-    clause or says "validation performance" for "performance on the validation set" keeps most; shuffled
-    words keep about half. Close meanings are left out: in other words a sentence has its own order."""
-    at = [w.at for w in words if w.how in LEXICAL and not w.given]  # the question's words may stand anywhere
+    """Of the point's words stated in its own words (the same word, stem, number or spelling), taken in the
+    answer's order, the share of neighbours that follow each other in the point's order too (1: fewer than three
+    to tell). A clause moved ("... (it is a theoretical property)" at the end) or a comparison's sides answered
+    the other way round break one neighbourhood and keep the rest; shuffled words keep about half. Close
+    meanings are left out: in other words a sentence has its own order."""
+    at = sorted((w.at, k) for k, w in enumerate(words) if w.how in LEXICAL and not w.given)  # the question's words stand anywhere
     if len(at) < 3:
         return 1.0
-    pairs = [(x, y) for k, x in enumerate(at) for y in at[k + 1 :] if x != y]
-    return sum(1 for x, y in pairs if x < y) / len(pairs) if pairs else 1.0
+    steps = [(k1, k2) for (a1, k1), (a2, k2) in zip(at, at[1:]) if a1 != a2]
+    return sum(1 for k1, k2 in steps if k2 > k1) / len(steps) if steps else 1.0
 
 
 def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str], skip: int = 0) -> list[tuple[str, str, bool]]:
@@ -379,7 +380,8 @@ def _wrong_numbers(words: list[Word], answer: _Text, given: set[str]) -> list[tu
 def _keyword_list(answer: str) -> bool:
     """Words with nothing to join them into a sentence: four or more single words between commas
     ("dropout, neurons, training, overfit"), or five or more words with no word that joins ("neurons dropout
-    training nodes reliance"). "regression: box coordinates; classification: class label" is terse, not a list."""
+    training nodes reliance"). "regression: box coordinates; classification: class label" is terse, not a list.
+    (A defect to fix: a telegraphic answer, "small sliding filter extracting features", reads the same.)"""
     words = _WORD.findall(answer.lower())
     if len(words) < 4 or ":" in answer:
         return False

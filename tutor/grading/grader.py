@@ -177,7 +177,7 @@ class OfflineGrader:
         siblings = list(item.siblings or [])
         points = list(p.points)
         if item.graded_against == "notes":  # a nearby concept the question names is asked about, not another one
-            names = [name_stems(n) for n in (item.concept, *map(point_term, points)) if n]
+            names = [name_stems(n) for n in map(point_term, points) if n]  # the points' terms, not their section's name
             asked = [sib for sib in siblings if named_in(item.question, str(sib.get("concept", "")))
                      and not any(name_stems(str(sib.get("concept", ""))) < n for n in names)]  # "Precision" in "FP16 Mixed Precision"
             siblings = [sib for sib in siblings if sib not in asked]
@@ -271,8 +271,12 @@ class OfflineGrader:
         if ev is not None:
             vectors = self._sentence_vectors([p.answer, ev.point])
             similarity = float(vectors[p.answer] @ vectors[ev.point])
+        asked = 0.0
+        if ev is not None and p.question:
+            vectors = self._sentence_vectors([p.answer, p.question])
+            asked = float(vectors[p.answer] @ vectors[p.question])
         decision: Decision = decide(ev, pair, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
-                                    similarity=similarity, swapped=bool(swapped), believed=believed)
+                                    similarity=similarity, swapped=bool(swapped), believed=believed, asked=asked)
         sibling = None
         if sibling_k is not None and c.siblings:
             s = c.siblings[sibling_k]
