@@ -209,3 +209,14 @@ def test_the_belief_moves_the_score_never_the_verdict_and_ignores_the_pair_beyon
     pair = np.array([0.9, 0.05, 0.03, 0.02])
     low, high = (decide(ev, pair, believed=np.array(b)) for b in ([0.1, 0.1, 0.4, 0.4], [0.95, 0.03, 0.01, 0.01]))
     assert low.verdict == high.verdict == "correct" and low.score <= high.score
+
+
+def test_a_terse_answer_in_its_own_forms_is_no_keyword_list_but_the_points_words_copied_are():
+    point = "Dense vector representations of words or tokens that encode their semantic meanings."
+    terse = evidence("Dense meaning-encoding word vectors", point)
+    dump = evidence("dense vector representations words tokens encode semantic meanings", point)
+    assert terse.keyword_list and not terse.verbatim
+    assert dump.keyword_list and dump.verbatim
+    pair = np.array([0.8, 0.1, 0.05, 0.05])
+    assert decide(dump, pair).reason == "no_sentence"
+    assert decide(terse, pair).reason != "no_sentence"

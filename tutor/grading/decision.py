@@ -94,10 +94,11 @@ def said_back(ev: Evidence) -> bool:
 
 
 def no_sentence(ev: Evidence) -> bool:
-    """The point's own words without its sentence: a bare list of them, or a short point's words shuffled (in a
+    """The point's own words without its sentence: a bare list of them copied as they stand ("dense meaning-encoding
+    word vectors" says them in its own forms: a terse answer), or a short point's words copied and shuffled (in a
     long reference, whose words recur across its sentences, a paraphrase's order says nothing)."""
     shuffled = len(ev.stated) >= 5 and ev.lexical_recall >= SAID_BACK - 0.2 and ev.in_order < SHUFFLED and ev.near_copy
-    return (ev.keyword_list and ev.precision >= OWN_WORDS_LISTED) or shuffled
+    return ev.verbatim and ((ev.keyword_list and ev.precision >= OWN_WORDS_LISTED) or shuffled)
 
 
 def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,

@@ -98,6 +98,12 @@ class Evidence:
         return bool(self.flipped or self.substituted or self.wrong_numbers)
 
     @property
+    def verbatim(self) -> bool:
+        """Every point word the answer states, it states in the point's own form: the words copied, not said."""
+        stated = [w for w in self.words if w.how and not w.given]
+        return bool(stated) and all(w.how == "same" for w in stated)
+
+    @property
     def near_copy(self) -> bool:
         """The answer is about as long as a short point and mostly states its words: where a flipped or replaced
         word says the opposite. In a longer answer, or against a long reference, a "not" or another term near the
@@ -381,7 +387,8 @@ def _keyword_list(answer: str) -> bool:
     """Words with nothing to join them into a sentence: four or more single words between commas
     ("dropout, neurons, training, overfit"), or five or more words with no word that joins ("neurons dropout
     training nodes reliance"). "regression: box coordinates; classification: class label" is terse, not a list.
-    (A defect to fix: a telegraphic answer, "small sliding filter extracting features", reads the same.)"""
+    A telegraphic answer ("small sliding filter extracting features") reads the same; the decision tells them
+    apart by `Evidence.verbatim`: a list copies the point's words, a terse answer says them in its own forms."""
     words = _WORD.findall(answer.lower())
     if len(words) < 4 or ":" in answer:
         return False
