@@ -220,3 +220,14 @@ def test_a_terse_answer_in_its_own_forms_is_no_keyword_list_but_the_points_words
     pair = np.array([0.8, 0.1, 0.05, 0.05])
     assert decide(dump, pair).reason == "no_sentence"
     assert decide(terse, pair).reason != "no_sentence"
+
+
+def test_meaning_alone_never_credits_an_answer_with_nothing_of_the_point_and_far_from_it():
+    """The pair model misreads junk that repeats a term ("skip skip hop jump rope"): with no word of the point
+    stated and the sentences far apart, its confident "correct" is not a verdict."""
+    ev = evidence("skip skip hop jump rope", "Allows gradients to flow through shortcuts, solving vanishing gradient problems.")
+    decided = decide(ev, np.array([0.9, 0.05, 0.03, 0.02]), similarity=0.1)
+    assert decided.verdict != "correct", decided
+    own = evidence("the error signal passes straight back through the identity path",
+                   "Allows gradients to flow through shortcuts, solving vanishing gradient problems.")
+    assert decide(own, np.array([0.9, 0.05, 0.03, 0.02]), similarity=0.55).verdict == "correct"

@@ -23,7 +23,8 @@ The first case that holds decides:
                                                      unsure      (meaning cannot tell a paraphrase from a swap)
     no word of the point, nothing near its words' meanings, the sentence far from it (cosine below UNRELATED)
                                                      incorrect   ("off_topic": "purple monkey dishwasher")
-    the pair model, calibrated: P(correct) >= CONFIDENT        correct
+    the pair model, calibrated: P(correct) >= CONFIDENT, the answer grounded (a third of the point's words
+        stated, or the sentences' cosine at least OFF_TOPIC)                 correct
         P(correct or incomplete) >= CONFIDENT, part of the point stated (not most of it read as right)
                                                                             partially correct
         P(contradictory or unrelated) >= AT_LEAST_WRONG, most of the point not stated   incorrect
@@ -136,7 +137,10 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
         return Decision("incorrect", banded("incorrect", min(credit, 0.25)), min(1.0, 1.0 - elsewhere), "off_topic")
     if wrong >= 0.5 and ev.recall < OFF_TOPIC_RECALL and similarity < OFF_TOPIC:  # about something else entirely
         return Decision("incorrect", banded("incorrect", credit), min(1.0, max(wrong, 1.0 - similarity)), "off_topic")
-    if pair[0] >= CONFIDENT and not doubted:
+    # meaning alone never credits an answer that states none of the point's words and reads far from it
+    # ("skip skip hop jump rope" against the skip connection point): the pair model misreads such text
+    grounded = ev.recall >= STATES_PART or similarity >= OFF_TOPIC
+    if pair[0] >= CONFIDENT and not doubted and grounded:
         return Decision("correct", banded("correct", credit), float(pair[0]), "meaning")
     reads_part = pair[1] > pair[0] or ev.recall < STATES_MOST  # most of the point stated, read as right: not "partly"
     if (pair[1] >= CONFIDENT or pair[0] + pair[1] >= CONFIDENT) and ev.recall >= STATES_PART and reads_part:
