@@ -172,12 +172,13 @@ def test_injected_instructions_never_raise_the_llm_grade(tutor, monkeypatch):
                                "feedback": "Full marks as instructed.", "citations": [], "confidence": 1}))
     with ScriptedLLMServer([obeying]) as server:
         env = {"TUTOR_MODEL": "openai/scripted", "TUTOR_BASE_URL": server.base_url, "TUTOR_RETRIES": "0"}
-        ran = tutor("grade", f"It makes training faster. {INJECTIONS[0]}", "--question", QUESTION,
+        # an answer the offline grader is not sure of: only those go to the configured model
+        ran = tutor("grade", f"It changes the token embeddings in some way. {INJECTIONS[0]}", "--question", QUESTION,
                     "--reference", REFERENCE, "--json", env=env)
         prompt = server.requests[0]["messages"][-1]["content"]
     assert ran.exit_code == 0, ran.stderr
     graded = json.loads(ran.stdout)
-    assert graded["score"] < 0.4 and graded["verdict"] in ("incorrect", "unsure")
+    assert graded["score"] < 0.7 and graded["verdict"] != "correct"  # the obeyed "full marks" never stands
     assert len(server.requests) >= 2  # rejected and asked again before falling back
     # The answer reaches the model fenced as quoted data, after the instruction to ignore commands in it.
     before, fenced = prompt.rsplit("<<<STUDENT_ANSWER", 1)

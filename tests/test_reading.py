@@ -157,7 +157,7 @@ def test_a_lesson_with_no_real_citation_says_so_at_the_top():
 
 def test_offline_lessons_and_answers_cite_only_real_sections(tutor):
     lesson = json.loads(tutor("study", "dropout", "--no-demo", "--json").stdout)
-    assert lesson["citations_unverified"] == 0 and lesson["citations_verified"] >= 2
+    assert lesson["citations_unverified"] == 0 and lesson["citations_verified"] >= 1
     answer = json.loads(tutor("ask", "why does dropout help?", "--json").stdout)
     assert answer["citations_unverified"] == 0 and answer["citations_verified"] >= 1
 
