@@ -53,6 +53,7 @@ from tutor.grading.model import CORRECT_AT, PARTIAL_AT, PARTIAL_CREDIT, verdict_
 
 SAID_BACK = 0.8  # share of the point's words stated (in order, none replaced) from which it is said back
 IN_ORDER = 0.7  # ... with at least this share of its word pairs in the point's order
+CLAUSES_MOVED = 0.75  # neighbours in order from which words out of order overall are clauses moved, not shuffled
 SHUFFLED = 0.6  # word pairs in the point's order below this (about half: random): the words without the sentence
 OWN_WORDS_LISTED = 0.9  # a word list is the point's own words when this share of its words states the point
 OFF_TOPIC = 0.3  # sentence cosine below which an answer that states none of the point is about something else
@@ -98,7 +99,8 @@ def no_sentence(ev: Evidence) -> bool:
     """The point's own words without its sentence: a bare list of them copied as they stand ("dense meaning-encoding
     word vectors" says them in its own forms: a terse answer), or a short point's words copied and shuffled (in a
     long reference, whose words recur across its sentences, a paraphrase's order says nothing)."""
-    shuffled = len(ev.stated) >= 5 and ev.lexical_recall >= SAID_BACK - 0.2 and ev.in_order < SHUFFLED and ev.near_copy
+    out_of_order = ev.in_order < SHUFFLED or (ev.global_order < SHUFFLED and ev.in_order < CLAUSES_MOVED)
+    shuffled = len(ev.stated) >= 5 and ev.lexical_recall >= SAID_BACK - 0.2 and out_of_order and ev.near_copy
     return ev.verbatim and ((ev.keyword_list and ev.precision >= OWN_WORDS_LISTED) or shuffled)
 
 

@@ -70,6 +70,7 @@ class Evidence:
     soft_recall: float  # the same with each word's best cosine instead of 0/1 (BERTScore's recall)
     precision: float  # share of the answer's words (not given) that state a word of the point
     in_order: float  # share of neighbouring stated words that follow each other in the answer (1: too few to tell)
+    global_order: float = 1.0  # share of every two stated words in the point's order (about half when shuffled)
     flipped: list[tuple[str, str]] = field(default_factory=list)  # (point's word, answer's word): negation or opposite
     substituted: list[tuple[str, str]] = field(default_factory=list)  # (point's term, the answer's term in its place)
     replaced: list[tuple[str, str]] = field(default_factory=list)  # substitutions, and words replaced by non-terms
@@ -306,13 +307,23 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
     results = _result_numbers(point, p)
     return Evidence(
         point=point, words=words, recall=recall, soft_recall=soft, precision=precision,
-        in_order=_in_order(words), flipped=info["flips"] if recall >= FRAME_KEPT else [],
+        in_order=_in_order(words), global_order=_global_order(words), flipped=info["flips"] if recall >= FRAME_KEPT else [],
         substituted=[(x, y) for x, y, term in replaced if term], replaced=[(x, y) for x, y, _ in replaced],
         wrong_numbers=_wrong_numbers([w for w in words if not _is_number(w.text) or w.text in results], a, given_stems),
         numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given),
         right_numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given and w.how),
         keyword_list=_keyword_list(answer), answer_words=len(a_new),
     )
+
+
+def _global_order(words: list[Word]) -> float:
+    """Of every two of the point's words stated in its own words, the share the answer states in the point's
+    order (1: fewer than three). Random shuffles keep about half; so does a moved clause, which `_in_order` keeps."""
+    at = [w.at for w in words if w.how in LEXICAL and not w.given]
+    if len(at) < 3:
+        return 1.0
+    pairs = [(x, y) for k, x in enumerate(at) for y in at[k + 1 :] if x != y]
+    return sum(1 for x, y in pairs if x < y) / len(pairs) if pairs else 1.0
 
 
 def _in_order(words: list[Word]) -> float:
