@@ -10,8 +10,8 @@ import shutil
 import numpy as np
 import pytest
 from chromadb.api.types import Documents, Embeddings
-from chromadb.utils.embedding_functions import known_embedding_functions
 
+from tests.test_store import chroma_registry  # noqa: F401  (autouse: undo the fake embedders' Chroma registrations)
 from tutor.knowledge import prebuilt
 from tutor.knowledge.embedder import HashingEmbedder, MiniLMEmbedder
 from tutor.knowledge.store import NoteStore
@@ -20,13 +20,6 @@ from tutor.settings import bundled_path, get_settings
 REGENERATE = "the shipped embeddings are stale: run `python -m tutor.knowledge.prebuilt` and commit tutor/knowledge/data/"
 
 
-@pytest.fixture(autouse=True)
-def chroma_registry():
-    """Chroma registers the class of every embedder a collection is created with; undo the fakes'."""
-    saved = dict(known_embedding_functions)
-    yield
-    known_embedding_functions.clear()
-    known_embedding_functions.update(saved)
 
 
 class CountingMiniLM(MiniLMEmbedder):

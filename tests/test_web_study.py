@@ -16,22 +16,13 @@ from urllib.parse import unquote
 
 import pytest
 from markupsafe import escape
-from starlette.testclient import TestClient
 
-from tests.test_web import csrf, text_of
+from tests.test_web import client, csrf, text_of  # noqa: F401  (client: a fixture)
 from tutor.learning.store import LearnerStore
-from tutor.settings import get_settings
-from tutor.web.app import create_app
 
 FETCH = {"X-Requested-With": "fetch"}
 
 
-@pytest.fixture
-def client():
-    get_settings.cache_clear()
-    with TestClient(create_app()) as c:
-        c.get("/")  # the CSRF cookie
-        yield c
 
 
 def lesson(client, topic: str, demo: bool = False) -> tuple[str, str, dict]:

@@ -96,7 +96,7 @@ class OfflineGrader:
         if not read:
             return []
         believed = self.belief.probabilities(np.stack([x for *_, x in read]))
-        return [self._grade(c, *e, pair, b, strict) for (c, e, pair, _), b in zip(read, believed)]
+        return [self._grade(c, *e, pair, x, b, strict) for (c, e, pair, x), b in zip(read, believed)]
 
     def signals(self, items: Iterable[GradingItem | Mapping[str, Any] | Sequence[Any]]) -> np.ndarray:
         """The belief's inputs for each item, (N, len(belief.FEATURES)): what `python -m tutor.grading.fit_belief`
@@ -127,10 +127,7 @@ class OfflineGrader:
         for c, e in zip(cases, evidence):
             pair = next(found) if c.prepared.answer else np.array([0.0, 0.0, 0.0, 1.0])
             ev = e[0]
-            similarity = 1.0
-            if ev is not None:
-                vectors = self._sentence_vectors([c.prepared.answer, ev.point])
-                similarity = float(vectors[c.prepared.answer] @ vectors[ev.point])
+            similarity = self._cosine(c.prepared.answer, ev.point) if ev is not None else 1.0
             point = ev.point if ev is not None else c.prepared.reference
             out.append((c, e, pair, signals(ev, pair, similarity, len(point.split()), len(c.prepared.answer.split()))))
         return out
@@ -263,18 +260,17 @@ class OfflineGrader:
             self._pair_cache.update(zip(new, self.pair.probabilities(new)))
         return np.array([self._pair_cache[p] for p in pairs]).reshape(len(pairs), 4)
 
+    def _cosine(self, a: str, b: str) -> float:
+        """The cosine of two texts' sentence embeddings (cached)."""
+        vectors = self._sentence_vectors([a, b])
+        return float(vectors[a] @ vectors[b])
+
     def _grade(self, c: _Case, ev: Evidence | None, points_ev: list, siblings_ev: list, swapped: list, pair: np.ndarray,
-               believed: np.ndarray, strict: bool) -> Grade:
+               signal: np.ndarray, believed: np.ndarray, strict: bool) -> Grade:
         p, item = c.prepared, c.item
         sibling_k = max(range(len(siblings_ev)), key=lambda k: siblings_ev[k].recall) if siblings_ev else None
-        similarity = 1.0
-        if ev is not None:
-            vectors = self._sentence_vectors([p.answer, ev.point])
-            similarity = float(vectors[p.answer] @ vectors[ev.point])
-        asked = 0.0
-        if ev is not None and p.question:
-            vectors = self._sentence_vectors([p.answer, p.question])
-            asked = float(vectors[p.answer] @ vectors[p.question])
+        similarity = float(signal[FEATURES.index("similarity")]) if ev is not None else 1.0  # as `_read` computed it
+        asked = self._cosine(p.answer, p.question) if ev is not None and p.question else 0.0
         decision: Decision = decide(ev, pair, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
                                     similarity=similarity, swapped=bool(swapped), believed=believed, asked=asked)
         sibling = None
