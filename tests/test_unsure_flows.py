@@ -1,5 +1,6 @@
 """When the grader cannot tell ("unsure"), a careful tutor asks: the key point beside the answer, its words marked,
-"Does your answer say this? yes / partly / no", and records the learner's own rating, never the best guess.
+"Does your answer say this?" (in the browser with the four ratings, Again / Hard / Good / Easy and the date each
+brings the card back; in `tutor chat`, yes / partly / no), and records the learner's own rating, never the best guess.
 
 Driven through the real pages of `tutor serve` (the quiz step, the review page, a lesson's check question, a
 teacher's class) and the real turns of `tutor chat`, with a grader that is always unsure (monkeypatched in
@@ -26,7 +27,7 @@ from tutor.web.app import create_app
 
 KEY_POINT = "Randomly drops neurons during training."
 QUESTION = "What does dropout do?"
-SCORES = {"yes": (0.8, "correct"), "partly": (0.55, "partially_correct"), "no": (0.2, "incorrect")}
+SCORES = {"again": (0.2, "incorrect"), "hard": (0.55, "partially_correct"), "good": (0.8, "correct"), "easy": (1.0, "correct")}
 
 
 def unsure(*_args, **_kwargs) -> Grade:
@@ -62,21 +63,23 @@ def answers() -> list:
 
 
 def assert_asks(page: str, answer: str) -> dict[str, str]:
-    """The page says "Not sure", shows the answer and the marked key point, asks, and offers three choices;
-    no verdict or score is shown as if final. The rating form's hidden fields."""
+    """The page says "Not sure", shows the answer and the marked key point, asks, and offers the four ratings with
+    when each brings the card back, none suggested; no verdict or score is shown as if final. The form's hidden fields."""
     assert "Not sure" in page and "Does your answer say this?" in page
     assert '<mark class="found">drops</mark>' in page and '<mark class="found">training</mark>' in page
     assert '<span class="missing">neurons</span>' in page and "Randomly" in page
     assert html.escape(answer) in page
     assert 'class="grade unsure"' in page and "score 0.30" not in page and "incorrect" not in page
-    form = re.search(r'<form[^>]*class="rate".*?</form>', page, re.S).group(0)
+    form = re.search(r'<form[^>]*class="ratings rate".*?</form>', page, re.S).group(0)
     assert 'method="post"' in form and 'name="csrf"' in form  # protected like every other form
-    assert re.findall(r'name="rating" value="(\w+)"', form) == ["yes", "partly", "no"]
+    buttons = re.findall(r'name="rating" value="(\w+)" class="\w+" title="next review on (\d\d \w+ \d{4})">(\w+)<small>', form)
+    assert [(b[0], b[2]) for b in buttons] == [("again", "Again"), ("hard", "Hard"), ("good", "Good"), ("easy", "Easy")]
+    assert "suggested" not in form
     return dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form))
 
 
 # ---- the quiz step ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("choice", ["yes", "partly", "no"])
+@pytest.mark.parametrize("choice", ["again", "hard", "good", "easy"])
 def test_a_quiz_answer_the_grader_is_unsure_of_is_rated_by_the_learner_then_recorded(client, choice):
     url = client.post("/quiz", data={"csrf": csrf(client), "n": "2", "kind": "short", "seed": "1"},
                       follow_redirects=False).headers["location"]
@@ -104,13 +107,13 @@ def test_the_rating_form_is_protected_like_every_form(client):
     url = client.post("/quiz", data={"csrf": csrf(client), "n": "1", "kind": "short", "seed": "1"},
                       follow_redirects=False).headers["location"]
     client.post(url, data={"csrf": csrf(client), "at": "0", "answer": "it drops things"})
-    assert client.post(url, data={"at": "0", "rating": "yes"}).status_code == 403
+    assert client.post(url, data={"at": "0", "rating": "good"}).status_code == 403
     other = TestClient(client.app)  # another site: no cookie of ours
-    assert other.post(url, data={"csrf": csrf(client), "at": "0", "rating": "yes"}).status_code == 403
+    assert other.post(url, data={"csrf": csrf(client), "at": "0", "rating": "good"}).status_code == 403
     bad = client.post(url, data={"csrf": csrf(client), "at": "0", "rating": "maybe"})
-    assert bad.status_code == 400 and "yes, partly or no" in bad.text
+    assert bad.status_code == 400 and "Again, Hard, Good or Easy" in bad.text
     assert answers() == []
-    done = client.post(url, data={"csrf": csrf(client), "at": "0", "rating": "yes"}).text
+    done = client.post(url, data={"csrf": csrf(client), "at": "0", "rating": "good"}).text
     assert "Score: 0.8 / 1" in done and answers()[-1].self_rated
 
 
@@ -126,12 +129,12 @@ def test_a_review_answer_the_grader_is_unsure_of_is_rated_then_the_card_reschedu
     fields = assert_asks(page, "it drops stuff")
     assert len(answers()) == 1 and "next review:" not in page  # only the first answer; not rescheduled
 
-    done = client.post("/review", data={"csrf": csrf(client), "pending": fields["pending"], "rating": "partly"}).text
+    done = client.post("/review", data={"csrf": csrf(client), "pending": fields["pending"], "rating": "hard"}).text
     last = answers()[-1]
     assert len(answers()) == 2 and last.self_rated and last.score == pytest.approx(0.55)
     assert last.verdict == "partially_correct" and last.answer == "it drops stuff"
     assert "next review:" in done and "(your own rating)" in done and "Nothing is due" in done
-    twice = client.post("/review", data={"csrf": csrf(client), "pending": fields["pending"], "rating": "partly"})
+    twice = client.post("/review", data={"csrf": csrf(client), "pending": fields["pending"], "rating": "hard"})
     assert twice.status_code == 404 and "already rated" in twice.text and len(answers()) == 2
 
 
@@ -141,11 +144,11 @@ def test_a_check_question_answered_in_place_asks_before_recording(client):
                                        "answer": "drops <script>x</script> in training", "back": "/study?topic=dropout"}).text
     fields = assert_asks(page, "drops <script>x</script> in training")
     assert "<script>x" not in page and answers() == []
-    done = client.post("/check", data={"csrf": csrf(client), "pending": fields["pending"], "rating": "no"}).text
+    done = client.post("/check", data={"csrf": csrf(client), "pending": fields["pending"], "rating": "again"}).text
     last = answers()[-1]
     assert last.self_rated and last.score == pytest.approx(0.2) and last.verdict == "incorrect"
     assert "(your own rating)" in done and 'href="/study?topic=dropout"' in done
-    assert "You judged that your answer does not say the key point" in html.unescape(done)
+    assert "You rated your answer Again against the key point" in html.unescape(done)
 
 
 # ---- a teacher's class -----------------------------------------------------------------------------

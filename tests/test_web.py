@@ -91,9 +91,10 @@ def test_a_quiz_in_the_browser_is_recorded_like_the_terminals(client, tutor):
     assert progress["attempts"] == 3 and progress["quizzes"] == 1 and progress["cards"] == 3
 
 
-def rate_if_asked(client, page: str, rating: str = "no") -> str:
-    """Where the grader was unsure, the page asks "Does your answer say this?": answer it."""
-    form = re.search(r'<form action="([^"]+)" method="post" class="rate">(.*?)</form>', page, re.S)
+def rate_if_asked(client, page: str, rating: str = "again") -> str:
+    """Where the page asks for a rating (a graded review answer, or an unsure grade: "Does your answer say this?"),
+    rate it Again / Hard / Good / Easy."""
+    form = re.search(r'<form action="([^"]+)" method="post" class="ratings rate">(.*?)</form>', page, re.S)
     if not form:
         return page
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(2)))

@@ -156,7 +156,7 @@ def test_a_check_question_is_answered_in_place_without_reloading_the_lesson(serv
     click(browser, by_css(browser, "form.check button")[0])
     WebDriverWait(browser, 120).until(lambda d: by_css(d, "#check-1 .check-result .grade"))
     assert browser.execute_script("return window.__stillHere") == 42  # the same page: not left, not re-run
-    rate_in_place = [b for b in by_css(browser, "#check-1 form.rate button") if b.get_attribute("value") == "yes"]
+    rate_in_place = [b for b in by_css(browser, "#check-1 form.rate button") if b.get_attribute("value") == "good"]
     if rate_in_place:  # the grader was not sure: the rating is answered in place too
         click(browser, rate_in_place[0])
         WebDriverWait(browser, 60).until(lambda d: not by_css(d, "#check-1 form.rate"))
@@ -182,7 +182,8 @@ def _quiz_seed(home: Path) -> tuple[int, list[dict]]:
 
 
 def rate_if_asked(browser, rating: str) -> None:
-    """Where the grader was not sure, the page asks "Does your answer say this?": answer with a click."""
+    """Where the page asks for a rating (Again / Hard / Good / Easy: after an unsure grade, or a graded review
+    answer), click one."""
     buttons = [b for b in by_css(browser, "form.rate button") if b.get_attribute("value") == rating]
     if buttons:
         click_and_load(browser, buttons[0])
@@ -208,7 +209,7 @@ def test_take_a_three_question_quiz_clicking_and_typing_and_find_it_in_progress(
         else:
             by_css(browser, "textarea[name=answer]")[0].send_keys(item["answer"])
             click_and_load(browser, by_css(browser, "form.answer button")[0])
-            rate_if_asked(browser, "yes")  # the notes' own answer: it says the key point
+            rate_if_asked(browser, "good")  # the notes' own answer: it says the key point
         assert by_css(browser, "div.grade") or by_css(browser, "p.dim"), page_text(browser)
     headings = by_css(browser, "h1")
     assert headings and "Score:" in headings[0].text, page_text(browser)
@@ -226,9 +227,26 @@ def test_review_a_due_card(server, browser):
     question = by_css(browser, "p.question")[0].text
     by_css(browser, "textarea[name=answer]")[0].send_keys("I am not sure")
     click_and_load(browser, by_css(browser, "form.answer button")[0])
-    rate_if_asked(browser, "no")
+    # The typed answer is graded (its verdict, or "Not sure" with the key point), then the four ratings with dates.
+    assert by_css(browser, "div.grade"), page_text(browser)
+    buttons = by_css(browser, "form.ratings button")
+    assert [b.get_attribute("value") for b in buttons] == ["again", "hard", "good", "easy"], page_text(browser)
+    assert all(re.search(r"\d", b.text) for b in buttons)  # "Again\n1 day"
+    suggested = by_css(browser, "form.ratings button.suggested")
+    assert len(suggested) <= 1 and (not suggested or "SUGGESTED" in suggested[0].text.upper())
+    if suggested:  # pre-selected: the focused button, so Enter takes it
+        assert browser.switch_to.active_element == suggested[0]
+    date = buttons[0].get_attribute("title").removeprefix("next review on ")
+    click_and_load(browser, buttons[0])
     assert question in browser.page_source or by_css(browser, "section.last")
-    assert "next review:" in browser.page_source
+    assert "next review:" in browser.page_source and "(your own rating)" in browser.page_source
+    with sqlite3.connect(server["home"] / "learner.db") as con:
+        self_rated, due = con.execute("SELECT a.self_rated, c.due FROM answers a JOIN cards c ON c.id = a.card_id "
+                                      "ORDER BY a.id DESC LIMIT 1").fetchone()
+    assert self_rated == 1
+    from datetime import datetime
+
+    assert datetime.fromisoformat(due).strftime("%d %b %Y") == date  # the date the button said
     # "Show answer", then the four self-ratings, each with when the card comes back.
     with sqlite3.connect(server["home"] / "learner.db") as con:
         con.execute("UPDATE cards SET due = '2000-01-01T00:00:00.000000+00:00'")

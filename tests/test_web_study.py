@@ -274,3 +274,68 @@ def test_errors_are_in_a_learners_words_on_a_page_with_the_navigation(client):
     assert learner_words("the answer is empty: write what you think, or '-' to read it from standard input") == \
         "The answer is empty: write what you think"
     assert "--" not in learner_words("cloze questions ask for recall: use --level remember, or --kind short/mcq for")
+
+
+# ---- review: a typed answer, graded, then rated as in Anki ---------------------------------------------------
+def rating_buttons(page: str) -> list[tuple[str, str, str, str, bool]]:
+    """The four rating buttons after an answer: (value, date, label, when, suggested)."""
+    form = re.search(r'<form action="/review" method="post" class="ratings rate">(.*?)</form>', page, re.S).group(1)
+    found = re.findall(r'name="rating" value="(\w+)" class="\w+( suggested)?"[^>]*title="next review on ([^"]+)">'
+                       r'(\w+)<small>([^<]+)</small>', form)
+    return [(v, date, label, when, bool(s)) for v, s, date, label, when in found]
+
+
+@pytest.mark.parametrize("choice", ["good", "hard"])
+def test_a_typed_review_answer_shows_its_grade_then_four_ratings_recorded_as_self_rated(client, tutor_home,
+                                                                                        monkeypatch, choice):
+    from tutor.grading.model import Grade
+    from tutor.learning import flows
+
+    graded = Grade(score=0.75, verdict="correct", feedback="You stated that dropout drops neurons.",
+                   covered=["drops neurons"])
+    monkeypatch.setattr(flows, "grade_review_answer", lambda *a, **k: graded)
+    card = due_card(client, tutor_home)
+    page = client.post("/review", data={"csrf": csrf(client), "card": card, "answer": "It drops neurons"}).text
+    assert "You stated that dropout drops neurons." in page  # the feedback, then the ratings
+    assert '<span class="badge">Correct</span>' in page and "It drops neurons in training." in page  # verdict, answer
+    buttons = rating_buttons(page)
+    assert [(b[0], b[2]) for b in buttons] == [("again", "Again"), ("hard", "Hard"), ("good", "Good"), ("easy", "Easy")]
+    assert all(re.fullmatch(r"\d+ (min|h|days?|months?)|[\d.]+ years", b[3]) for b in buttons), buttons
+    assert [b[0] for b in buttons if b[4]] == ["good"]  # 0.75 earns Good: that one is suggested
+    assert "Your grade suggests <strong>Good</strong>" in page and " autofocus" in page
+    assert len(LearnerStore.open(None).answers()) == 1  # nothing recorded before the rating
+
+    pending = re.search(r'name="pending" value="([^"]+)"', page).group(1)
+    done = client.post("/review", data={"csrf": csrf(client), "pending": pending, "rating": choice}).text
+    assert "next review:" in done and "(your own rating)" in done and "Nothing is due" in done
+    with LearnerStore.open(None) as store:
+        last = store.answers()[-1]
+        assert last.self_rated and last.answer == "It drops neurons"
+        if choice == "good":  # as suggested: the grader's score stands (it earns Good)
+            assert last.score == pytest.approx(0.75) and last.verdict == "correct"
+        else:  # the learner's own band
+            assert last.score == pytest.approx(0.55) and last.verdict == "partially_correct"
+        date = dict((b[0], b[1]) for b in buttons)[choice]
+        assert store.card(int(card)).due.strftime("%d %b %Y") == date  # the date the button said
+    twice = client.post("/review", data={"csrf": csrf(client), "pending": pending, "rating": choice})
+    assert twice.status_code == 404 and len(LearnerStore.open(None).answers()) == 2  # recorded once
+
+
+def test_an_unsure_review_answer_offers_the_four_ratings_none_suggested(client, tutor_home, monkeypatch):
+    from tutor.grading.model import Grade
+    from tutor.learning import flows
+
+    unsure = Grade(score=0.3, verdict="unsure", key_point="It drops neurons in training.",
+                   stated_words=["drops"], missing_words=["neurons"], feedback="Not sure.")
+    monkeypatch.setattr(flows, "grade_review_answer", lambda *a, **k: unsure)
+    card = due_card(client, tutor_home)
+    page = client.post("/review", data={"csrf": csrf(client), "card": card, "answer": "it drops things"}).text
+    assert "Not sure" in page and '<mark class="found">drops</mark>' in page and '<span class="missing">neurons</span>' in page
+    buttons = rating_buttons(page)
+    assert [b[0] for b in buttons] == ["again", "hard", "good", "easy"] and not any(b[4] for b in buttons)
+    pending = re.search(r'name="pending" value="([^"]+)"', page).group(1)
+    client.post("/review", data={"csrf": csrf(client), "pending": pending, "rating": "easy"})
+    with LearnerStore.open(None) as store:
+        last = store.answers()[-1]
+        assert last.self_rated and last.score == pytest.approx(1.0) and last.verdict == "correct"
+        assert store.card(int(card)).due.strftime("%d %b %Y") == buttons[3][1]

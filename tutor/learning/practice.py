@@ -73,3 +73,35 @@ def rate_card(store: Any, card: Any, rating: str) -> Any:
 
     score = SELF_RATINGS[rating]
     return store.review(card.id, score, answer=SHOWN_ANSWER, verdict=verdict_for(score), self_rated=True)
+
+
+def grade_card(card: Any, answer: str, options: flows.CrewOptions) -> Any:
+    """A due card's typed answer graded, nothing recorded: the learner rates it first (`rate_answered_card`)."""
+    return flows.grade_review_answer(card.question, card.reference, answer, options)
+
+
+def rate_answered_card(store: Any, card: Any, answer: str, graded: Any, rating: str) -> tuple[Any, Any]:
+    """A due card's typed answer, graded, then rated by the learner Again / Hard / Good / Easy (as in Anki): the
+    rating goes to FSRS, recorded as self-rated (self_rating.rated_as); (the grade as recorded, the card)."""
+    from tutor.learning.self_rating import rated_as
+
+    own = rated_as(graded, rating)
+    return own, store.review(card.id, own.score, answer=answer, verdict=own.verdict, self_rated=True)
+
+
+def next_dues(store: Any, card_id: int | None = None, question: str = "", now: Any = None) -> dict[str, Any]:
+    """When a card would come back after each rating, again / hard / good / easy, were it rated at `now` (nothing is
+    recorded): a due card by id, or the card of a quiz or check `question` (a new card if it was never answered)."""
+    from datetime import datetime, timezone
+
+    from tutor.learning import srs
+    from tutor.learning.store import make_question_key
+
+    now = now or datetime.now(timezone.utc)
+    if card_id is None:
+        card = store.card_for(question)
+        card_id = card.id if card is not None else None
+    if card_id is not None:
+        return {r: store.next_due(card_id, score, now) for r, score in srs.SELF_RATINGS.items()}
+    key = make_question_key(question)
+    return {r: srs.schedule(None, score, now, key)[0].due for r, score in srs.SELF_RATINGS.items()}

@@ -1,5 +1,7 @@
 """What a tutor does when it cannot tell: the key point beside the learner's answer, its words marked, and the
-question "Does your answer say this? yes / partly / no", whose answer becomes the score (recorded as self-rated).
+question "Does your answer say this? yes / partly / no", whose answer becomes the score (recorded as self-rated);
+and the learner's own rating Again / Hard / Good / Easy (as in Anki), which the browser offers after a graded
+review answer and after an unsure grade (`rated_as`).
 
 The grader says `unsure` when it cannot tell whether the answer says what the key point says (tutor.grading.model).
 Nothing is recorded until the learner rates it; `tutor serve` (tutor.web.unsure) and `tutor chat`
@@ -79,3 +81,49 @@ def ask_markdown(graded: Any, reference: str = "") -> str:
             lines.append("*(bold: found in your answer; italics: not found)*")
     lines.append(f"{ASK} **yes** / **partly** / **no**")
     return "\n\n".join(lines)
+
+
+# ---- Again / Hard / Good / Easy, as learners know them from Anki ------------------------------------------
+RATINGS = ("again", "hard", "good", "easy")
+_OLD_WORDS = {"yes": "good", "partly": "hard", "no": "again"}  # a page served before the four ratings
+
+
+def rating_word(text: str) -> str | None:
+    """ "again", "hard", "good" or "easy" for a reply that names one (or the older yes / partly / no); else None."""
+    word = str(text or "").strip().lower()
+    return word if word in RATINGS else _OLD_WORDS.get(word)
+
+
+def suggested_rating(graded: Any) -> str | None:
+    """The rating a grade's score earns in FSRS (its band: tutor.learning.srs); None where the grader is unsure."""
+    from tutor.learning.srs import rating_for
+
+    if is_unsure(graded):
+        return None
+    return rating_for(graded.score).name.lower()
+
+
+def rated_as(graded: Any, rating: str) -> Any:
+    """A grade the learner rated themselves (Again / Hard / Good / Easy), marked self-rated. Where they chose the
+    rating the grade suggests, the grader's score stands (it earns that same FSRS rating); otherwise, and always
+    after an unsure grade, the score of the rating's band (srs.SELF_RATINGS), never the grader's best guess."""
+    from tutor.grading.model import verdict_for
+    from tutor.learning.srs import SELF_RATINGS
+
+    choice = rating_word(rating)
+    if choice is None:
+        raise ValueError(f"a self-rating is again, hard, good or easy, got {rating!r}")
+    suggested = suggested_rating(graded)
+    score = graded.score if choice == suggested else SELF_RATINGS[choice]
+    verdict = verdict_for(score)
+    if suggested is None:
+        said = "against the key point"
+    elif choice == suggested:
+        said = "as the grade suggested"
+    else:
+        said = f"where the grade suggested {suggested.capitalize()}"
+    point = f' The key point: "{graded.key_point}".' if is_unsure(graded) and graded.key_point else ""
+    return graded.model_copy(update={
+        "score": score, "verdict": verdict, "self_rated": True, "reason": "self_rated",
+        "feedback": f"You rated your answer {choice.capitalize()} {said}: recorded as "
+                    f"{verdict.replace('_', ' ')}.{point}"})

@@ -80,6 +80,6 @@ def grade_view(graded: Any) -> dict[str, Any]:
 
 def no_rating(web: Any, request: Request, choice: str | None) -> Any:
     if choice is None:
-        return web.problem(request, "Rate your answer with yes, partly or no.")
+        return web.problem(request, "Rate your answer with Again, Hard, Good or Easy.")
     return web.problem(request, "That answer was already rated, or the tutor restarted since; answer the question again.",
                        status=404)

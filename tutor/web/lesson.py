@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from tutor.errors import TutorError
+from tutor.web import ratings
 from tutor.web.app import Web, redirect
 from tutor.web.grades import answer_note, form_of, grade_view, is_unsure, no_rating, source_link
 from tutor.web.pages import _text as _q
@@ -171,7 +172,9 @@ def check(web: Web) -> Any:
         return graded
 
     def rate(entry: dict[str, Any], choice: str) -> Any:
-        graded = entry["grade"].self_rate(choice)
+        from tutor.learning.self_rating import rated_as
+
+        graded = rated_as(entry["grade"], choice)
         with web.store() as store:
             record(store, entry["q"], entry["answer"], graded)
         return graded
@@ -224,12 +227,14 @@ def check(web: Web) -> Any:
             graded = await run_in_threadpool(build, q, answer)
         except TutorError as e:
             return respond(request, view, lid, index, {"note": str(e), "answer": answer}, q, back)
-        if is_unsure(graded):
+        if is_unsure(graded):  # the four ratings, each with when this question's card comes back
             fields = {"pending": wait(web, "check", q=q, answer=answer, grade=graded, back=back)}
             if view is not None:
                 fields.update(lesson=lid, index=index)
+            buttons = await run_in_threadpool(ratings.buttons, web, None, q["question"])
             return respond(request, view, lid, index,
-                           {"u": ask_view(graded, answer, q["reference"], "/check", fields), "answer": answer}, q, back)
+                           {"u": ask_view(graded, answer, q["reference"], "/check", fields, buttons), "answer": answer},
+                           q, back)
         return respond(request, view, lid, index, {"grade": grade_view(graded), "answer": answer}, q, back)
 
     return endpoint

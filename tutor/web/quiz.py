@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from tutor.errors import TutorError
+from tutor.web import ratings
 from tutor.web.app import Web, redirect
 from tutor.web.grades import answer_note, form_of, grade_view, is_unsure, no_rating, source_link, verdict_label
 from tutor.web.pages import _text as _q
@@ -139,8 +140,10 @@ def quiz_step(web: Web) -> Any:
         return graded
 
     def rate(session: dict[str, Any], waiting: dict[str, Any], choice: str) -> Any:
+        from tutor.learning.self_rating import rated_as
+
         item = session["items"][session["at"]]
-        graded = waiting["grade"].self_rate(choice)
+        graded = rated_as(waiting["grade"], choice)
         with web.store() as store:
             store.record_answer(session["quiz_id"], question=item.question, answer=waiting["answer"],
                                 reference=item.answer, grade_score=graded.score, verdict=graded.verdict,
@@ -203,15 +206,18 @@ def quiz_step(web: Web) -> Any:
                     graded = await run_in_threadpool(grade, session, answer)
                 except TutorError as e:
                     return web.problem(request, str(e), back=f"/quiz/{sid}")
-                if is_unsure(graded):
-                    session["pending"], session["last"] = {"answer": answer, "grade": graded}, None
+                if is_unsure(graded):  # the four ratings, each with when this question's card comes back
+                    buttons = await run_in_threadpool(ratings.buttons, web, None, item.question)
+                    session["pending"] = {"answer": answer, "grade": graded, "buttons": buttons}
+                    session["last"] = None
                     return redirect(f"/quiz/{sid}")
                 step(session, item, answer, graded)
                 return redirect(f"/quiz/{sid}")
         at, items = session["at"], session["items"]
         done = at >= len(items)
         waiting = None if done else session.get("pending")
-        u = ask_view(waiting["grade"], waiting["answer"], items[at].answer, f"/quiz/{sid}", {"at": at}) if waiting else None
+        u = ask_view(waiting["grade"], waiting["answer"], items[at].answer, f"/quiz/{sid}", {"at": at},
+                     waiting["buttons"]) if waiting else None
         recap = session.get("recap", [])
         return web.page(request, "quiz_step.html", sid=sid, session=session,
                         item=None if done else items[at], number=at + 1, count=len(items), done=done,

@@ -1,9 +1,10 @@
 """When the grader cannot tell, in the browser: nothing is recorded; the page says "Not sure", shows the key point
 beside the learner's answer (the words the answer states in <mark class="found">, the others in
-<span class="missing">) and asks "Does your answer say this?" with three buttons, yes / partly / no, a POST form
-protected like every other (the page's CSRF token). The unsure grade waits in `web.sessions` (a quiz keeps it in
-its own session); the learner's choice records it as self-rated (Grade.self_rate) and the page goes on as after
-any graded answer.
+<span class="missing">) and asks "Does your answer say this?" with the four ratings learners know from Anki,
+Again / Hard / Good / Easy, each with when the card comes back (tutor.web.ratings), a POST form protected like
+every other (the page's CSRF token). The unsure grade waits in `web.sessions` (a quiz keeps it in its own
+session); the learner's choice records it as self-rated (self_rating.rated_as) and the page goes on as after any
+graded answer. A graded review answer waits the same way for its rating (tutor.web.review).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from tutor.learning.self_rating import ASK, FOUND, MISSING, key_point_of, marked_words
+from tutor.learning.self_rating import ASK, FOUND, MISSING, key_point_of, marked_words, rating_word
+from tutor.web import ratings
 
-CHOICES = (("yes", "Yes"), ("partly", "Partly"), ("no", "No"))
 MAX_WAITING = 200  # unsure answers waiting for a rating, kept at most; the oldest are forgotten first
 PREFIX = "rate:"
 
@@ -48,19 +49,20 @@ def marked(graded: Any, reference: str = "") -> Markup:
     return Markup("".join(out))
 
 
-def ask_view(graded: Any, answer: str, reference: str, action: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """What templates/_unsure.html shows: the answer, the marked key point, and the rating form's action and
-    hidden fields (the page adds its CSRF token). The grader's feedback says what the marks show, in prose: the
-    page shows it only where there is no key point."""
-    return {"g": graded, "answer": answer, "point": marked(graded, reference), "ask": ASK, "choices": CHOICES,
-            "action": action, "fields": fields,
+def ask_view(graded: Any, answer: str, reference: str, action: str, fields: dict[str, Any],
+             buttons: list[dict[str, Any]]) -> dict[str, Any]:
+    """What templates/_unsure.html shows: the answer, the marked key point, and the four ratings (`buttons`, from
+    ratings.buttons) with the form's action and hidden fields (the page adds its CSRF token). The grader's
+    feedback says what the marks show, in prose: the page shows it only where there is no key point."""
+    return {"g": graded, "answer": answer, "point": marked(graded, reference),
+            "rate": ratings.form(action, fields, buttons, f"{ASK} Rate your answer:"),
             "legend": bool(graded.stated_words or graded.missing_words)}
 
 
 def choice_of(form: dict[str, Any]) -> str | None:
-    """The rating a form sent: "yes", "partly" or "no"; None for anything else."""
-    value = str(form.get("rating") or "").strip().lower()
-    return value if value in dict(CHOICES) else None
+    """The rating a form sent: "again", "hard", "good" or "easy" (a page served before them: yes / partly / no);
+    None for anything else."""
+    return rating_word(str(form.get("rating") or ""))
 
 
 def wait(web: Any, kind: str, **entry: Any) -> str:
