@@ -2,6 +2,7 @@
 and eight learners answering quizzes at once without losing an answer.
 
     python -m benchmarks.web [--out benchmarks/out/web.json]
+    python -m benchmarks.web --class 16     # a class at once, only (benchmarks/out/web-class.json)
 
 1. One real `tutor serve` process (offline model, the real embedder, a fresh TUTOR_HOME). For `/`,
    `/search?q=...` and `/study?topic=...&demo=0`: time to first byte and to the full page (median of 5,
@@ -13,6 +14,15 @@ and eight learners answering quizzes at once without losing an answer.
 3. Eight client processes at once, each its own learner session (cookie, CSRF token), each taking a
    five-question quiz over HTTP as a browser posts it; then the record's `PRAGMA integrity_check` and
    the exact number of answers recorded.
+
+A class at once (`--class 16`, only this part): N learners at once on one server, half asking (`/ask`), half
+searching (`/search`), each sending its next request as soon as the last one is answered (no time to read: the
+worst case). First, alone: a single `/ask` (the median of 5 questions never asked before, one at a time, after one
+warm-up question) and a single `/search`. Then two rounds of the class: *a lesson's questions* (each asker asks 6
+of the same 12 questions in its own order, as a class on one lesson does) and *every question new* (48 questions
+none asked before: nothing the server kept can help). For each: `/ask` and `/search` p50 and p95, `/ask` p95
+over the single `/ask`, requests lost (an error, a timeout or a status other than 200), and the server's resident
+memory (VmRSS) before and after. Targets (issue 25): `/ask` p95 within 3x a single `/ask`, none lost, memory flat.
 """
 
 from __future__ import annotations
@@ -115,10 +125,140 @@ def vm_hwm(pid: int) -> float:
     return float("nan")
 
 
+ASK_SET = REPO / "benchmarks" / "ask_set.jsonl"
+SEARCH_SET = REPO / "benchmarks" / "retrieval_questions.jsonl"
+ROUNDS = 6  # requests per learner per round
+
+
+def vm_rss(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _timed_get(client: object, path: str, params: dict[str, str]) -> tuple[float, bool]:
+    """(seconds, answered with a 200) for one request; an error or a timeout is a lost request."""
+    t0 = time.perf_counter()
+    try:
+        ok = client.get(path, params=params).status_code == 200  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001  (lost: counted, not raised)
+        ok = False
+    return time.perf_counter() - t0, ok
+
+
+def _learner(base: str, path: str, queries: list[str], start: object, out: list) -> None:
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=120) as c:
+        start.wait()  # type: ignore[attr-defined]
+        for q in queries:
+            out.append((path, *_timed_get(c, path, {"q": q})))
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def class_round(base: str, pid: int, ask_lists: list[list[str]], search_lists: list[list[str]]) -> dict:
+    """One round of the class: every learner a thread of this process (their work is the server's, not ours)."""
+    import threading
+
+    start, results = threading.Barrier(len(ask_lists) + len(search_lists)), []
+    rss_before = vm_rss(pid)
+    threads = [threading.Thread(target=_learner, args=(base, "/ask", qs, start, results)) for qs in ask_lists]
+    threads += [threading.Thread(target=_learner, args=(base, "/search", qs, start, results)) for qs in search_lists]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - t0
+    asks = [s for path, s, ok in results if path == "/ask" and ok]
+    searches = [s for path, s, ok in results if path == "/search" and ok]
+    sent = sum(len(x) for x in ask_lists + search_lists)
+    return {"ask_p50_s": round(_pct(asks, 0.5), 3), "ask_p95_s": round(_pct(asks, 0.95), 3),
+            "search_p50_s": round(_pct(searches, 0.5), 3), "search_p95_s": round(_pct(searches, 0.95), 3),
+            "requests": sent, "lost": sent - len(asks) - len(searches),
+            "distinct_questions": len({q for qs in ask_lists for q in qs}), "seconds": round(seconds, 1),
+            "rss_mib_before": round(rss_before, 1), "rss_mib_after": round(vm_rss(pid), 1)}
+
+
+def class_at_once(learners: int) -> dict:
+    """The class measurement (see the module docstring); the report."""
+    import random
+
+    questions = [json.loads(line)["question"] for line in ASK_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    searches = [json.loads(line)["question"] for line in SEARCH_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    askers, searchers = learners - learners // 2, learners // 2
+    rng = random.Random(25)
+    rng.shuffle(questions)
+    alone, lesson, fresh = questions[:6], questions[6:18], questions[18:]
+    if len(fresh) < askers * ROUNDS:
+        raise SystemExit(f"{ASK_SET.name} has too few questions for {askers} askers")
+    report: dict = {"learners": learners, "askers": askers, "searchers": searchers, "cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="tutor-web-class-") as root:
+        proc, base = start(Path(root) / "home")
+        try:
+            fetch(base + "/ask?q=" + alone[0].replace(" ", "+"))  # warm: the index and the model load once
+            fetch(base + "/search?q=dropout")
+            report["single_ask_s"] = round(statistics.median(fetch(base + "/ask?q=" + q.replace(" ", "+"))[1]
+                                                             for q in alone[1:]), 3)
+            report["single_search_s"] = round(statistics.median(fetch(base + "/search?q=" + q.replace(" ", "+"))[1]
+                                                                for q in searches[:5]), 3)
+            print(f"alone: /ask {report['single_ask_s']:.2f} s, /search {report['single_search_s'] * 1000:.0f} ms",
+                  file=sys.stderr)
+            search_lists = [[searches[(k * ROUNDS + j) % len(searches)] for j in range(ROUNDS)] for k in range(searchers)]
+            rounds = {
+                "a lesson's questions": [rng.sample(lesson, ROUNDS) for _ in range(askers)],
+                "every question new": [fresh[k * ROUNDS:(k + 1) * ROUNDS] for k in range(askers)],
+            }
+            for name, ask_lists in rounds.items():
+                r = class_round(base, proc.pid, ask_lists, search_lists)
+                r["ask_p95_over_single"] = round(r["ask_p95_s"] / report["single_ask_s"], 2)
+                report[name] = r
+                print(f"{name}: /ask p50 {r['ask_p50_s']:.2f} s p95 {r['ask_p95_s']:.2f} s "
+                      f"({r['ask_p95_over_single']}x alone), /search p50 {r['search_p50_s'] * 1000:.0f} ms "
+                      f"p95 {r['search_p95_s'] * 1000:.0f} ms, lost {r['lost']}/{r['requests']}, "
+                      f"RSS {r['rss_mib_before']} -> {r['rss_mib_after']} MiB", file=sys.stderr)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return report
+
+
+def print_class(report: dict) -> None:
+    print(f"{report['learners']} learners at once ({report['askers']} asking, {report['searchers']} searching, "
+          f"{report['cores']} cores); alone: `/ask` {report['single_ask_s']:.2f} s, `/search` "
+          f"{report['single_search_s'] * 1000:.0f} ms\n")
+    print("| round | `/ask` p50 | `/ask` p95 | p95 / alone | `/search` p50 | `/search` p95 | lost | RSS before → after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in ("a lesson's questions", "every question new"):
+        r = report[name]
+        print(f"| {name} ({r['distinct_questions']} distinct) | {r['ask_p50_s']:.2f} s | {r['ask_p95_s']:.2f} s | "
+              f"{r['ask_p95_over_single']}x | {r['search_p50_s'] * 1000:.0f} ms | {r['search_p95_s'] * 1000:.0f} ms | "
+              f"{r['lost']} of {r['requests']} | {r['rss_mib_before']:.0f} → {r['rss_mib_after']:.0f} MiB |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--class", dest="learners", type=int, default=0, metavar="N",
+                        help="only the class measurement: N learners at once, half asking, half searching")
     args = parser.parse_args(argv)
+    if args.learners:
+        if args.learners < 2:
+            raise SystemExit("--class needs at least 2 learners (one asking, one searching)")
+        report = class_at_once(args.learners)
+        out = args.out if args.out != OUT else OUT.with_name("web-class.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        print_class(report)
+        lost = sum(report[k]["lost"] for k in ("a lesson's questions", "every question new"))
+        return 0 if lost == 0 else 1
     report: dict = {}
     with tempfile.TemporaryDirectory(prefix="tutor-web-bench-") as root:
         home = Path(root) / "home"

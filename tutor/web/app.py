@@ -40,9 +40,11 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 
 class Web:
-    """What every page shares: the learner, the crew options, the templates, one lock for crew runs."""
+    """What every page shares: the learner, the crew options, the templates, one lock for crew runs, and the
+    answers to `/ask` with the bounded pool that works them out (tutor.web.asking)."""
 
-    def __init__(self, learner: str | None, options: Any, token: str | None, max_upload: int) -> None:
+    def __init__(self, learner: str | None, options: Any, token: str | None, max_upload: int,
+                 cpu_workers: int | None = None) -> None:
         self.learner = learner
         self.options = options
         self.token = token
@@ -52,12 +54,24 @@ class Web:
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
         self.templates = Jinja2Templates(env=env)
         self.crew_lock = threading.Lock()  # CrewAI's event bus is process-wide: one crew at a time
+        from tutor.web.asking import Answers
+
+        self.answers = Answers(self, cpu_workers)
         self.sessions: dict[str, Any] = {}  # quiz sessions and graded classes, by random id
         self.sessions_lock = threading.Lock()
         self.status: Any = None  # what the crew is doing now (tutor.crew.progress), for /status
         from tutor.crew import progress
 
         self.unwatch = progress.watch(self._crew_status)
+
+    def keep(self, kind: str, key: str, value: Any, limit: int) -> None:
+        """`value` kept in `sessions` under `kind + key`, with at most `limit` of its kind (the oldest forgotten
+        first), so the server's memory stays flat however long a class uses it."""
+        with self.sessions_lock:
+            same = [k for k in self.sessions if k.startswith(kind)]
+            for old in same[: max(0, len(same) - limit + 1)]:
+                del self.sessions[old]
+            self.sessions[kind + key] = value
 
     def _crew_status(self, status: Any) -> None:
         self.status = status
@@ -149,11 +163,12 @@ def _bare(status: int, message: str, nav: bool = True) -> HTMLResponse:
 
 
 def create_app(learner: str | None = None, options: Any = None, token: str | None = None,
-               max_upload: int = MAX_UPLOAD_BYTES) -> Starlette:
+               max_upload: int = MAX_UPLOAD_BYTES, cpu_workers: int | None = None) -> Starlette:
+    """The app; `cpu_workers`: threads for the work that costs CPU (default: one per core this process may use)."""
     from tutor.learning.flows import CrewOptions
     from tutor.web import lesson, pages, quiz, review, teacher
 
-    web = Web(learner, options or CrewOptions(), token, max_upload)
+    web = Web(learner, options or CrewOptions(), token, max_upload, cpu_workers)
     routes = [
         Route("/", pages.home(web)),
         Route("/search", pages.search(web)),
@@ -176,6 +191,7 @@ def create_app(learner: str | None = None, options: Any = None, token: str | Non
     async def lifespan(app: Starlette) -> Any:
         yield
         web.unwatch()  # the crew's status stops flowing to an app that is gone
+        web.answers.close()
 
     app = Starlette(routes=routes, middleware=[Middleware(Guard, web=web)],
                     exception_handlers={404: _not_found, 500: _server_error}, lifespan=lifespan)

@@ -93,11 +93,7 @@ def lesson_view(lesson: Any, topic: str, demo: bool) -> dict[str, Any]:
 
 def keep(web: Web, view: dict[str, Any]) -> str:
     lid = secrets.token_urlsafe(12)
-    with web.sessions_lock:
-        kept = [k for k in web.sessions if k.startswith(PREFIX)]
-        for old in kept[: max(0, len(kept) - MAX_LESSONS + 1)]:
-            del web.sessions[old]
-        web.sessions[PREFIX + lid] = view
+    web.keep(PREFIX, lid, view, MAX_LESSONS)
     return lid
 
 

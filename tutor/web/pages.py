@@ -108,7 +108,7 @@ def ask(web: Web) -> Any:
         if not q:
             return web.page(request, "ask.html", q="", answer=None)
         try:
-            answer = await run_in_threadpool(_ask, web, q)
+            answer = await web.answers.answer(q)  # no lock, kept per (question, notes), in the bounded pool
         except TutorError as e:
             return web.problem(request, str(e))
         from tutor.web.grades import source_link
@@ -121,13 +121,6 @@ def ask(web: Web) -> Any:
         return web.page(request, "ask.html", q=q, answer=answer, html=markdown(answer.answer), citations=citations)
 
     return endpoint
-
-
-def _ask(web: Web, q: str) -> Any:
-    from tutor.learning.conversation import ask
-
-    with web.crew_lock:
-        return ask(q, web.options)
 
 
 def progress(web: Web) -> Any:

@@ -26,6 +26,8 @@ LEVELS = ("mixed", "remember", "understand", "apply", "analyze")
 KIND_NAMES = {"mixed": "a mix", "mcq": "multiple choice", "short": "short answers", "cloze": "fill in the blank",
               "computed": "calculations"}
 MAX_QUESTIONS = 50
+MAX_QUIZZES = 500  # quizzes kept open at once (a class's, several times over); the oldest are forgotten first
+KEPT = "quiz:"  # a quiz's key in web.sessions (its URL has only the random id)
 LETTERS = "ABCDE"
 
 
@@ -37,8 +39,7 @@ def _new_session(store: Any, items: list[Any], topic: str, kind: str, seed: int)
 
 def _keep(web: Web, session: dict[str, Any]) -> str:
     sid = secrets.token_urlsafe(12)
-    with web.sessions_lock:
-        web.sessions[sid] = session
+    web.keep(KEPT, sid, session, MAX_QUIZZES)
     return sid
 
 
@@ -113,7 +114,7 @@ def quiz_retry(web: Web) -> Any:
 
     async def endpoint(request: Request) -> Any:
         with web.sessions_lock:
-            session = web.sessions.get(request.path_params["sid"])
+            session = web.sessions.get(KEPT + request.path_params["sid"])
         if session is None or session["at"] < len(session["items"]):
             return web.problem(request, "That quiz is not finished or was started before the tutor restarted.",
                                status=404, back="/quiz")
@@ -172,7 +173,7 @@ def quiz_step(web: Web) -> Any:
     async def endpoint(request: Request) -> Any:
         sid = request.path_params["sid"]
         with web.sessions_lock:
-            session = web.sessions.get(sid)
+            session = web.sessions.get(KEPT + sid)
         if session is None:
             return web.problem(request, "That quiz is over or was started before the tutor restarted; start a new one.",
                                status=404, back="/quiz")

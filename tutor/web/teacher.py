@@ -23,6 +23,7 @@ from tutor.web.grades import verdict_label
 CSV_FIELDS = ["id", "question", "answer", "reference", "score", "verdict", "covered", "missed", "contradicted",
               "feedback", "needs_review"]
 VERDICT_ORDER = ("correct", "partially_correct", "incorrect", "needs_review", "error")
+MAX_CLASSES = 50  # graded classes kept for their CSV; the oldest are forgotten first
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -90,8 +91,7 @@ def class_grade(web: Web) -> Any:
         except TutorError as e:
             return web.problem(request, str(e), back="/teacher/grade")
         sid = secrets.token_urlsafe(12)
-        with web.sessions_lock:
-            web.sessions[f"class:{sid}"] = rows
+        web.keep("class:", sid, rows, MAX_CLASSES)
         shown = sorted(rows, key=lambda r: not r["needs_review"])  # the answers a teacher should read first
         return web.page(request, "class.html", rows=shown, sid=sid, limit=web.max_upload, name=upload.filename,
                         review=sum(r["needs_review"] for r in rows), summary=summary(rows))

@@ -66,13 +66,9 @@ def choice_of(form: dict[str, Any]) -> str | None:
 
 
 def wait(web: Any, kind: str, **entry: Any) -> str:
-    """An unsure answer kept until it is rated; its id (random, for the form's hidden field)."""
+    """An answer kept until it is rated; its id (random, for the form's hidden field)."""
     pid = secrets.token_urlsafe(16)
-    with web.sessions_lock:
-        waiting = [k for k in web.sessions if k.startswith(PREFIX)]
-        for old in waiting[: max(0, len(waiting) - MAX_WAITING + 1)]:
-            del web.sessions[old]
-        web.sessions[PREFIX + pid] = {"kind": kind, **entry}
+    web.keep(PREFIX, pid, {"kind": kind, **entry}, MAX_WAITING)
     return pid
 
 
