@@ -110,3 +110,16 @@ def test_kept_sessions_stay_within_their_bound(client):
         web.keep("quiz:", str(k), {"at": k}, limit=3)
     web.keep("class:", "a", [], limit=3)
     assert sorted(web.sessions) == ["class:a", "quiz:2", "quiz:3", "quiz:4"]  # each kind within its own bound
+
+
+def test_the_pool_has_one_thread_per_core_unless_told(monkeypatch):
+    from tutor.errors import UsageError
+    from tutor.web.asking import cpu_count, pool_size
+
+    monkeypatch.delenv("TUTOR_WEB_CPU_THREADS", raising=False)
+    assert pool_size() == cpu_count() >= 1
+    monkeypatch.setenv("TUTOR_WEB_CPU_THREADS", "3")
+    assert pool_size() == 3
+    monkeypatch.setenv("TUTOR_WEB_CPU_THREADS", "many")
+    with pytest.raises(UsageError, match="TUTOR_WEB_CPU_THREADS must be a whole number"):
+        pool_size()

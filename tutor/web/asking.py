@@ -4,8 +4,8 @@
   it runs in several threads at once; only an answer that needs the crew (a configured model, a teacher's YAML that
   changes who answers) still takes `web.crew_lock`, one crew at a time, as CrewAI's process-wide event bus needs.
 - The work that costs CPU (embedding the question and the passages it weighs) runs in a bounded pool, one thread
-  per core (`cpu_workers`): more threads than cores only make every answer slower together, and starlette's own
-  threads stay free for searches and pages.
+  per core (TUTOR_WEB_CPU_THREADS sets another number): more threads than cores only make every answer slower
+  together, and starlette's own threads stay free for searches and pages.
 - An offline answer is kept for its (question, notes) pair: the notes' fingerprint (TUTOR_HOME/index/state.json)
   is part of the key, so re-indexed notes are answered afresh. The same question asked by several learners at once
   is answered once (the others wait for that answer, not in the pool), and a class that asks what its lesson is
@@ -35,12 +35,24 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def pool_size() -> int:
+    """The pool's threads: TUTOR_WEB_CPU_THREADS where set (a machine shared with other work), else the cores."""
+    from tutor.errors import UsageError
+
+    given = os.environ.get("TUTOR_WEB_CPU_THREADS", "").strip()
+    if not given:
+        return cpu_count()
+    if not given.isdigit() or not 1 <= int(given) <= 256:
+        raise UsageError(f"TUTOR_WEB_CPU_THREADS must be a whole number from 1 to 256, got '{given}'")
+    return int(given)
+
+
 class Answers:
     """The answers to `/ask`, kept and shared (see the module docstring). Its methods run on the event loop."""
 
     def __init__(self, web: Any, cpu_workers: int | None = None, max_kept: int = MAX_KEPT) -> None:
         self.web = web
-        self.pool = ThreadPoolExecutor(max_workers=cpu_workers or cpu_count(), thread_name_prefix="tutor-cpu")
+        self.pool = ThreadPoolExecutor(max_workers=cpu_workers or pool_size(), thread_name_prefix="tutor-cpu")
         self.kept: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self.running: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self.max_kept = max_kept
@@ -48,7 +60,7 @@ class Answers:
         self._notes: tuple[int, str] = (-1, "")
 
     def notes_version(self) -> str:
-        """The fingerprint of the indexed notes (re-read only when state.json changes)."""
+        """The fingerprint of the indexed notes: a stat of state.json, which is read again only when it changes."""
         from tutor.settings import get_settings
 
         path = Path(get_settings().index_dir) / "state.json"
@@ -71,7 +83,7 @@ class Answers:
 
     async def answer(self, question: str) -> Any:
         """The answer to `question`: kept, being worked out for another learner, or worked out now."""
-        key = (question, await self.run(self.notes_version))
+        key = (question, self.notes_version())  # a stat, on the loop: a kept answer never waits for the pool
         if key in self.kept:
             self.kept.move_to_end(key)
             self.hits += 1
