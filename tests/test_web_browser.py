@@ -237,6 +237,20 @@ def test_review_a_due_card(server, browser):
     if suggested:  # pre-selected: the focused button, so Enter takes it
         assert browser.switch_to.active_element == suggested[0]
     date = buttons[0].get_attribute("title").removeprefix("next review on ")
+    assert not axe_problems(browser)  # the graded answer with its ratings: no serious or critical violation
+    for size in (PHONE, DESKTOP):  # and it fits a phone
+        browser.set_window_size(*size)
+        inner, scroll = browser.execute_script("return [window.innerWidth, document.documentElement.scrollWidth]")
+        assert scroll <= inner, (size, scroll, inner)
+        if os.environ.get("TUTOR_UPDATE_SCREENSHOT"):
+            from PIL import Image
+
+            shot = Path(browser.downloads) / f"review-graded-{size[0]}.png"
+            browser.save_screenshot(str(shot))
+            target = Path(__file__).resolve().parent.parent / "docs" / "screens" / shot.name
+            Image.open(shot).convert("RGB").quantize(colors=64).save(target, optimize=True)
+    browser.set_window_size(1280, 2000)
+    buttons = by_css(browser, "form.ratings button")
     click_and_load(browser, buttons[0])
     assert question in browser.page_source or by_css(browser, "section.last")
     assert "next review:" in browser.page_source and "(your own rating)" in browser.page_source
