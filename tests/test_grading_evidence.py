@@ -97,6 +97,38 @@ def test_close_meanings_match_on_the_real_model_and_opposites_do_not():
     assert ("reduces", "increases") in flipped.flipped
 
 
+def test_a_negating_prefix_says_the_opposite_unless_a_negation_says_it_back():
+    point = "A large network with non-linear activations can approximate any continuous function."
+    linear = evidence("A large network with linear activations can approximate any continuous function.", point)
+    assert linear.flipped == [("non-linear", "linear")]
+    spaced = evidence("a large network with non linear activations can approximate any continuous function", point)
+    assert spaced.flipped == [] and spaced.recall == 1.0  # "non linear" is "non-linear"
+    swamp = "A poorly managed data lake where data becomes unusable due to lack of governance."
+    ungoverned = evidence("an ungoverned data lake whose data is unusable", swamp)
+    assert ungoverned.flipped == [] and {w.text: w.how for w in ungoverned.words}["governance"] == "meaning"
+
+
+@pytest.mark.slow
+def test_a_word_in_a_stated_frame_is_replaced_even_when_a_close_meaning_is_matched_elsewhere():
+    from tutor.grading.grader import token_states_for
+    from tutor.knowledge.embedder import MiniLMEmbedder
+
+    point = "Dense vector representations of words or tokens that encode their semantic meanings."
+    ev = evidence("Dense vector representations of images that encode their semantic meanings.", point, given=["words"],
+                  states=token_states_for(MiniLMEmbedder()))
+    assert ("tokens", "images") in ev.replaced  # "words" read in "semantic" must not move the frame
+
+
+def test_a_denying_verb_dropped_is_a_doubt_never_a_contradiction():
+    point = "LLMs trained on static data may lack current information."
+    dropped = evidence("LLMs trained on static data always have current information.", point)
+    assert dropped.doubts and not dropped.contradicted
+    kept = evidence("LLMs trained on static data may not have current information.", point)
+    assert not kept.doubts
+    lessened = evidence("Trained on static data, LLMs have less current information.", point)
+    assert not lessened.doubts
+
+
 # --- The decision ----------------------------------------------------------------------------------------------
 
 

@@ -83,7 +83,7 @@ def render_grade(graded: Any) -> None:
 
     colour = COLOURS.get(graded.verdict, "red")
     if graded.verdict == "unsure":
-        console().print(f"[bold {colour}]not sure[/]  best guess {graded.score:.2f}  [dim](confidence {graded.confidence:.2f})[/]")
+        console().print(f"[bold {colour}]not sure[/]  best guess {graded.score:.2f}")  # no confidence: it was too low to decide
     else:
         console().print(f"[bold {colour}]{verdict_text(graded.verdict)}[/]  score {graded.score:.2f}"
                         f"  [dim](confidence {graded.confidence:.2f})[/]")

@@ -92,7 +92,8 @@ def banded(verdict: str, credit: float) -> float:
 
 
 def said_back(ev: Evidence) -> bool:
-    return ev.recall >= SAID_BACK and ev.in_order >= IN_ORDER and not ev.replaced and not ev.contradicted
+    return (ev.recall >= SAID_BACK and ev.in_order >= IN_ORDER and not ev.replaced and not ev.contradicted
+            and not ev.doubts)
 
 
 def no_sentence(ev: Evidence) -> bool:
@@ -121,7 +122,8 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
         return Decision("incorrect", banded("incorrect", min(credit, 0.25)), EVIDENCE, "nothing_said")
     if ev.contradicted and (ev.near_copy or swapped):  # a flipped or swapped near-copy: the words decide
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "contradicted")
-    doubted = ev.contradicted  # a "not" or another term in a longer answer: maybe the opposite, maybe an explanation
+    # a "not" or another term in a longer answer, or a denying verb dropped: maybe the opposite, maybe an explanation
+    doubted = ev.contradicted or bool(ev.doubts)
     if no_sentence(ev):
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
     if ev.numbers_right and ev.recall >= FRAME_KEPT:

@@ -75,6 +75,7 @@ class Evidence:
     substituted: list[tuple[str, str]] = field(default_factory=list)  # (point's term, the answer's term in its place)
     replaced: list[tuple[str, str]] = field(default_factory=list)  # substitutions, and words replaced by non-terms
     wrong_numbers: list[tuple[str, str]] = field(default_factory=list)  # (point's number, the answer's)
+    doubts: list[tuple[str, str]] = field(default_factory=list)  # a denying verb dropped ("lack" -> "always have")
     numbers: int = 0  # numbers in the point
     right_numbers: int = 0  # of them, stated
     keyword_list: bool = False  # the answer is a bare list of words, no sentence
@@ -170,7 +171,7 @@ def read(text: str, pieces: tuple[list[tuple[int, int]], np.ndarray]) -> _Text:
     lower = text.lower()
     words, spans = [], []
     for m in _WORD.finditer(lower):
-        if words and words[-1] == "non" and lower[spans[-1][1] : m.start()] == "-":  # "non-linearity": one word
+        if words and words[-1] == "non" and lower[spans[-1][1] : m.start()] in ("-", " "):  # "non-linearity": one word
             words[-1], spans[-1] = "non-" + m.group(), (spans[-1][0], m.end())
             continue
         words.append(m.group())
@@ -207,6 +208,19 @@ def _opposites() -> set[tuple[str, str]]:
     return {(a, b) for a, b in pairs} | {(b, a) for a, b in pairs}
 
 
+_NEGATING_PREFIXES = ("non", "un", "in", "im", "ir", "il", "dis")
+
+
+def _opposed(a: str, p: str, opposites: set[tuple[str, str]]) -> bool:
+    """Two stems that say opposite things: a known pair ("increase" / "reduce"), or one the other with a negating
+    prefix ("linear" / "non-linear", "supervised" / "unsupervised")."""
+    a, p = a.replace("-", ""), p.replace("-", "")
+    if (a, p) in opposites:
+        return True
+    short, long = sorted((a, p), key=len)
+    return len(short) >= 4 and any(long == pre + short for pre in _NEGATING_PREFIXES)
+
+
 def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozenset()) -> tuple[list[Word], dict]:
     """Each content word of the point with the answer's word that states it, best match first (same word,
     then stem, number, spelling, meaning), each answer word stating at most one point word while another is
@@ -222,8 +236,15 @@ def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozen
         p = point.words[i]
         ps = stem(p)
         best: tuple[float, str, int] = (0.0, "", -1)
-        said_itself = any(a_stems[j] == ps for j in a_idx)
-        opposite = next((j for j in a_idx if (a_stems[j], ps) in opposites and a_stems[j] not in p_stems), None)
+        said_itself = any(a_stems[j].replace("-", "") == ps.replace("-", "") for j in a_idx)
+        opposite = next((j for j in a_idx if _opposed(a_stems[j], ps, opposites) and a_stems[j] not in p_stems), None)
+        if opposite is not None and not said_itself and point.negated[i] != answer.negated[opposite]:
+            # the opposite denied, or denying the opposite: "ungoverned" says "lack of governance"
+            words.append(Word(p, given=ps in given, how="meaning", said=answer.words[opposite], at=opposite,
+                              similarity=max(float(sims[i, opposite]), MEANING_AT)))
+            used.add(opposite)
+            at_point.append(i)
+            continue
         if opposite is not None and not said_itself:  # "increases" where the point says "reduces": no meaning match
             flips.append((p, answer.words[opposite]))
             words.append(Word(p, given=ps in given))
@@ -239,7 +260,7 @@ def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozen
                 how, score = "stem", 0.98
             elif _misspelt(a, p):
                 how, score = "spelling", 0.9
-            elif sims[i, j] >= MEANING_AT and (a_stems[j], ps) not in opposites:
+            elif sims[i, j] >= MEANING_AT and not _opposed(a_stems[j], ps, opposites):
                 how, score = "meaning", float(sims[i, j]) * 0.9
             else:
                 continue
@@ -254,7 +275,8 @@ def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozen
         words.append(word)
         at_point.append(i)
     flips += _negation_flips(point, answer, words, at_point)
-    return words, {"flips": flips, "used": used, "a_idx": a_idx, "sims": sims, "at_point": at_point}
+    return words, {"flips": flips, "used": used, "a_idx": a_idx, "sims": sims, "at_point": at_point,
+                   "doubts": _denial_dropped(point, answer, words, at_point)}
 
 
 def _negation_flips(point: _Text, answer: _Text, words: list[Word], at_point: list[int]) -> list[tuple[str, str]]:
@@ -274,6 +296,36 @@ def _negation_flips(point: _Text, answer: _Text, words: list[Word], at_point: li
             if shared and not any(other.negated[across[k]] for k in shared):  # none of its words denied there
                 k = shared[0]
                 i, j = (across[k], k) if side == "answer" else (k, across[k])
+                return [(_with_negation(point, i), _with_negation(answer, j))]
+    return []
+
+
+_DIMINISHERS = frozenset({
+    "less", "fewer", "reduce", "reduces", "reduced", "reducing", "minimise", "minimize", "minimises", "minimizes",
+    "limit", "limits", "limited", "without", "outdated", "old", "stale", "missing", "miss", "misses", "absent",
+    "instead", "rather",
+})
+
+
+def _denial_dropped(point: _Text, answer: _Text, words: list[Word], at_point: list[int]) -> list[tuple[str, str]]:
+    """A verb that denies ("may lack current information", "prevents reliance") over words the other side states in
+    their own form, with nothing there to deny or lessen them ("always have current information"): maybe the
+    opposite, maybe the learner's own way round ("relies on no single node"). It never decides a grade by itself;
+    it keeps the answer from reading as the point said back."""
+    lexical = {i: w.at for i, w in zip(at_point, words) if w.how in LEXICAL}
+    back = {j: i for i, j in lexical.items()}
+    for text, other, across, side in ((point, answer, lexical, "point"), (answer, point, back, "answer")):
+        other_stems = {stem(w) for w in other.words}
+        if any(w in NEGATIONS or w in SOFT_NEGATORS or w in _DIMINISHERS or w.endswith("'t") for w in other.words):
+            continue  # the other side denies or lessens something: read it by meaning
+        for scope, soft in zip(text.scopes, text.soft):
+            if not soft or not scope:
+                continue
+            verb = text.words[scope[0] - 1]
+            shared = [k for k in scope if k in across]
+            if len(shared) >= 2 and stem(verb) not in other_stems:
+                k = shared[0]
+                i, j = (k, across[k]) if side == "point" else (across[k], k)
                 return [(_with_negation(point, i), _with_negation(answer, j))]
     return []
 
@@ -313,6 +365,7 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
         numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given),
         right_numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given and w.how),
         keyword_list=_keyword_list(answer), answer_words=len(a_new),
+        doubts=info["doubts"] if recall >= FRAME_KEPT else [],
     )
 
 
@@ -354,8 +407,10 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str],
     for k, w in enumerate(words):
         if k < skip or w.how or _is_number(w.text):  # a word the question gives can be replaced too ("of the servers")
             continue
-        before = next((x.at for x in reversed(words[:k]) if x.how), None)
-        after = next((x.at for x in words[k + 1 :] if x.how), None)
+        # the frame is read from words stated in their own form: a close meaning may be matched anywhere
+        # ("words" read in "semantic" would put the frame of "of words or tokens" at the sentence's end)
+        before = next((x.at for x in reversed(words[:k]) if x.how in LEXICAL), None)
+        after = next((x.at for x in words[k + 1 :] if x.how in LEXICAL), None)
         if before is None and after is None:
             continue
         two_sided = before is not None and after is not None
