@@ -222,7 +222,7 @@ def test_chat_with_a_model_answers_through_the_yaml_task_and_keeps_the_topic(tut
     assert "Why does it help?" in ran.stdout
     assert "offline model" not in ran.stderr
     assert len(asked) == 4
-    assert "and at test time? (about Dropout)" in asked[2]  # the follow-up reached the model with its topic
+    assert "what is dropout at test time?" in asked[2]  # the follow-up reached the model as the question it means
 
 
 def test_chat_ends_cleanly_at_end_of_input(tutor):

@@ -28,15 +28,6 @@ from tutor.errors import UsageError, WorkFailed
 from tutor.learning.self_rating import ask_markdown, is_unsure, rating_of
 
 MAX_QUESTION_CHARS = 2_000
-_FOLLOW_UP = re.compile(r"^\s*(and|but|so|then|also|what about|how about|what if|why not|why|how|at|in|during|"
-                        r"is it|does it|can it|is that|does that|ok|okay)\b", re.I)
-_PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|their|one|ones)\b", re.I)
-_IT = re.compile(r"\b(it|this|that)\b(?!\s+(is|was|the|a|an)\b)(?=\s*[\w\s]*\??\s*$)", re.I)  # the pronoun of a follow-up stands for its topic
-_ITS = re.compile(r"\bits\b", re.I)
-_PARALLEL = re.compile(r"^\s*(and|but|also|what about|how about|now)\s+(?P<rest>[^?]{1,60}?)\s*\??\s*$", re.I)
-_VERB = re.compile(r"\b(is|are|was|were|do|does|did|can|could|should|would|will|happens?|works?|used?|means?|"
-                   r"helps?|fix(es)?|it|its|they|that|this|what|why|how|when|where|which|who)\b", re.I)
-_CONDITION = re.compile(r"^(for|at|in|on|during|with|without|after|before|when|if|under|over)\b", re.I)
 _CITE = re.compile(r"\s*(\[[^\]]*\u00a7[^\]]*\]|\*\(tutor's explanation.*\)\*)\s*$")
 _QUESTION = re.compile(r"^\s*(what|why|how|when|where|which|who|whose|whom|can|could|does|do|did|is|are|was|were|"
                        r"should|would|will|explain|tell me|show me|give me)\b", re.I)
@@ -172,28 +163,11 @@ class ChatSession:
 
     # ---- turns -------------------------------------------------------------------------------------
     def in_context(self, question: str) -> str:
-        """A follow-up names no topic of its own: it is read as being about the last topic. "and a gru?" after
-        "what is an lstm?" asks the last question again of its new subject ("what is a gru?"); "and for audio
-        data?" asks it again with the new condition; "how is it computed?" names the topic for its pronoun;
-        "what's the catch?" is asked of the topic."""
-        if not self.topic:
-            return question
-        from tutor.llms.compose import content_words
+        """A follow-up names no topic of its own: it is read as being about the last topic
+        (tutor.learning.followups)."""
+        from tutor.learning.followups import read_follow_up
 
-        own = [w for w in content_words(question) if not _PRONOUN.fullmatch(w)]
-        topic_words = set(content_words(self.topic))
-        parallel = _PARALLEL.match(question)
-        if parallel and self.question and not _VERB.search(parallel["rest"]):
-            again = _ask_again(self.question, parallel["rest"].strip())
-            if again:
-                return again
-        short = len(own) <= 3 and (bool(_FOLLOW_UP.match(question)) or bool(_PRONOUN.search(question)) or len(own) <= 1)
-        if short and not topic_words & set(own):
-            named = _IT.sub(self.topic.lower(), question, count=1)  # "what happens without it?"
-            if named == question:
-                named = _ITS.sub(f"{self.topic.lower()}'s", question, count=1)  # "what are its limits?"
-            return named if named != question else f"{question} (about {self.topic})"
-        return question
+        return read_follow_up(question, self.topic, self.question)
 
     def _ask(self, text: str) -> Turn:
         try:
@@ -202,7 +176,8 @@ class ChatSession:
             return Turn(notes=[str(e)])
         asked = self.in_context(question)
         follow_up = asked != question
-        answer = ask(asked, self.options, said=self.said if follow_up else (), about=self.topic if follow_up else "")
+        # the next answer never shows the last one's lines again, follow-up or not
+        answer = ask(asked, self.options, said=self.said, about=_subject_of(asked, self.topic) if follow_up else "")
         if answer.covered and answer.citations:
             self.topic = _topic_of(asked, answer, self.topic)
             self.said = answer_lines(answer)
@@ -266,34 +241,12 @@ def answer_lines(answer: Answer) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _ask_again(previous: str, subject: str) -> str:
-    """The previous question asked again: with a new condition added ("and for audio data?"), or of a new
-    subject in the place of the words of the question closest to it in meaning ("what is an lstm?", "and a
-    gru?" -> "what is a gru?"; "what does the encoder do in a seq2seq model?", "what about the decoder?")."""
-    from tutor.llms.compose import STOPWORDS
-    from tutor.tools.notes import shared_retriever
+def _subject_of(asked: str, topic: str) -> str:
+    """What a follow-up is about: the idea it names now ("and a gru?" read as "what is a gru?"), else the topic."""
+    from tutor.knowledge.companion import course_companion
 
-    stem = previous.split(" (about ", 1)[0].rstrip(" ?")
-    if _CONDITION.match(subject):
-        return f"{stem} {subject}?"
-    words = list(re.finditer(r"[\w'-]+", stem))
-    spans = [(a, b) for a in range(len(words)) for b in range(a, min(a + 5, len(words)))
-             if words[a][0].lower() not in STOPWORDS and words[b][0].lower() not in STOPWORDS]
-    if not spans:
-        return ""
-    texts = [stem[words[a].start():words[b].end()] for a, b in spans]
-    vectors = shared_retriever().store.embedder([_bare(subject), *texts])
-    best = max(range(len(spans)), key=lambda i: float(vectors[0] @ vectors[i + 1]) - 0.01 * (spans[i][1] - spans[i][0]))
-    a, b = spans[best]
-    start = words[a].start()
-    article = re.search(r"\b(a|an|the)\s+$", stem[:start], re.I)
-    if article and re.match(r"(a|an|the)\s", subject, re.I):
-        start = article.start()
-    return f"{stem[:start]}{subject}{stem[words[b].end():]}?"
-
-
-def _bare(subject: str) -> str:
-    return re.sub(r"^(a|an|the)\s+", "", subject, flags=re.I)
+    named = course_companion().match(asked)
+    return named[0].idea if named else topic
 
 
 def _topic_of(question: str, answer: Answer, previous: str) -> str:

@@ -1,11 +1,9 @@
-"""The offline answer to a learner's own question: the few sentences that answer it, each cited.
+"""The offline answer to a learner's own question: the sentence that answers it first, then the cited lines on it.
 
-The candidates are the notes' lines and the companion's sentences among the passages the search found.
-Each is scored by its closeness in meaning to the question, the question's words it holds, and the kind of
-question (a *why* question prefers sentences that give a purpose or a cause, an *example* question the
-worked examples). The answer is the notes' best lines (three, six for a list, four from up to three sections
-for a comparison), then up to two of the companion's sentences on those sections. The notes' lines are
-quoted; the companion's are labelled as the tutor's explanation. Two "ask next" questions follow.
+The candidates are the notes' lines and the companion's sentences among the passages the search found. The lead
+is chosen by meaning and by what the question asks (`_lead`); the supporting lines are the notes' best lines
+close to the question, then up to two of the companion's sentences on those sections (`_choose`,
+`_on_the_question`). Notes are quoted, the companion labelled as the tutor's explanation; two "ask next" follow.
 """
 
 from __future__ import annotations
@@ -19,28 +17,10 @@ import numpy as np
 from tutor.crew.outputs import Answer, Citation
 from tutor.knowledge.companion import EXPLANATION, Companion, names_in
 from tutor.knowledge.chunking import TERM_LINE, title
+from tutor.llms import asking as ask
 from tutor.llms.compose import content_words, mentions, notes_only, plain, topic_covered
 from tutor.llms.protocol import Retrieved
 
-_WHY = re.compile(r"^\s*(why|what for|what is the (point|purpose)|how come)\b", re.I)
-_EXAMPLE = re.compile(r"\b(example|show me|for instance|concrete|numbers?)\b", re.I)
-_COMPARE = re.compile(r"\b(differ|difference|vs\.?|versus|compare|compared|better than|instead of)\b", re.I)
-_REASON = re.compile(r"\b(to (prevent|avoid|reduce|improve|make|allow|help|capture|keep)|because|so that|"
-                     r"so (no|the|it)|otherwise|without|which is why|enabl\w+|lets?|allows?)\b", re.I)
-_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|should|will|would|isn't|doesn't)\b|\b(true|wrong|mistake|"
-                     r"confus\w*|myth|misconception)\b", re.I)
-_LISTING = re.compile(r"\b(what are|which are|list|name the|kinds of|types of|steps|components|v's)\b", re.I)
-_EFFECT_Q = re.compile(r"\b(what happens|what would happen|what if|happen\w*|without|too (high|low|big|small|large)|"
-                       r"(really|very) (high|low)|goes? wrong|instead)\b", re.I)
-_EFFECT = re.compile(r"\b(lead\w* to|result\w* in|caus\w+|risk\w*|improv\w+|reduc\w+|increas\w+|lower\w*|more|fewer|"
-                     r"cannot|can't|no longer|los(e|es|t)|without|otherwise|would|miss\w*|duplicat\w+|unable)\b", re.I)
-_PROBLEM_Q = re.compile(r"\b(bad|weak\w*|limit\w*|problem\w*|drawback\w*|hard|challeng\w*|downside\w*|wrong|issue\w*|"
-                        r"struggle\w*|fail\w*)\b", re.I)
-_PROBLEM = re.compile(r"\b(limitation\w*|struggl\w+|challeng\w+|ignor\w+|cannot|can't|expensive|intensive|requir\w+|"
-                      r"misleading|lack\w*|sensitiv\w+|difficult\w*|costly|stale|outdated)\b", re.I)
-_SIMPLER = re.compile(r"\b(simpler|simply|simple terms|plain (words|english)|eli5|like i'?m five|easier|in short)\b", re.I)
-_DEFINE = re.compile(r"^\s*(what('?s| is| are| does .{1,40} (mean|stand for))|define|meaning of)\b", re.I)
-_EXAMPLE_LINE = re.compile(r"(^|\u2014 )[*_]*examples?[*_]*:", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 
 
@@ -49,6 +29,7 @@ class Candidate:
     text: str
     passage: Retrieved
     score: float = 0.0
+    sim: float = 0.0  # closeness in meaning to the question (MiniLM), as the line is read
 
     @property
     def companion(self) -> bool:
@@ -192,43 +173,51 @@ def compose_answer(
         q, rest = vectors[0], vectors[1:]
         norms = np.linalg.norm(rest, axis=1) * (np.linalg.norm(q) or 1.0)
         sims = rest @ q / np.where(norms == 0, 1.0, norms)
-    why, example, compare = bool(_WHY.search(question)), bool(_EXAMPLE.search(question)), bool(_COMPARE.search(question))
-    yes_no = bool(_YES_NO.search(question))
+    why, example = bool(ask.WHY.search(question)), bool(ask.EXAMPLE.search(question))
+    compare = bool(ask.COMPARE.search(question))
+    yes_no = bool(ask.YES_NO.search(question))
     for c, sim in zip(cands + defined, sims):
         shared = sum(1 for w in words if mentions(c.read_as, w))
+        c.sim = float(sim)
         c.score = float(sim) + 0.08 * shared + 0.1 * c.passage.similarity
-        if why and _REASON.search(c.text):
+        if why and ask.REASON.search(c.text):
             c.score += 0.08
         if example and ("example" in c.text.lower() or re.search(r"\d", c.text)):
             c.score += 0.2 if c.text.startswith("For example:") else 0.1
         if not example and c.text.startswith("For example:"):
             c.score -= 0.05
-        if not example and _EXAMPLE_LINE.search(c.text):
+        if not example and ask.EXAMPLE_LINE.search(c.text):
             c.score -= 0.15  # the notes' example line ("Example: BERT (...)") names a case, it explains nothing
         if c.text.startswith("It is not true that") and not yes_no:
             c.score -= 0.12  # a correction answers "is it true that ...?", not "why ...?"
-        if about and (names_in(about, c.read_as) or any(
-                companion and companion.for_passage(c.passage.source, c.passage.section, c.passage.subsection) is e
-                for e in ideas)):
+        if about and _on_topic(c, about, ideas, companion):
             c.score += 0.15  # a follow-up is about the previous topic
-    chosen = _choose(cands, compare=compare, listing=bool(_LISTING.search(question)), example=example)
-    defined = [c for c in defined if not any(same_text(c.text, o.text) for o in chosen)]
+    lead = _lead(question, cands + defined, notes, about_ideas=(about, ideas, companion))
+    chosen = _choose([c for c in cands if c is not lead and not repeats(c.text, [lead.text])], compare=compare,
+                     listing=bool(ask.LISTING.search(question)), example=example)
+    defined = [c for c in defined if c is not lead and not any(repeats(c.text, [o.text]) or repeats(o.text, [c.text])
+                                                               for o in [lead, *chosen])]
     notes_lines = [c for c in chosen if not c.companion]
     mine = [c for c in chosen if c.companion]
     if not example:  # one worked example at most, after the explanation, when none was asked for
         examples = [c for c in mine if c.text.startswith("For example:")]
         mine = [c for c in mine if c not in examples] + examples[:1]
-    chosen = (defined + notes_lines)[: max(len(notes_lines), len(defined) + 2)] + mine
-    lead = _lead(question, chosen, defined, follow_up=bool(said))
-    rest = [c for c in chosen if c is not lead]
-    lines = [_shown(lead, bullet=False)] + ([""] + [_shown(c) for c in rest] if rest else [])
+    chosen = _on_the_question(question, lead, (defined + notes_lines)[: max(len(notes_lines), len(defined) + 2)] + mine,
+                              compare or bool(ask.LISTING.search(question)))
+    lines = [_shown(lead, bullet=False)] + ([""] + [_shown(c) for c in chosen] if chosen else [])
     citations: list[Citation] = []
-    for c in [lead, *rest]:
+    for c in [lead, *chosen]:
         cite = Citation(source=c.passage.source, section=c.passage.section, kind=c.passage.kind)
         if cite not in citations:
             citations.append(cite)
     return Answer(question=question, answer="\n".join(lines), citations=citations,
                   suggestions=_suggestions(question, chosen, companion))
+
+
+def _on_topic(c: Candidate, about: str, ideas: list, companion: Companion | None) -> bool:
+    """The line names the topic, or is the companion's explanation of its idea."""
+    return names_in(about, c.read_as) or any(companion is not None and companion.for_passage(
+        c.passage.source, c.passage.section, c.passage.subsection) is e for e in ideas)
 
 
 def _shown(c: Candidate, bullet: bool = True) -> str:
@@ -237,45 +226,98 @@ def _shown(c: Candidate, bullet: bool = True) -> str:
     return f"- {text}" if bullet else text
 
 
-COMPANION_LEADS_BY = 0.3  # how much closer to the question a companion sentence must be to lead before the notes
+# How the sentence that answers is chosen (fitted on benchmarks/ask_set.jsonl, a tuning set; see RESULTS):
+ASKED_INTENT = 0.2  # a why / what-happens / what-is-bad question, and a sentence giving a reason / effect / weakness
+MECHANISM = 0.15  # a how question, and a sentence saying how it is done
+TOP_PASSAGE, SECOND_PASSAGE = 0.3, 0.2  # a line of the search's best (second) notes passage
+DEFINES_IT = 0.2  # for "what is X?", the line defining X
+TERM_WORDS, ANY_WORDS = 0.1, 0.1  # per question word, weighted by its rarity here, in the line's term / anywhere
+NOT_ASKED_CASE = 0.3  # an example leads only when one was asked for
+ABOUT = 0.3  # a follow-up's line on the previous topic, as strong as the search's best passage
+CORRECTION = 0.4  # a misconception's correction answers "is it true that ...?", hardly "why ...?"
 
 
-def _lead(question: str, chosen: list[Candidate], defined: list[Candidate], follow_up: bool = False) -> Candidate:
-    """The sentence that answers the question: its definition for "what is ...", the reason for "why",
-    the consequence for "what happens if", the weakness for "what is bad about", a worked example when one
-    is asked for, the tutor's plain words for "simpler"; else the line closest to the question, the words
-    the notes' line closest to the question, the tutor's sentence only when clearly closer."""
-    if defined and _DEFINE.search(question) and not _EFFECT_Q.search(question) and not _PROBLEM_Q.search(question):
-        return defined[0]
-    pool = chosen or defined
-    intents = [(_WHY, _REASON), (_EFFECT_Q, _EFFECT), (_PROBLEM_Q, _PROBLEM)]
+def _lead(question: str, pool: list[Candidate], notes: list[Retrieved],
+          about_ideas: tuple[str, list, Companion | None] = ("", [], None)) -> Candidate:
+    """The sentence that answers: close in meaning to the question (MiniLM), of the passage the search ranked
+    best, holding its rarer words, saying what it asks (the reason for why, the consequence for what happens
+    if, the weakness, how it is done, an example when asked, plain words for simpler); a notes line unless the
+    companion's is clearly closer; never an editor's note, nor a correction unless asked whether true."""
+    about, ideas, companion = about_ideas
+    words = [w for w in content_words(question) if w not in QUESTION_WORDS]
+    ranks = {id(p): i for i, p in enumerate(notes)}  # the search's order
+    n = len(pool)  # a word's weight: its rarity among the candidates, 0 to 1
+    weight = {w: float(np.log((n + 1) / (sum(1 for c in pool if mentions(c.read_as, w)) + 1)) / np.log(n + 1))
+              for w in words}
+    asked = [(ask.WHY, ask.REASON), (ask.EFFECT_Q, ask.EFFECT), (ask.PROBLEM_Q, ask.PROBLEM), (ask.HOW, ask.MECHANISM)]
+    example, yes_no = bool(ask.EXAMPLE.search(question)), bool(ask.YES_NO.search(question))
+    simpler = bool(ask.SIMPLER.search(question))
+    define = bool(ask.DEFINE.search(question))
+
+    def on_topic(c: Candidate) -> bool:
+        return _on_topic(c, about, ideas, companion)
 
     def value(c: Candidate) -> float:
-        v = c.score + sum(0.12 for asked, says in intents if asked.search(question) and says.search(c.text))
-        if _EXAMPLE.search(question) and (c.text.startswith("For example:") or _EXAMPLE_LINE.search(c.text)):
-            v += 0.3
-        if _SIMPLER.search(question) and c.companion and not c.text.startswith(("For example:", "It is not true")):
+        text = c.text
+        term = text.split(":", 1)[0] if ":" in text[:70] else ""
+        v = c.sim + sum((MECHANISM if q is ask.HOW else ASKED_INTENT) for q, says in asked
+                        if q.search(question) and says.search(text))
+        v += TERM_WORDS * sum(weight[w] for w in words if mentions(f"{c.passage.subsection} {term}", w))
+        v += ANY_WORDS * sum(weight[w] for w in words if mentions(c.read_as, w))
+        rank = ranks.get(id(c.passage), 9) if not c.companion else 9
+        v += TOP_PASSAGE if rank == 0 else SECOND_PASSAGE if rank == 1 else 0.0
+        if define and _term_named(question, _term(c)):
+            v += DEFINES_IT
+        is_example = text.startswith("For example:") or bool(ask.EXAMPLE_LINE.search(text) or ask.NAMES_A_CASE.match(text))
+        v += 0.3 if example and is_example else -NOT_ASKED_CASE if is_example else 0.0
+        if text.startswith("It is not true that") and not yes_no:
+            v -= CORRECTION
+        if simpler and c.companion and not is_example and not text.startswith("It is not true"):
             v += 0.4
-        if c.text.startswith("It is not true that") and not _YES_NO.search(question):
-            v -= 0.2
-        if c.text.startswith(">") or (not _EXAMPLE.search(question) and _EXAMPLE_LINE.search(c.text)):
-            v -= 0.2  # an editor's note or the notes' example line names a case; it answers nothing
+        if c.companion:
+            v -= 0.05
+        if about and on_topic(c):
+            v += ABOUT  # a follow-up is about the previous topic
         return v
 
-    ours = [c for c in pool if not c.companion]
-    best = max(ours, key=value) if ours else None
-    mine = [c for c in pool if c.companion and (not c.text.startswith("For example:") or _EXAMPLE.search(question))]
-    told = max(mine, key=value) if mine else None
-    if best is None or (told is not None and (
-            _SIMPLER.search(question) or value(told) > value(best) + (0.1 if follow_up else COMPANION_LEADS_BY))):
-        return told or max(pool, key=value)
-    return best  # the notes' own words lead, unless the tutor's explanation answers clearly better
+    fit = [c for c in pool if not c.text.lstrip().startswith(">")] or pool
+    if about:  # a follow-up is answered about the previous topic while anything new is left to say of it
+        fit = [c for c in fit if on_topic(c)] or fit
+    return max(fit, key=value)
+
+
+def _term(c: Candidate) -> str:
+    """The term a notes line defines ("Vertical Scaling" of "**Vertical Scaling**: ..."), or ""."""
+    m = TERM_LINE.match(c.text)
+    return (m["bold"] or m["plain"]).strip() if m and not c.companion else ""
+
+
+def _term_named(question: str, term: str) -> bool:
+    """The question names the term: every word of it, or of its bracketed form ("LSTM (Long Short-Term Memory)")."""
+    forms = [f for f in (re.sub(r"\s*\(.*?\)\s*", " ", term).strip(), *re.findall(r"\((.*?)\)", term)) if f]
+    return any(content_words(f) and all(mentions(question, w) for w in content_words(f)) for f in forms)
+
+
+BULLET_FLOOR = 0.15  # a supporting line is this close in meaning to the question, at most, below the closest
+
+
+def _on_the_question(question: str, lead: Candidate, chosen: list[Candidate], compare: bool) -> list[Candidate]:
+    """The supporting lines on the question: close in meaning to it (not the best of what is left over after
+    a follow-up); a line labelled with a downside only when the question asks for one, with an upside only when
+    it does not; and when the question names a term the notes define ("what is horizontal scaling?"), no line
+    defining another term ("Vertical Scaling: ..."), unless the question compares or lists."""
+    top = max([lead.sim, *[c.sim for c in chosen]])
+    downside = bool(ask.PROBLEM_Q.search(question))
+    chosen = [c for c in chosen if c.sim >= top - BULLET_FLOOR and (compare or not (
+        ask.DOWNSIDE.match(c.text) and not downside or ask.UPSIDE.match(c.text) and downside))]
+    if compare or not any(_term_named(question, _term(c)) for c in [lead, *chosen] if _term(c)):
+        return chosen
+    return [c for c in chosen if not _term(c) or _term_named(question, _term(c))]
 
 
 def _choose(cands: list[Candidate], compare: bool, listing: bool, example: bool) -> list[Candidate]:
-    """The notes' best lines first (their own words carry the fact), from at most two sections (three for a
-    comparison), then at most two of the companion's sentences on those sections; an example first when
-    one was asked for."""
+    """The notes' best lines from at most two sections (three for a comparison), then at most two of the
+    companion's sentences on those sections; an example first when one was asked for."""
     notes = sorted((c for c in cands if not c.companion), key=lambda c: -c.score)
     mine = sorted((c for c in cands if c.companion), key=lambda c: -c.score)
     limit = 6 if listing else 4 if compare else 3
@@ -288,7 +330,7 @@ def _choose(cands: list[Candidate], compare: bool, listing: bool, example: bool)
             break
         if key not in sections and len(sections) == (3 if compare else 2):
             continue
-        if not any(same_text(c.text, o.text) for o in chosen):
+        if not repeats(c.text, [o.text for o in chosen]) and not any(repeats(o.text, [c.text]) for o in chosen):
             chosen.append(c)
             if key not in sections:
                 sections.append(key)

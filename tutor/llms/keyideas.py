@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,7 +29,6 @@ from tutor.llms.compose import content_words, is_lead_in, lines_of, mentions, no
 from tutor.llms.protocol import Retrieved
 
 OWN_MARGIN = 0.12  # a passage of the topic's own sections this close to their best one is a key idea
-LINK_MARGIN = 0.06  # one of a section teaching the same idea again, or the concept's other sections
 PREREQUISITE_MARGIN = 0.03  # a prerequisite's passage, which must also name the topic
 TAUGHT_SIMILARITY = 0.55  # with no name matched, the notes teach a topic their closest passage is this close to
 NEAR_SPELLING = 0.86  # difflib ratio above which a topic is a misspelling of an idea's name ("backpropogation")
@@ -44,6 +44,12 @@ class Library(Protocol):
     def sections(self, query: str, sections: list[Section]) -> list[Retrieved]: ...
 
     def search(self, query: str, k: int) -> list[Retrieved]: ...
+
+    def words(self) -> set[str]: ...
+
+
+def _words(texts: list[str]) -> set[str]:
+    return {w.lower() for t in texts for w in re.findall(r"[A-Za-z]{5,}", t)}
 
 
 def as_retrieved(chunk: Any, similarity: float) -> Retrieved:
@@ -68,6 +74,12 @@ class IndexLibrary:
     def search(self, query: str, k: int) -> list[Retrieved]:
         return [as_retrieved(p, p.similarity) for p in self.retriever.search(query, k=k, kinds=("notes",), per="chunk")]
 
+    def words(self) -> set[str]:
+        """Every word of the notes and the companion, headings included: what a misspelt topic is read against."""
+        if not hasattr(self, "_vocabulary"):
+            self._vocabulary = _words([f"{c.section} {c.subsection} {c.text}" for c in self.retriever.lexical.chunks])
+        return self._vocabulary
+
 
 class PassageLibrary:
     """Only the passages a search returned (a model's own `search_notes` call, a test's passages)."""
@@ -80,6 +92,9 @@ class PassageLibrary:
 
     def search(self, query: str, k: int) -> list[Retrieved]:
         return self.passages[:k]
+
+    def words(self) -> set[str]:
+        return _words([f"{p.section} {p.subsection} {p.text}" for p in self.passages])
 
 
 @dataclass
@@ -97,13 +112,22 @@ class Plan:
 
 
 def resolve(topic: str, companion: Companion | None) -> list[Entry]:
-    """The entries a topic names (any case: "relu", "hitl"), else those whose name it misspells."""
+    """The entries a topic names (any case: "relu", "hitl"), else those whose initials it types ("mAP" is mean
+    average precision, not a feature map), else those whose name it misspells. Of the entries named, a more
+    general idea named inside the first one's name ("attention" in "multi-head attention") is left out."""
     if companion is None:
         return []
+    typed = " ".join(topic.lower().replace("-", " ").split())
+    acronyms = [e for e in companion.entries if _is_acronym(topic) and any(typed.replace(" ", "") in initials(n)
+                                                                             for n in e.names)]
+    if acronyms and any(c.isupper() for c in topic[1:]):  # "mAP", "IoU": typed as an abbreviation
+        return acronyms
     named = companion.match(topic)
     if named:
-        return named
-    typed = " ".join(topic.lower().replace("-", " ").split())
+        first = _named_as(named[0], topic)
+        return [named[0]] + [e for e in named[1:] if not names_in(_named_as(e, topic), first)]
+    if acronyms:
+        return acronyms
     if len(typed) < 5:
         return []
     scored = []
@@ -120,9 +144,60 @@ def resolve(topic: str, companion: Companion | None) -> list[Entry]:
     return found
 
 
-def names_topic(p: Retrieved, names: list[str]) -> bool:
-    """The passage's heading or a term it defines ("- **Dropout**: ...") is the topic, by one of its names."""
-    heads = [p.subsection, title(p.section)]
+def _named_as(entry: Entry, topic: str) -> str:
+    """The longest of the entry's names the topic names."""
+    return max((n for n in entry.names if names_in(n, topic)), key=len, default=entry.idea)
+
+
+def _is_acronym(topic: str) -> bool:
+    """One short token: "nms", "mAP", "tf-idf"."""
+    bare = topic.replace("-", "")
+    return 2 <= len(bare) <= 6 and bare.isalpha() and " " not in topic.strip()
+
+
+def initials(name: str) -> set[str]:
+    """The ways a name is abbreviated: "Non-maximum suppression" -> nms; "Area under the precision-recall
+    curve" -> auprc (small words left out) or autprc; "(IoU)" is read from its words, not its brackets."""
+    words = [w for w in re.split(r"[\s\-/]+", re.sub(r"\(.*?\)", " ", name.lower())) if w and w[0].isalnum()]
+    small = {"the", "of", "a", "an", "and", "for", "in", "to"}
+    return {"".join(w[0] for w in words), "".join(w[0] for w in words if w not in small)} - {""}
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance counting a swap of neighbours as one edit ("dropuot" is one edit from "dropout")."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def spelled(topic: str, vocabulary: set[str]) -> str:
+    """The topic with each word the notes never use replaced by the notes' word it misspells: one edit
+    (two for a word of eight letters or more), its first letter kept ("atention" -> "attention")."""
+    out = []
+    for word in re.findall(r"[A-Za-z]+|[^A-Za-z]+", topic):
+        low = word.lower()
+        if len(low) < 5 or not low.isalpha() or low in vocabulary:
+            out.append(word)
+            continue
+        allowed = 1 if len(low) < 8 else 2
+        near = sorted((_distance(low, v), v) for v in vocabulary
+                      if v[0] == low[0] and abs(len(v) - len(low)) <= allowed)
+        out.append(near[0][1] if near and near[0][0] <= allowed else word)
+    return "".join(out)
+
+
+def names_topic(p: Retrieved, names: list[str], section: bool = True) -> bool:
+    """The passage's heading or a term it defines ("- **Dropout**: ...") is the topic, by one of its names;
+    `section=False`: its own heading, not only the `##` section's title ("CNNs for Non-Traditional Domains"
+    names CNNs, its passage "Applications" teaches audio and malware)."""
+    heads = [p.subsection, title(p.section) if section or not p.subsection else ""]
     for line in lines_of(p.text):
         m = TERM_LINE.match(line)
         if m:
@@ -162,22 +237,25 @@ def _concepts(topic: str, entries: list[Entry]) -> tuple[list[Section], list[Sec
 
 def _links(names: list[str], entries: list[Entry], companion: Companion | None) -> list[Entry]:
     """Entries elsewhere that teach the same idea again: their idea names it ("Vanishing gradients in RNNs",
-    "Batch normalization in CNNs"); an alias naming it in passing ("conv relu block") is no link."""
+    "Batch normalization in CNNs"); an alias naming it in passing ("conv relu block") is no link, nor a
+    comparison ("RNN vs. transformer seq2seq" teaches the difference, not the idea)."""
     if companion is None:
         return []
-    return [e for e in companion.entries if all(e is not f for f in entries)
+    return [e for e in companion.entries if all(e is not f for f in entries) and not re.search(r"\bvs\b", e.idea)
             and any(names_in(n, e.idea) or names_in(n, e.idea.replace("-", " ")) for n in names if len(n) >= 2)]
 
 
 def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
     topic = " ".join(topic.split())
-    entries = resolve(topic, companion)
+    vocabulary = library.words() | _words([n for e in (companion.entries if companion else []) for n in e.names])
+    read = spelled(topic, vocabulary)  # "dropuot" is read as "dropout"
+    entries = resolve(read, companion)
     primary = entries[0] if entries else None
-    names = [topic]
+    names = list(dict.fromkeys([topic, read]))
     if primary:
-        names += [primary.idea, *[a for a in primary.aliases if names_in(a, topic) or len(a) > 3]]
-    query = topic if not primary or names_in(primary.idea, topic) else f"{topic} ({primary.idea})"
-    concept_own, before = _concepts(topic, entries)
+        names += [primary.idea, *[a for a in primary.aliases if names_in(a, read) or len(a) > 3]]
+    query = read if not primary or names_in(primary.idea, read) else f"{read} ({primary.idea})"
+    concept_own, before = _concepts(read, entries)
     own = _sections(entries) or concept_own
     result = Plan(topic=topic, entries=entries)
     if not own:
@@ -186,7 +264,7 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
         close = [p for p in hits if p.similarity >= TAUGHT_SIMILARITY]
         own = _sections_of(named[:2] or close[:1])
         if not own:
-            result.mentions = _mentioning(topic, hits)
+            result.mentions = _mentioning(read, hits)
             result.nearest = hits[:3]
             return result
     result.own = own
@@ -202,9 +280,12 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
         [max(home, key=lambda p: p.similarity)]
     steps = leading + [p for p in _in_order(home, own) if p not in leading
                        and (p.similarity >= best - OWN_MARGIN or names_topic(p, names))]
-    steps += [p for p in _in_order(pool, links)
-              if p.similarity >= best - LINK_MARGIN or (names_topic(p, names) and p.similarity >= best - OWN_MARGIN)]
-    steps += [p for p in _in_order(pool, before) if p.similarity >= best - PREREQUISITE_MARGIN and _said(p, names)]
+    # elsewhere, a passage teaches the topic when its heading or a term it defines names it: being close in
+    # meaning is not enough ("Impact of ImageNet" is close to "cnn" and teaches transfer learning)
+    steps += [p for p in _in_order(pool, links) if names_topic(p, names, section=False)
+              and p.similarity >= best - OWN_MARGIN]
+    steps += [p for p in _in_order(pool, before) if p.similarity >= best - PREREQUISITE_MARGIN
+              and names_topic(p, names, section=False)]
     result.steps = steps[:MAX_STEPS]
     return result
 

@@ -1,0 +1,185 @@
+"""Issue #26 items 1-2: topics read as learners type them, answers that lead with the answer, follow-ups.
+
+The fast tests run on the deterministic hashing embedder; the CLI tests at the end on the bundled MiniLM.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from tests.test_teaching import _notes_passages
+from tutor.settings import bundled_path, get_settings
+
+
+def _companion():
+    from tutor.knowledge.companion import load_companion
+
+    return load_companion(bundled_path("knowledge"))
+
+
+# ---- reading a topic -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("typed, meant", [("dropuot", 1), ("dropout", 0), ("dropoutt", 1), ("dorpout", 1),
+                                          ("backpropogation", 1), ("convolutoin", 1)])
+def test_a_swap_of_neighbours_is_one_edit(typed, meant):
+    from tutor.llms.keyideas import _distance
+
+    right = {"dropuot": "dropout", "dropoutt": "dropout", "dorpout": "dropout", "dropout": "dropout",
+             "backpropogation": "backpropagation", "convolutoin": "convolution"}[typed]
+    assert _distance(typed, right) == meant
+
+
+def test_a_misspelt_topic_is_read_as_the_notes_word_and_a_known_word_is_left_alone():
+    from tutor.llms.keyideas import spelled
+
+    words = {"dropout", "attention", "mechanism", "embeddings", "suppression", "non", "maximum", "dropped"}
+    assert spelled("dropuot", words) == "dropout"
+    assert spelled("atention mechanism", words) == "attention mechanism"
+    assert spelled("non-maximum supression", words) == "non-maximum suppression"
+    assert spelled("embedings", words) == "embeddings"
+    assert spelled("dropped", words) == "dropped"  # in the notes: never "corrected" to a neighbour
+    assert spelled("bn", words) == "bn" and spelled("zebra", words) == "zebra"  # short, or nothing near
+
+
+def test_an_abbreviation_is_read_by_its_initials_and_mixed_case_says_it_is_one():
+    from tutor.llms.keyideas import initials, resolve
+
+    assert "nms" in initials("Non-maximum suppression")
+    assert "auprc" in initials("Area under the precision-recall curve")
+    companion = _companion()
+    assert resolve("mAP", companion)[0].idea == "Mean average precision"  # not "feature map"
+    assert resolve("NMS", companion)[0].idea.lower().startswith("non-maximum suppression")
+
+
+def test_a_topic_names_its_own_idea_not_the_general_one_inside_its_name():
+    from tutor.llms.keyideas import resolve
+
+    ideas = [e.idea for e in resolve("multi-head attention", _companion())]
+    assert ideas[0] == "Multi-head attention" and "Attention" not in ideas
+    both = [e.idea.lower() for e in resolve("stemming and lemmatization", _companion())]
+    assert both and "stemming and lemmatization" in both[0]
+
+
+# ---- answers that lead with the answer -------------------------------------------------------------
+
+def _embed(texts):
+    from tutor.knowledge.embedder import HashingEmbedder
+
+    return np.asarray(HashingEmbedder()(list(texts)), dtype=np.float32)
+
+
+def test_the_answer_to_what_is_x_leads_with_its_definition_and_leaves_the_other_term_out():
+    from tutor.llms.answer import compose_answer
+
+    passages = _notes_passages("2. Architectural Design")
+    answer = compose_answer("what is horizontal scaling?", passages, embed=_embed, companion=_companion())
+    lead, *rest = [line for line in answer.answer.splitlines() if line.strip()]
+    assert lead.startswith("\u201c**Horizontal Scaling**: Adding more servers")
+    assert not any("Vertical Scaling**:" in line for line in rest), rest  # the other term is the next question
+
+
+def test_a_why_question_leads_with_the_reason():
+    from tutor.llms.answer import compose_answer
+
+    passages = _notes_passages("3. Transformer Architecture")
+    answer = compose_answer("why do transformers need positional encoding?", passages, embed=_embed,
+                            companion=_companion())
+    assert "since transformers lack inherent sequence order" in answer.answer.splitlines()[0]
+
+
+def test_an_answer_names_a_downside_only_when_asked_for_one():
+    from tutor.llms.answer import compose_answer
+
+    passages = _notes_passages("4. Two-Stage vs. One-Stage")
+    good = compose_answer("what makes one-stage detectors attractive?", passages, embed=_embed, companion=_companion())
+    bad = compose_answer("what is the drawback of one-stage detectors?", passages, embed=_embed, companion=_companion())
+    assert "Disadvantages" not in good.answer and "Disadvantages" in bad.answer
+
+
+def test_a_follow_up_never_shows_the_last_answers_lines_again():
+    from tutor.llms.answer import compose_answer, repeats
+
+    passages = _notes_passages("3. Transformer Architecture")
+    first = compose_answer("why do transformers need positional encoding?", passages, embed=_embed,
+                           companion=_companion())
+    said = [re.sub(r"^[-\s]*\u201c|\u201d.*$", "", line) for line in first.answer.splitlines() if line.strip()]
+    second = compose_answer("how is positional encoding computed?", passages, embed=_embed, companion=_companion(),
+                            said=said, about="Positional encoding")
+    shown = [line for line in second.answer.splitlines() if line.strip()]
+    assert shown and not any(repeats(re.sub(r"^[-\s]*\u201c|\u201d.*$", "", line), said) for line in shown)
+
+
+# ---- reading a follow-up ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, topic, previous, meant", [
+    ("how is it computed?", "Positional encoding", "why do we need positional encoding?",
+     "how is positional encoding computed?"),
+    ("what are its limits?", "HOG", "what features does hog extract?", "what are hog's limits?"),
+    ("which famous network used it first?", "Dropout", "what is dropout?", "which famous network used dropout first?"),
+    ("and for audio or binary data?", "ResNet", "why is an imagenet-pretrained resnet useful?",
+     "why is an imagenet-pretrained resnet useful for audio or binary data?"),
+    ("what's the downside?", "Supervised fine-tuning", "what is supervised fine-tuning?",
+     "what's the downside? (about Supervised fine-tuning)"),
+    ("what is an lstm?", "Positional encoding", "why do we need positional encoding?", "what is an lstm?"),
+    ("what is dropout?", "", "", "what is dropout?"),
+])
+def test_a_follow_up_is_read_as_the_question_it_means(question, topic, previous, meant):
+    from tutor.learning.followups import read_follow_up
+
+    assert read_follow_up(question, topic, previous) == meant
+
+
+# ---- through the CLI, on the bundled MiniLM --------------------------------------------------------
+
+def _minilm(monkeypatch):
+    monkeypatch.setenv("TUTOR_EMBEDDER", "minilm")
+    get_settings.cache_clear()
+
+
+def _key_idea_sections(markdown: str) -> list[str]:
+    keys = markdown.split("## Key ideas", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\d+\. \*\*.+?\*\* \[[^§\]]+ § ([^\]>]+?)(?: > [^\]]*)?\]", keys, re.M)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("topic, sections", [
+    ("dropuot", {"5. Regularization Techniques to Prevent Overfitting",
+                 "5. Architectural Enhancements Inspired by the ILSVRC"}),
+    ("mAP", {"5. Importance of Evaluation Metrics in Object Detection"}),
+    ("cnn", {"1. Why Fully Connected Networks are Not Suitable for Computer Vision", "2. Convolutional Operation Concepts",
+             "3. Typical CNN Architecture for Image Classification"}),
+    ("multi-head attention", {"3. Transformer Architecture"}),
+])
+def test_a_lesson_on_a_typed_topic_teaches_from_its_own_sections(tutor, monkeypatch, topic, sections):
+    _minilm(monkeypatch)
+    ran = tutor("study", topic, "--no-demo", "--json")
+    assert ran.exit_code == 0, ran.output
+    cited = _key_idea_sections(json.loads(ran.stdout)["markdown"])
+    assert cited and set(cited) <= sections, cited
+
+
+@pytest.mark.slow
+def test_a_topic_the_notes_mention_once_gets_a_short_lesson_citing_where(tutor, monkeypatch):
+    _minilm(monkeypatch)
+    lesson = json.loads(tutor("study", "named entity recognition", "--no-demo", "--json").stdout)
+    assert lesson["covered"] is False and "only mention" in lesson["markdown"]
+    assert any(c["section"] == "4. Main Types of Transformer-Based LLMs" for c in lesson["citations"])
+
+
+@pytest.mark.slow
+def test_a_chat_answers_a_parallel_follow_up_about_its_new_subject_with_nothing_said_again(tutor, monkeypatch):
+    _minilm(monkeypatch)
+    ran = tutor("chat", input="what is an lstm?\nand a gru?\nwhat is horizontal scaling?\nand vertical?\n/quit\n")
+    assert ran.exit_code == 0, ran.output
+    turns = [" ".join(t.split("\n", 1)[1].split("Ask next")[0].replace("│", " ").split())
+             for t in ran.stdout.split("you> ")[1:5]]
+    assert turns[0].startswith("“LSTM") and turns[1].startswith("“GRU")  # each question's own subject leads
+    assert turns[2].startswith("“Horizontal Scaling") and "Vertical Scaling:" not in turns[2]
+    assert turns[3].startswith("“Vertical Scaling")
+    for first, second in ((turns[0], turns[1]), (turns[2], turns[3])):
+        quoted = re.findall(r"\u201c([^\u201d]{20,})\u201d", first)
+        assert quoted and not any(q in second for q in quoted)
