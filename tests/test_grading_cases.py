@@ -282,3 +282,21 @@ def test_a_question_on_what_nms_does_is_graded_on_its_purpose_not_its_threshold(
     points = g["covered"] + g["missed"]
     assert points and all("NMS eliminates redundant detections" in p or "Eliminates overlapping boxes" in p
                           for p in points), points  # what NMS does, not its threshold
+
+
+def test_comparisons_answered_the_other_way_round_and_formulas_copied_are_never_told_wrong(real):
+    """A comparison answered side by side in the other order, with words both sides share ("data", "processing"),
+    is no shuffle; "z = Wx + b" copied from the notes is not "about something else"; "cross entropy" names the
+    cross-entropy loss, so its sides are read apart."""
+    spark = grade(real, "spark is an in memory processing engine for big data analytics; hadoop is a framework for "
+                  "distributed storage and processing in a data lake", "How does Hadoop differ from Spark?")
+    assert spark["verdict"] == "correct", spark
+    formula = grade(real, "z = Wx + b", "What is the affine transformation that each neuron applies?")
+    assert formula["verdict"] != "incorrect", formula
+    question = "How does the softmax layer differ from the cross-entropy loss in a CNN image classifier?"
+    right = grade(real, "cross entropy measures the error between predicted probabilities and true labels, softmax "
+                  "turns logits into probabilities for every class", question)
+    assert right["verdict"] == "correct", right
+    swapped = grade(real, "The softmax layer measures the error between predicted probabilities and true labels, while "
+                    "cross-entropy converts logits into probabilities for each class.", question)
+    assert swapped["verdict"] == "incorrect" and swapped["contradicted"], swapped

@@ -137,9 +137,11 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
     if ev.replaced and ev.recall >= FRAME_KEPT and ev.near_copy:  # a near-copy with a word replaced: meaning can't tell
         return _unsure(credit, float(pair[0]), strict)
     elsewhere = max(similarity, asked)
+    if ev.quoted:  # a piece of the point as it stands ("z = Wx + b"): never about something else
+        elsewhere = 1.0
     if ev.recall == 0 and ev.soft_recall < UNRELATED and elsewhere < UNRELATED:  # nothing of the point, another subject
         return Decision("incorrect", banded("incorrect", min(credit, 0.25)), min(1.0, 1.0 - elsewhere), "off_topic")
-    if wrong >= 0.5 and ev.recall < OFF_TOPIC_RECALL and similarity < OFF_TOPIC:  # about something else entirely
+    if wrong >= 0.5 and ev.recall < OFF_TOPIC_RECALL and similarity < OFF_TOPIC and not ev.quoted:  # about something else
         return Decision("incorrect", banded("incorrect", credit), min(1.0, max(wrong, 1.0 - similarity)), "off_topic")
     # meaning alone never credits an answer that states none of the point's words and reads far from it
     # ("skip skip hop jump rope" against the skip connection point): the pair model misreads such text

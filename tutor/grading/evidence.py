@@ -76,6 +76,7 @@ class Evidence:
     replaced: list[tuple[str, str]] = field(default_factory=list)  # substitutions, and words replaced by non-terms
     wrong_numbers: list[tuple[str, str]] = field(default_factory=list)  # (point's number, the answer's)
     doubts: list[tuple[str, str]] = field(default_factory=list)  # a denying verb dropped ("lack" -> "always have")
+    quoted: bool = False  # the answer, spaces aside, stands in the point as it is ("z = Wx + b")
     numbers: int = 0  # numbers in the point
     right_numbers: int = 0  # of them, stated
     keyword_list: bool = False  # the answer is a bare list of words, no sentence
@@ -231,11 +232,13 @@ def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozen
     opposites = _opposites()
     p_stems = {stem(w) for w in point.words}  # a point holding both poles ("stops ... when it starts") flips neither
     used: set[int] = set()
+    last = -1
     words, at_point, flips = [], [], []
     for i in _content(point.words):
         p = point.words[i]
         ps = stem(p)
         best: tuple[float, str, int] = (0.0, "", -1)
+        expected = last + 1
         said_itself = any(a_stems[j].replace("-", "") == ps.replace("-", "") for j in a_idx)
         opposite = next((j for j in a_idx if _opposed(a_stems[j], ps, opposites) and a_stems[j] not in p_stems), None)
         if opposite is not None and not said_itself and point.negated[i] != answer.negated[opposite]:
@@ -265,13 +268,16 @@ def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozen
             else:
                 continue
             score -= 0.05 * (j in used)  # a free answer word first
-            if score > best[0]:
+            # of equal matches (a word the answer repeats), the one that follows the last word matched: "data" of
+            # "data lake" is the one in "a data lake", not the one of the other clause
+            if score > best[0] or (score == best[0] and abs(j - expected) < abs(best[2] - expected)):
                 best = (score, how, j)
         score, how, j = best
         word = Word(p, given=ps in given, how=how, said=answer.words[j] if j >= 0 else "", at=j,
                     similarity=float(sims[i, j]) if j >= 0 else 0.0)
         if j >= 0:
             used.add(j)
+            last = j
         words.append(word)
         at_point.append(i)
     flips += _negation_flips(point, answer, words, at_point)
@@ -366,7 +372,14 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
         right_numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given and w.how),
         keyword_list=_keyword_list(answer), answer_words=len(a_new),
         doubts=info["doubts"] if recall >= FRAME_KEPT else [],
+        quoted=_quoted(answer, point),
     )
+
+
+def _quoted(answer: str, point: str) -> bool:
+    """The answer, spaces and case aside, is a piece of the point: a formula or a phrase copied from it."""
+    a, p = (re.sub(r"\s+", "", t.lower()).rstrip(".") for t in (answer, point))
+    return len(a) >= 5 and a in p
 
 
 def _global_order(words: list[Word]) -> float:

@@ -186,11 +186,21 @@ def answer_sides(points: Sequence[str], clauses: Sequence[str]) -> list[str]:
     return [" ".join(c) for c in sides]
 
 
+_HEAD_NOUNS = re.compile(r"\s+(?:layers?|loss(?:es)?|functions?|models?|networks?|methods?|algorithms?|techniques?|"
+                         r"approach(?:es)?|mechanisms?|architectures?|scores?)$", re.IGNORECASE)
+
+
 def _name_pattern(term: str) -> re.Pattern[str] | None:
-    forms = [f.strip() for f in (re.sub(r"\(.*?\)", "", term), *re.findall(r"\((.*?)\)", term)) if len(f.strip()) > 1]
+    """The term's names as an answer writes them: the term, its abbreviation in brackets, and the term without a
+    generic head noun ("cross-entropy" for "Cross-Entropy Loss", "softmax" for "Softmax Layer")."""
+    bare = re.sub(r"\(.*?\)", "", term).strip()
+    short = _HEAD_NOUNS.sub("", bare)
+    names = (bare, *re.findall(r"\((.*?)\)", term), *([short] if short != bare and len(short) >= 4 else []))
+    forms = [f.strip() for f in names if len(f.strip()) > 1]
     if not forms:
         return None
-    return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")(?:e?s)?\b", re.IGNORECASE)
+    flexible = [re.sub(r"(?:\\[ -]|-)+", r"[\\s-]?", re.escape(f)) for f in forms]  # "cross entropy", "cross-entropy"
+    return re.compile(r"\b(?:" + "|".join(flexible) + r")(?:e?s)?\b", re.IGNORECASE)
 
 
 def concept_named(question: str, concept: str) -> float:
