@@ -18,11 +18,12 @@ and eight learners answering quizzes at once without losing an answer.
 A class at once (`--class 16`, only this part): N learners at once on one server, half asking (`/ask`), half
 searching (`/search`), each sending its next request as soon as the last one is answered (no time to read: the
 worst case). First, alone: a single `/ask` (the median of 5 questions never asked before, one at a time, after one
-warm-up question) and a single `/search`. Then two rounds of the class: *a lesson's questions* (each asker asks 6
-of the same 12 questions in its own order, as a class on one lesson does) and *every question new* (48 questions
-none asked before: nothing the server kept can help). For each: `/ask` and `/search` p50 and p95, `/ask` p95
-over the single `/ask`, requests lost (an error, a timeout or a status other than 200), and the server's resident
-memory (VmRSS) before and after. Targets (issue 25): `/ask` p95 within 3x a single `/ask`, none lost, memory flat.
+warm-up question) and a single `/search`. Then three rounds of the class: *a lesson's questions* (each asker asks
+6 of the same 12 questions in its own order, as a class on one lesson does), *every question new* (48 questions
+none asked before: nothing the server kept can help) and *the same class again* (6 each of the 60 questions
+already asked: what a server that has run a while sees, and whether its memory still grows). For each: `/ask` and
+`/search` p50 and p95, `/ask` p95 over the single `/ask`, requests lost (an error, a timeout or a status other
+than 200), and the server's resident memory (VmRSS) before and after. Targets (issue 25): `/ask` p95 within 3x a single `/ask`, none lost, memory flat.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def vm_hwm(pid: int) -> float:
 ASK_SET = REPO / "benchmarks" / "ask_set.jsonl"
 SEARCH_SET = REPO / "benchmarks" / "retrieval_questions.jsonl"
 ROUNDS = 6  # requests per learner per round
+ROUND_NAMES = ("a lesson's questions", "every question new", "the same class again")
 
 
 def vm_rss(pid: int) -> float:
@@ -215,6 +217,7 @@ def class_at_once(learners: int) -> dict:
             rounds = {
                 "a lesson's questions": [rng.sample(lesson, ROUNDS) for _ in range(askers)],
                 "every question new": [fresh[k * ROUNDS:(k + 1) * ROUNDS] for k in range(askers)],
+                "the same class again": [rng.sample(lesson + fresh[:askers * ROUNDS], ROUNDS) for _ in range(askers)],
             }
             for name, ask_lists in rounds.items():
                 r = class_round(base, proc.pid, ask_lists, search_lists)
@@ -236,7 +239,7 @@ def print_class(report: dict) -> None:
           f"{report['single_search_s'] * 1000:.0f} ms\n")
     print("| round | `/ask` p50 | `/ask` p95 | p95 / alone | `/search` p50 | `/search` p95 | lost | RSS before → after |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in ("a lesson's questions", "every question new"):
+    for name in ROUND_NAMES:
         r = report[name]
         print(f"| {name} ({r['distinct_questions']} distinct) | {r['ask_p50_s']:.2f} s | {r['ask_p95_s']:.2f} s | "
               f"{r['ask_p95_over_single']}x | {r['search_p50_s'] * 1000:.0f} ms | {r['search_p95_s'] * 1000:.0f} ms | "
@@ -257,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         print_class(report)
-        lost = sum(report[k]["lost"] for k in ("a lesson's questions", "every question new"))
+        lost = sum(report[k]["lost"] for k in ROUND_NAMES)
         return 0 if lost == 0 else 1
     report: dict = {}
     with tempfile.TemporaryDirectory(prefix="tutor-web-bench-") as root:

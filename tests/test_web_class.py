@@ -4,6 +4,8 @@ runs a crew one at a time. The real app (Starlette's TestClient) with the offlin
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 
@@ -123,3 +125,12 @@ def test_the_pool_has_one_thread_per_core_unless_told(monkeypatch):
     monkeypatch.setenv("TUTOR_WEB_CPU_THREADS", "many")
     with pytest.raises(UsageError, match="TUTOR_WEB_CPU_THREADS must be a whole number"):
         pool_size()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own priority is Linux's")
+def test_the_pool_gives_way_to_searches_and_pages(client):
+    from tutor.web.asking import YIELD_NICE
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    pooled = client.app.state.web.answers.pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result()
+    assert pooled == min(19, mine + YIELD_NICE) and os.getpriority(os.PRIO_PROCESS, 0) == mine  # that thread only

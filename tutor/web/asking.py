@@ -5,7 +5,8 @@
   changes who answers) still takes `web.crew_lock`, one crew at a time, as CrewAI's process-wide event bus needs.
 - The work that costs CPU (embedding the question and the passages it weighs) runs in a bounded pool, one thread
   per core (TUTOR_WEB_CPU_THREADS sets another number): more threads than cores only make every answer slower
-  together, and starlette's own threads stay free for searches and pages.
+  together, and starlette's own threads stay free for searches and pages. The pool's threads run 5 nicer than the
+  rest of the server (Linux), so when the CPU is short a search or a page goes first: it is short work.
 - An offline answer is kept for its (question, notes) pair: the notes' fingerprint (TUTOR_HOME/index/state.json)
   is part of the key, so re-indexed notes are answered afresh. The same question asked by several learners at once
   is answered once (the others wait for that answer, not in the pool), and a class that asks what its lesson is
@@ -47,12 +48,27 @@ def pool_size() -> int:
     return int(given)
 
 
+YIELD_NICE = 5  # the pool's threads run this much nicer than the server's others (Linux: per thread)
+
+
+def _yield_to_pages() -> None:
+    """A pool thread gives way to searches and pages when the CPU is short: a higher nice for this thread only
+    (on Linux a thread has its own; elsewhere nothing changes)."""
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + YIELD_NICE)
+    except (AttributeError, OSError):
+        pass
+
+
 class Answers:
     """The answers to `/ask`, kept and shared (see the module docstring). Its methods run on the event loop."""
 
     def __init__(self, web: Any, cpu_workers: int | None = None, max_kept: int = MAX_KEPT) -> None:
         self.web = web
-        self.pool = ThreadPoolExecutor(max_workers=cpu_workers or pool_size(), thread_name_prefix="tutor-cpu")
+        self.pool = ThreadPoolExecutor(max_workers=cpu_workers or pool_size(), thread_name_prefix="tutor-cpu",
+                                       initializer=_yield_to_pages)
         self.kept: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self.running: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self.max_kept = max_kept
