@@ -243,6 +243,17 @@ def test_nonsense_and_the_question_restated_get_nothing(real):
         assert not g["covered"]
 
 
+@pytest.mark.parametrize("answer,question", [
+    ("skateboard pancake volcano gradient lol", "What is gradient descent?"),  # words the course never uses
+    ("pool pool pool max max", "What does a pooling layer do?"),  # a few words said over and over
+    ("attention attention attention yes yes", "What is self-attention?"),
+])
+def test_babble_with_a_word_of_the_topic_is_told_it_says_nothing(real, answer, question):
+    g = grade(real, answer, question)
+    assert g["verdict"] == "incorrect" and g["score"] < 0.3, (answer, g)
+    assert "does not say anything" in g["feedback"], g
+
+
 def test_a_batch_without_references_is_graded_against_the_notes_even_when_the_companion_ranks_first(real, tmp_path):
     """Questions whose nearest passages are the tutor's own explanations: the key points still come from the
     notes (every row a grade, none an error)."""

@@ -263,3 +263,18 @@ def test_meaning_alone_never_credits_an_answer_with_nothing_of_the_point_and_far
     own = evidence("the error signal passes straight back through the identity path",
                    "Allows gradients to flow through shortcuts, solving vanishing gradient problems.")
     assert decide(own, np.array([0.9, 0.05, 0.03, 0.02]), similarity=0.55).verdict == "correct"
+
+
+def test_babble_is_words_the_course_never_uses_or_a_few_said_over_and_over():
+    from tutor.grading.grader import course_words
+    from tutor.grading.text import babble
+
+    known = course_words()
+    assert babble("hamster trampoline waffle glitter", known)
+    assert babble("relu relu relu ok ok", known)
+    # a learner's own plain words are the course's words: never babble
+    for answer in ("Too many weights, and it forgets where the pixels were.",
+                   "It keeps pushing the updates the way they were already going, like a ball rolling downhill.",
+                   "organise the data of an organisation so people can find it", "L1 L2", "z = Wx + b",
+                   "CBOW context to target, skip-gram target to context", "it is trained layer by layer"):
+        assert not babble(answer, known), answer

@@ -4,7 +4,8 @@ verdict, the score and the confidence.
 The first case that holds decides:
 
     nothing written                                  incorrect   (certain)
-    nothing said: at most one word beyond the question's, none of the point's, the sentence far from the point
+    nothing said: at most one word beyond the question's, none of the point's, the sentence far from the point;
+    or, against the notes, little of the point in words the course never uses or a few said over and over ("hospital lawyer banana qwe", "stop stop stop go go go")
                                                      incorrect
     a flipped negation, a substituted term, a wrong number in a near-copy of a short point (about its
     length, mostly its words), a comparison's sides swapped
@@ -107,18 +108,22 @@ def no_sentence(ev: Evidence) -> bool:
 
 def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,
            similarity: float = 1.0, swapped: bool = False, believed: np.ndarray | None = None,
-           asked: float = 0.0) -> Decision:
+           asked: float = 0.0, babble: bool = False) -> Decision:
     """The verdict for an answer: `ev` its evidence against the point it states best (None: nothing written),
     `pair` the pair model's calibrated P(correct, incomplete, contradictory, unrelated), `sibling` its evidence
     against the other concept's point it states best, `similarity` the cosine of the two texts' sentence
     embeddings (MiniLM puts a paraphrase above 0.4 and another topic below 0.3), `swapped` whether a comparison's
     sides were given each other's definitions, `asked` the cosine of the answer's and the question's sentence
-    embeddings (an answer on the question's subject is never "about something else", whatever point was picked)."""
+    embeddings (an answer on the question's subject is never "about something else", whatever point was picked),
+    `babble` whether the answer's words make no answer (most of them words the course never uses, or a few said
+    over and over: `text.babble`)."""
     credit = expected_credit(pair if believed is None else believed)
     wrong = float(pair[2] + pair[3])
     if ev is None:
         return Decision("incorrect", 0.0, 1.0, "blank")
     if ev.answer_words <= 1 and ev.recall == 0 and similarity < OFF_TOPIC:  # "I do not know", "no idea": nothing
+        return Decision("incorrect", banded("incorrect", min(credit, 0.25)), EVIDENCE, "nothing_said")
+    if babble and ev.recall < STATES_PART and ev.soft_recall < STATES_PART and not ev.quoted:  # "stop stop stop go go go"
         return Decision("incorrect", banded("incorrect", min(credit, 0.25)), EVIDENCE, "nothing_said")
     if ev.contradicted and (ev.near_copy or swapped):  # a flipped or swapped near-copy: the words decide
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "contradicted")

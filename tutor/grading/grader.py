@@ -20,19 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from tutor.grading import evidence as ev_mod
 from tutor.grading.belief import FEATURES, shared_belief, signals
-from tutor.grading.decision import Decision, decide, expected_credit
+from tutor.grading.decision import STATES_PART, Decision, decide, expected_credit
 from tutor.grading.evidence import Evidence, gather
 from tutor.grading.features import GraderConfig, Prepared, prepare
 from tutor.grading.feedback import Judged, compose, without_term
 from tutor.grading.model import Grade, GradingItem
 from tutor.grading.pair import PAIR_LABELS
-from tutor.grading.text import content_stems, tokens
+from tutor.grading.text import babble, content_stems, stem, tokens
 
 SWAPPED_AT = 0.6  # share of another side's point a comparison's side states, from which it is given that definition
 SWAPPED_MARGIN = 0.25  # ... and this much more than its own side's
@@ -271,8 +272,13 @@ class OfflineGrader:
         sibling_k = max(range(len(siblings_ev)), key=lambda k: siblings_ev[k].recall) if siblings_ev else None
         similarity = float(signal[FEATURES.index("similarity")]) if ev is not None else 1.0  # as `_read` computed it
         asked = self._cosine(p.answer, p.question) if ev is not None and p.question else 0.0
+        # against the notes, an answer that states nothing of the point may be no answer at all: words the course
+        # never uses, or a few said over and over (against a teacher's reference the course's words say nothing)
+        nonsense = (item.graded_against == "notes" and ev is not None and ev.recall < STATES_PART
+                    and babble(p.answer, self._known_words(c)))
         decision: Decision = decide(ev, pair, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
-                                    similarity=similarity, swapped=bool(swapped), believed=believed, asked=asked)
+                                    similarity=similarity, swapped=bool(swapped), believed=believed, asked=asked,
+                                    babble=nonsense)
         sibling = None
         if sibling_k is not None and c.siblings:
             s = c.siblings[sibling_k]
@@ -291,6 +297,29 @@ class OfflineGrader:
             stated_words=written.stated_words, missing_words=written.missing_words, reason=decision.reason,
             meaning=dict(zip(PAIR_LABELS, (round(float(x), 3) for x in pair))) if p.answer else None,
         )
+
+
+    def _known_words(self, c: _Case) -> set[str]:
+        """The stems of the course's words (every passage of the notes folder and its companion) and of this
+        question's own texts."""
+        own = " ".join([c.item.question, c.item.reference, *c.points, *(s.get("text", "") for s in c.siblings)])
+        return course_words() | {stem(t) for t in tokens(own)}
+
+
+def course_words() -> set[str]:
+    """The stems of every word in the configured notes folder and its companion (read once per folder)."""
+    from tutor.settings import get_settings
+
+    return _course_words(str(get_settings().knowledge_dir))
+
+
+@lru_cache(maxsize=4)
+def _course_words(folder: str) -> frozenset[str]:
+    from pathlib import Path
+
+    from tutor.knowledge.prebuilt import course_chunks
+
+    return frozenset(stem(t) for chunk in course_chunks(Path(folder)) for t in tokens(chunk.text))
 
 
 def named_in(question: str, concept: str) -> bool:

@@ -9,6 +9,7 @@ the question are removed by `clean_answer` before anything is computed, so they 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -274,6 +275,25 @@ def content_words(text: str, limit: int = 200) -> list[str]:
         if word not in STOPWORDS and not word.endswith("'t"):
             seen.setdefault(stem(word), word)
     return list(seen.values())[:limit]
+
+
+def babble(text: str, known: set[str]) -> bool:
+    """Words that make no answer: most of them words the course never uses ("hospital lawyer banana qwe",
+    "fully connected to the wifi lol 5g"), or a few words said over and over ("stop stop stop go go go", "pre
+    post pre post"): a content word three times, twice in a row, or few distinct words among up to twelve
+    ("layer by layer", "CBOW context to target, skip-gram target to context" are sentences).
+    `known` holds the stems of the course's words (`stem`)."""
+    raw = tokens(text)
+    words = [t for t in raw if t not in STOPWORDS and any(c.isalpha() for c in t)]
+    distinct = list(dict.fromkeys(stem(w) for w in words))
+    if not distinct:
+        return False
+    foreign = sum(w not in known for w in distinct) / len(distinct)
+    counts = Counter(words)
+    repeated = 3 <= len(words) <= 12 and (
+        max(counts.values()) >= 3 or len(counts) / len(words) <= 0.6
+        or any(a == b and a in counts for a, b in zip(raw, raw[1:])))
+    return foreign >= 0.5 or repeated
 
 
 def bigrams(stems: list[str]) -> set[tuple[str, str]]:
