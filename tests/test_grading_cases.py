@@ -243,6 +243,19 @@ def test_nonsense_and_the_question_restated_get_nothing(real):
         assert not g["covered"]
 
 
+def test_a_facet_is_graded_on_its_own_bullet_and_a_hyphenated_name_on_its_own_concept(real):
+    # "the main limitation of BoW": the Limitation bullet nested under BoW, not BoW's definition (the answer's
+    # "word order" was read as a substitution for "Represents" and told it contradicts the notes)
+    g = grade(real, "It throws away the order of the words, so the context is lost too.",
+              "What is the main limitation of the Bag of Words representation?")
+    assert g["verdict"] != "incorrect" and g["score"] >= 0.7, g
+    assert "order" in g["key_point"].lower() and "frequencies" not in g["key_point"], g
+    # "human-in-the-loop" does not name "Human-on-the-loop": the notes' own words are correct
+    g = grade(real, "Human-in-the-loop: humans actively take part in the AI's decision-making.",
+              "What does human in the loop mean for an AI system?")
+    assert g["verdict"] == "correct" and "oversee" not in g["key_point"], g
+
+
 @pytest.mark.parametrize("answer,question", [
     ("skateboard pancake volcano gradient lol", "What is gradient descent?"),  # words the course never uses
     ("pool pool pool max max", "What does a pooling layer do?"),  # a few words said over and over

@@ -183,3 +183,26 @@ def test_a_chat_answers_a_parallel_follow_up_about_its_new_subject_with_nothing_
     for first, second in ((turns[0], turns[1]), (turns[2], turns[3])):
         quoted = re.findall(r"\u201c([^\u201d]{20,})\u201d", first)
         assert quoted and not any(q in second for q in quoted)
+
+
+def test_the_answer_composer_embeds_the_notes_sentences_once_per_process():
+    """A new question embeds itself and the sentences not seen before, nothing else (a class asking at once
+    shares the notes' vectors); the vectors are those the embedder gives, in the order asked."""
+    import numpy as np
+
+    from tutor.llms import direct
+
+    calls: list[list[str]] = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        return np.array([[len(t), t.count("a"), 1.0] for t in texts], dtype=np.float32)
+
+    kept = direct.kept_vectors(embed)
+    direct._KEPT.clear()
+    first = kept(["why dropout?", "Dropout drops neurons.", "It prevents co-adaptation."])
+    second = kept(["and at test time?", "It prevents co-adaptation.", "Dropout drops neurons."])
+    assert calls == [["why dropout?", "Dropout drops neurons.", "It prevents co-adaptation."], ["and at test time?"]]
+    assert np.array_equal(second[1], first[2]) and np.array_equal(second[2], first[1])
+    assert second[0].tolist() == [17.0, 2.0, 1.0]
+    direct._KEPT.clear()

@@ -422,7 +422,9 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str],
             continue
         # the frame is read from words stated in their own form: a close meaning may be matched anywhere
         # ("words" read in "semantic" would put the frame of "of words or tokens" at the sentence's end)
-        before = next((x.at for x in reversed(words[:k]) if x.how in LEXICAL), None)
+        # and never from the point's name: the name is said anywhere or as "it" ("word" in "word order" is not the
+        # "Words" of "BoW (Bag of Words):")
+        before = next((x.at for x in reversed(words[skip:k]) if x.how in LEXICAL), None)
         after = next((x.at for x in words[k + 1 :] if x.how in LEXICAL), None)
         if before is None and after is None:
             continue

@@ -39,6 +39,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 GENERIC_TERMS = frozenset("purpose definition formula example examples impact concept principle pros cons "
                           "limitation limitations significance steps advantages disadvantages challenges "
                           "enhancements mitigation benefits use uses applications solution solutions process "
+                          "advantage disadvantage strength strengths weakness weaknesses drawback drawbacks "
                           "approach overview trade-offs tradeoffs task".split()) | {"model name", "model names"}
 
 
@@ -49,6 +50,7 @@ class NotePoint:
     source: str
     section: str
     term: str = ""  # the bold term it opens with, if any ("Formula", "Dropout")
+    parent: str = ""  # for a facet nested under a term's bullet ("  - **Limitation**: ..." under BoW), that term
 
     @property
     def name(self) -> str:
@@ -88,17 +90,25 @@ def points_of(text: str, source: str, section: str, subsection: str = "", terms_
     points: list[NotePoint] = []
     concept = subsection or section
     in_subsection = bool(subsection)
+    above: tuple[int, str] = (-1, "")  # the last bullet's indent and term: a facet nested under it is about it
     for raw in text.splitlines():
+        if raw.lstrip().startswith(">"):  # a block quote of the notes (the editors' additions) is read as notes
+            raw = re.sub(r"^\s*>\s?", "", raw)
         line = raw.strip()
         if not line or line.startswith("|") or line.startswith(">"):
             continue
         if _HEADING.match(line):
             concept = _HEADING.sub("", line).strip() or concept
             in_subsection = True
+            above = (-1, "")
             continue
         body = _BULLET.sub("", line)
         term = _BOLD_TERM.match(body)
         name = term.group(1).strip() if term else ""
+        indent = len(raw) - len(raw.lstrip())
+        parent = above[1] if _BULLET.match(line) and indent > above[0] >= 0 and name.lower() in GENERIC_TERMS else ""
+        if _BULLET.match(line) and (indent <= above[0] or above[0] < 0 or name.lower() not in GENERIC_TERMS):
+            above = (indent, name if name.lower() not in GENERIC_TERMS else "")
         own = name if term and (terms_are_concepts or not in_subsection) else concept
         if own == name and name.lower() in GENERIC_TERMS and not terms_are_concepts:
             own = concept  # "**Purpose**: NMS eliminates ..." is about the section's idea, not about "Purpose"
@@ -109,7 +119,7 @@ def points_of(text: str, source: str, section: str, subsection: str = "", terms_
         pieces = [text] if _BULLET.match(line) else _SENTENCE.split(text)  # a bullet is one point; prose a sentence each
         for sentence in (p.strip() for p in pieces):
             if len(content_words_of(sentence)) >= 3 and not sentence.endswith(":"):
-                points.append(NotePoint(sentence, own, source, section, name))
+                points.append(NotePoint(sentence, own, source, section, name, parent))
     return points
 
 
@@ -213,8 +223,19 @@ def concept_named(question: str, concept: str) -> float:
         wanted = {stem(w) for w in content_words_of(name)}
         if wanted:
             share = len(wanted & asked) / len(wanted)
+            if share == 1.0 and not all(_compound_said(question, c) for c in _COMPOUND.findall(name)
+                                        if any(part.lower() in STOPWORDS for part in c.split("-"))):
+                share = 0.99  # "human-in-the-loop" does not name "Human-on-the-loop": its small words are the name
             best = max(best, 1.0 if share == 1.0 else 0.5 * share)
     return best
+
+
+_COMPOUND = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
+
+
+def _compound_said(text: str, compound: str) -> bool:
+    """A hyphenated name said in the text, with hyphens or spaces ("human in the loop")."""
+    return re.search(r"(?<![\w-])" + r"[-\s]+".join(map(re.escape, compound.split("-"))) + r"(?![\w-])", text, re.I) is not None
 
 
 @dataclass(frozen=True)
@@ -244,10 +265,15 @@ def select_key_points(
     if not candidates:
         return KeyPoints([], [])
     compared = _compared(question, candidates)
-    vectors = np.asarray(embed([question] + [f"{p.concept}: {p.text}" for p in candidates]), dtype=np.float32)
+    vectors = np.asarray(embed([question] + [f"{p.concept}: {p.parent + ' ' if p.parent else ''}{p.text}"
+                                             for p in candidates]), dtype=np.float32)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     similarity = vectors[1:] @ vectors[0]
-    bonus = np.array([concept_named(question, p.concept) for p in candidates])
+    asked = {stem(w) for w in tokens(question)}
+    # the facet asked of the term it is nested under ("the main limitation of Bag of Words": BoW's Limitation)
+    bonus = np.array([concept_named(question, p.concept) + float(bool(p.parent) and stem(p.term.lower()) in asked
+                                                                and concept_named(question, p.parent) == 1.0)
+                      for p in candidates])
     score = similarity + 0.25 * bonus
     order = list(np.argsort(-score, kind="stable"))
     best = candidates[order[0]]

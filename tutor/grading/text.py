@@ -28,7 +28,7 @@ STOPWORDS = frozenset(
     he she him her his hers we us our you your i me my mine what which who whom whose when where why how can
     could will would shall should may might must also just very really too some any each every all both other
     such own about because while whereas since thus hence therefore however like get gets got make makes made
-    one ones thing things something way use used uses using let lets""".split()
+    one ones thing things something way use used uses using let lets vs versus etc eg ie""".split()
 ) - NEGATIONS  # negations, comparatives and directions stay: they carry the meaning of science answers
 ANTONYMS = [
     ("increase", "decrease"), ("increase", "reduce"), ("more", "less"), ("more", "fewer"), ("larger", "smaller"),

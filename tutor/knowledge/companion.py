@@ -139,8 +139,15 @@ class Companion(BaseModel):
 
 def names_in(name: str, text: str) -> bool:
     """Whole-word match, plural or not, case-insensitive."""
-    words = re.escape(name.lower().strip()).replace(r"\ ", r"[\s-]+")
-    return re.search(rf"(?<![\w-]){words}(?:s|es)?(?![\w-])", text.lower()) is not None
+    return _name_pattern(name.lower().strip()).search(text.lower()) is not None
+
+
+@lru_cache(maxsize=8192)
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """A name's pattern, compiled once (the companion's thousands of names are matched for every question: more
+    than `re`'s own cache of 512 keeps)."""
+    words = re.escape(name).replace(r"\ ", r"[\s-]+")
+    return re.compile(rf"(?<![\w-]){words}(?:s|es)?(?![\w-])")
 
 
 def companion_dir(knowledge_dir: Path) -> Path:

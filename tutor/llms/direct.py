@@ -11,6 +11,10 @@ the crew, so the two cannot drift apart (tests/test_teaching.py and tests/test_g
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 from tutor.crew.outputs import Answer
 from tutor.llms.protocol import Retrieved, parse_passages
 
@@ -34,8 +38,35 @@ def answer(question: str, passages: list[Retrieved], said: tuple[str, ...] = (),
     from tutor.llms.answer import compose_answer
     from tutor.tools.notes import shared_retriever
 
-    embedder = shared_retriever().store.embedder
-    return compose_answer(question, passages, embed=embedder, companion=course_companion(), said=said, about=about)
+    embed = kept_vectors(shared_retriever().store.embedder)
+    return compose_answer(question, passages, embed=embed, companion=course_companion(), said=said, about=about)
+
+
+_KEPT: dict[str, Any] = {}
+_KEPT_LOCK = threading.Lock()
+KEPT_MAX = 20_000  # sentences of the notes and companion: about 30 MB of vectors at most
+
+
+def kept_vectors(embed: Callable[[list[str]], Any]) -> Callable[[list[str]], Any]:
+    """`embed`, with each text's vector kept for the process: the candidate sentences an answer is chosen from
+    are the notes' and the companion's own, the same for every question, so a new question embeds itself and
+    little else (a class asking at once shares them)."""
+    import numpy as np
+
+    def run(texts: list[str]) -> Any:
+        with _KEPT_LOCK:
+            known = {t: _KEPT[t] for t in texts if t in _KEPT}
+        new = [t for t in dict.fromkeys(texts) if t not in known]
+        if new:
+            fresh = dict(zip(new, np.asarray(embed(new), dtype=np.float32)))
+            known.update(fresh)
+            with _KEPT_LOCK:
+                if len(_KEPT) + len(fresh) > KEPT_MAX:
+                    _KEPT.clear()
+                _KEPT.update(fresh)
+        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+
+    return run
 
 
 def grade(question: str, reference: str, answer_text: str, passages: list[Retrieved]) -> tuple[str, str]:
