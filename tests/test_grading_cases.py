@@ -256,6 +256,21 @@ def test_a_facet_is_graded_on_its_own_bullet_and_a_hyphenated_name_on_its_own_co
     assert g["verdict"] == "correct" and "oversee" not in g["key_point"], g
 
 
+def test_a_comparison_swapped_with_two_points_on_one_side_and_replaced_words_are_never_correct(real):
+    q = "How does L1/L2 regularization differ from data augmentation?"
+    # the notes give Data Augmentation two points: they are one side, so the swap is still read
+    g = grade(real, "Data augmentation puts a penalty on big weights in the loss, whereas L1/L2 regularization "
+                    "transforms the training samples to make the dataset more diverse.", q)
+    assert g["verdict"] == "incorrect" and "swap them back" in g["feedback"], g
+    g = grade(real, "L1/L2 regularization puts a penalty on big weights in the loss, whereas data augmentation "
+                    "transforms the training samples to make the dataset more diverse.", q)
+    assert g["verdict"] == "correct", g
+    # two of the point's words replaced inside its own sentence: a paraphrase or a swap, never "correct"
+    g = grade(real, "Explainability is crucial for healthcare and law, where cost and speed are essential.",
+              "Why is explainability especially important in healthcare and law?")
+    assert g["verdict"] != "correct", g
+
+
 @pytest.mark.parametrize("answer,question", [
     ("skateboard pancake volcano gradient lol", "What is gradient descent?"),  # words the course never uses
     ("pool pool pool max max", "What does a pooling layer do?"),  # a few words said over and over

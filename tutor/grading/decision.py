@@ -139,7 +139,7 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
         if wrong + pair[1] >= 0.5:  # another concept's point said back, and meaning does not read it as right
             return Decision("incorrect", banded("incorrect", min(credit, 0.5)), max(wrong, 0.5), "sibling")
         return _unsure(credit, float(pair[0]), strict)
-    if ev.replaced and ev.recall >= FRAME_KEPT and ev.near_copy:  # a near-copy with a word replaced: meaning can't tell
+    if ev.replaced and ev.kept >= FRAME_KEPT and ev.near_copy:  # a near-copy with a word replaced: meaning can't tell
         return _unsure(credit, float(pair[0]), strict)
     elsewhere = max(similarity, asked)
     if ev.quoted:  # a piece of the point as it stands ("z = Wx + b"): never about something else

@@ -107,6 +107,11 @@ class Evidence:
         return bool(stated) and all(w.how == "same" for w in stated)
 
     @property
+    def kept(self) -> float:
+        """The share of the point's words the answer states, the question's words too: the frame it keeps."""
+        return sum(1 for w in self.words if w.how) / len(self.words) if self.words else 0.0
+
+    @property
     def near_copy(self) -> bool:
         """The answer is about as long as a short point and mostly states its words: where a flipped or replaced
         word says the opposite. In a longer answer, or against a long reference, a "not" or another term near the
@@ -219,7 +224,9 @@ def _opposed(a: str, p: str, opposites: set[tuple[str, str]]) -> bool:
     if (a, p) in opposites:
         return True
     short, long = sorted((a, p), key=len)
-    return len(short) >= 4 and any(long == pre + short for pre in _NEGATING_PREFIXES)
+    # "de" undoes only a long word ("centralized" / "decentralized", "compress" / "decompress"): "define" is no "fine"
+    return len(short) >= 4 and any(long == pre + short for pre in _NEGATING_PREFIXES) or (
+        len(short) >= 6 and long == "de" + short)
 
 
 def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozenset()) -> tuple[list[Word], dict]:
@@ -413,8 +420,9 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str],
     aligner missed, and keeps the answer from reading as the point said back. Only where the answer states
     most of the point: in other words there is no frame to read a replacement in. The point's name before its
     colon (its first `skip` words: "Dropout:") is never replaced: "it" says it as well."""
-    credited = [w for w in words if not w.given]
-    if not credited or sum(1 for w in credited if w.how) / len(credited) < FRAME_KEPT:
+    # the frame is every word the answer keeps, the question's too ("... healthcare and law, where speed and
+    # scalability are essential" keeps the point's sentence around its two replaced words)
+    if not words or sum(1 for w in words if w.how) / len(words) < FRAME_KEPT:
         return []
     out, taken = [], set()
     for k, w in enumerate(words):
@@ -429,10 +437,15 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str],
         if before is None and after is None:
             continue
         two_sided = before is not None and after is not None
+        # the frame widens with each of the point's words missing inside it: "trust and accountability" replaced by
+        # "speed and scalability" leaves two words out between "law" and "essential"
+        kb = next((i for i in range(k - 1, skip - 1, -1) if words[i].how in LEXICAL), k)
+        ka = next((i for i in range(k + 1, len(words)) if words[i].how in LEXICAL), k)
+        missing = sum(1 for x in words[kb + 1 : ka] if not x.how)
         if not two_sided:  # the point's first or last word: the two answer words next to the frame (replaced only)
             lo, hi = (before + 1, before + 4) if before is not None else (after - 3, after)  # "of the servers"
             before, after = max(lo, 0) - 1, min(hi, len(answer.words))
-        elif not 0 < after - before <= LOCAL_WINDOW + 1:
+        elif not 0 < after - before <= LOCAL_WINDOW + 1 + 2 * max(0, missing - 1):
             continue
         for j in range(before + 1, after):
             a = answer.words[j]

@@ -243,7 +243,9 @@ class OfflineGrader:
             if not said:
                 continue
             recall = [gather(said, p, self._state_cache, c.given + names, terms).recall for p in c.points]
-            other = max((j for j in range(len(c.points)) if j != k), key=recall.__getitem__, default=None)
+            own = point_term(c.points[k]).lower()  # another point of the same term is the same side
+            other = max((j for j in range(len(c.points)) if point_term(c.points[j]).lower() != own),
+                        key=recall.__getitem__, default=None)
             if other is not None and recall[other] >= SWAPPED_AT and recall[other] >= recall[k] + SWAPPED_MARGIN:
                 out.append((said, c.points[other], point_term(c.points[other])))
         return out

@@ -184,15 +184,16 @@ def answer_sides(points: Sequence[str], clauses: Sequence[str]) -> list[str]:
     agent is a worker ...; a team of them ...; tasks are ..."): nothing to split on."""
     names = [_name_pattern(point_term(t)) for t in points]
     sides: list[list[str]] = [[] for _ in points]
-    current = None
+    current: list[int] = []
     for clause in clauses:
         hits = [j for j, pattern in enumerate(names) if pattern is not None and pattern.search(clause)]
-        if len(hits) > 1:  # "unlike stemming, lemmatization ...": about both, no side's own
+        if len({point_term(points[j]).lower() for j in hits}) > 1:  # "unlike stemming, lemmatization ...": both
             return ["" for _ in points]
-        current = hits[0] if hits else current
-        if current is None:
+        current = hits or current  # two points of one term ("Data Augmentation: ...", twice) are one side
+        if not current:
             return ["" for _ in points]
-        sides[current].append(clause)
+        for j in current:
+            sides[j].append(clause)
     return [" ".join(c) for c in sides]
 
 
