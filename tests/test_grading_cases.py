@@ -265,6 +265,14 @@ def test_a_comparison_swapped_with_two_points_on_one_side_and_replaced_words_are
     g = grade(real, "L1/L2 regularization puts a penalty on big weights in the loss, whereas data augmentation "
                     "transforms the training samples to make the dataset more diverse.", q)
     assert g["verdict"] == "correct", g
+    # both sides right in one clause, the other side named by part of its name: never read as a swap
+    g = grade(real, "data augmentation makes the dataset more diverse by transforming the training samples, L1/L2 "
+                    "adds a penalty on large weights to the loss", q)
+    assert g["verdict"] != "incorrect" and g["score"] >= 0.4, g
+    # a negating prefix the stemmer cuts away is still read ("unusable" stems to "unus", "usable" to "usabl")
+    g = grade(real, "A well managed data lake where the data stays usable thanks to good governance.",
+              "What is a data swamp?")
+    assert g["verdict"] == "incorrect" and g["score"] < 0.4, g
     # two of the point's words replaced inside its own sentence: a paraphrase or a swap, never "correct"
     g = grade(real, "Explainability is crucial for healthcare and law, where cost and speed are essential.",
               "Why is explainability especially important in healthcare and law?")

@@ -217,11 +217,13 @@ def _opposites() -> set[tuple[str, str]]:
 _NEGATING_PREFIXES = ("non", "un", "in", "im", "ir", "il", "dis")
 
 
-def _opposed(a: str, p: str, opposites: set[tuple[str, str]]) -> bool:
+def _opposed(a: str, p: str, opposites: set[tuple[str, str]], a_word: str = "", p_word: str = "") -> bool:
     """Two stems that say opposite things: a known pair ("increase" / "reduce"), or one the other with a negating
     prefix ("linear" / "non-linear", "supervised" / "unsupervised")."""
     a, p = a.replace("-", ""), p.replace("-", "")
     if (a, p) in opposites:
+        return True
+    if a_word and p_word and _opposed(a_word, p_word, set()):  # "unusable" stems to "unus", "usable" to "usabl"
         return True
     short, long = sorted((a, p), key=len)
     # "de" undoes only a long word ("centralized" / "decentralized", "compress" / "decompress"): "define" is no "fine"
@@ -247,7 +249,8 @@ def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozen
         best: tuple[float, str, int] = (0.0, "", -1)
         expected = last + 1
         said_itself = any(a_stems[j].replace("-", "") == ps.replace("-", "") for j in a_idx)
-        opposite = next((j for j in a_idx if _opposed(a_stems[j], ps, opposites) and a_stems[j] not in p_stems), None)
+        opposite = next((j for j in a_idx if _opposed(a_stems[j], ps, opposites, answer.words[j], p)
+                         and a_stems[j] not in p_stems), None)
         if opposite is not None and not said_itself and point.negated[i] != answer.negated[opposite]:
             # the opposite denied, or denying the opposite: "ungoverned" says "lack of governance"
             words.append(Word(p, given=ps in given, how="meaning", said=answer.words[opposite], at=opposite,
@@ -270,7 +273,7 @@ def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozen
                 how, score = "stem", 0.98
             elif _misspelt(a, p):
                 how, score = "spelling", 0.9
-            elif sims[i, j] >= MEANING_AT and not _opposed(a_stems[j], ps, opposites):
+            elif sims[i, j] >= MEANING_AT and not _opposed(a_stems[j], ps, opposites, a, p):
                 how, score = "meaning", float(sims[i, j]) * 0.9
             else:
                 continue
@@ -445,7 +448,8 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str],
         if not two_sided:  # the point's first or last word: the two answer words next to the frame (replaced only)
             lo, hi = (before + 1, before + 4) if before is not None else (after - 3, after)  # "of the servers"
             before, after = max(lo, 0) - 1, min(hi, len(answer.words))
-        elif not 0 < after - before <= LOCAL_WINDOW + 1 + 2 * max(0, missing - 1):
+        elif not 0 < after - before <= max(LOCAL_WINDOW + 1 + 2 * max(0, missing - 1),  # or as far as the point
+                                           info["at_point"][ka] - info["at_point"][kb] + 2):  # has them, and two more
             continue
         for j in range(before + 1, after):
             a = answer.words[j]

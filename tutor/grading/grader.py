@@ -235,7 +235,7 @@ class OfflineGrader:
     def _swapped(self, c: _Case, terms: set[str]) -> list[tuple[str, str, str]]:
         """(what the answer says of a side, the other side's point, that side's term) where a side states the
         other's point clearly better than its own (the terms of every side given: they say which side is which)."""
-        from tutor.grading.keypoints import point_term
+        from tutor.grading.keypoints import name_stems, point_term
 
         names = tokens(" ".join(point_term(p) for p in c.points))
         out = []
@@ -244,6 +244,12 @@ class OfflineGrader:
                 continue
             recall = [gather(said, p, self._state_cache, c.given + names, terms).recall for p in c.points]
             own = point_term(c.points[k]).lower()  # another point of the same term is the same side
+            # a side that names another side in part ("..., L1/L2 adds a penalty" with the data augmentation
+            # clause) is not that side alone: no swap is read in it
+            said_stems = set(content_stems(said))
+            if any((name_stems(point_term(q)) - name_stems(own)) & said_stems for q in c.points
+                   if point_term(q).lower() != own):
+                continue
             other = max((j for j in range(len(c.points)) if point_term(c.points[j]).lower() != own),
                         key=recall.__getitem__, default=None)
             if other is not None and recall[other] >= SWAPPED_AT and recall[other] >= recall[k] + SWAPPED_MARGIN:
