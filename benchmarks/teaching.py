@@ -95,7 +95,7 @@ def topics_report(options, path: Path = TOPICS_SET) -> dict:
         cites = _cited(overview) + [c for s in steps for c in s]
         taught = bool(steps) and bool(_cited(overview)) and all(c in allowed for c in cites)
         says_so = not lesson.covered and not steps and bool(lesson.citations)  # short, naming the nearest
-        if row["kind"] == "grazing":  # the notes only mention it: a short lesson saying so, citing where
+        if row["kind"] in ("grazing", "outside"):  # the notes only mention it (or not at all): a short lesson saying so
             ok = says_so and (not allowed or any((c.source, c.section) in allowed for c in lesson.citations)) \
                 or (bool(allowed) and taught)
             strict = taught if allowed else says_so

@@ -205,4 +205,8 @@ def test_the_answer_composer_embeds_the_notes_sentences_once_per_process():
     assert calls == [["why dropout?", "Dropout drops neurons.", "It prevents co-adaptation."], ["and at test time?"]]
     assert np.array_equal(second[1], first[2]) and np.array_equal(second[2], first[1])
     assert second[0].tolist() == [17.0, 2.0, 1.0]
+    # another embedder (another size of vector) never gets the first one's vectors
+    other = direct.kept_vectors(lambda texts: np.ones((len(texts), 5), dtype=np.float32))
+    assert other(["Dropout drops neurons.", "why dropout?"]).shape == (2, 5)
+    assert kept(["Dropout drops neurons."]).shape == (1, 3)
     direct._KEPT.clear()
