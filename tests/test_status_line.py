@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,9 +61,9 @@ def _run_in_terminal(*args: str, home: Path) -> tuple[int, str]:
 def test_on_a_terminal_the_line_is_drawn_and_quiet_turns_it_off(tmp_path):
     code, err = _run_in_terminal("study", "dropout", "--no-demo", home=tmp_path / "home")
     assert code == 0, err
-    # the line is redrawn a few times a second: a step that lasts less (the tool's search) may never be drawn, so
-    # only the agent steps are asserted here (every step and tool is reported: test_a_crew_run_reports_...)
-    assert "Course Notes Researcher · research_topic" in err and "check_understanding" in err, err
+    # the line is redrawn a few times a second: a step that lasts less may never be drawn, so only that some agent
+    # step was drawn is asserted here (every step and tool is reported: test_a_crew_run_reports_...)
+    assert re.search(r"(Course Notes Researcher|Deep Learning Explainer|Quiz Master) · \w+", err), err
     code, err = _run_in_terminal("--quiet", "study", "dropout", "--no-demo", home=tmp_path / "home")
     assert code == 0, err
     assert "research_topic" not in err
