@@ -5,7 +5,8 @@ The first case that holds decides:
 
     nothing written                                  incorrect   (certain)
     nothing said: at most one word beyond the question's, none of the point's, the sentence far from the point;
-    or, against the notes, little of the point in words the course never uses or a few said over and over ("hospital lawyer banana qwe", "stop stop stop go go go")
+    or, against the notes, little of the point in words the course never uses or a few said over and over
+    ("hospital lawyer banana qwe", "stop stop stop go go go")
                                                      incorrect
     a flipped negation, a substituted term, a wrong number in a near-copy of a short point (about its
     length, mostly its words), a comparison's sides swapped

@@ -435,21 +435,17 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str],
         # ("words" read in "semantic" would put the frame of "of words or tokens" at the sentence's end)
         # and never from the point's name: the name is said anywhere or as "it" ("word" in "word order" is not the
         # "Words" of "BoW (Bag of Words):")
-        before = next((x.at for x in reversed(words[skip:k]) if x.how in LEXICAL), None)
-        after = next((x.at for x in words[k + 1 :] if x.how in LEXICAL), None)
-        if before is None and after is None:
+        kb = next((i for i in range(k - 1, skip - 1, -1) if words[i].how in LEXICAL), None)
+        ka = next((i for i in range(k + 1, len(words)) if words[i].how in LEXICAL), None)
+        if kb is None and ka is None:
             continue
-        two_sided = before is not None and after is not None
-        # the frame widens with each of the point's words missing inside it: "trust and accountability" replaced by
-        # "speed and scalability" leaves two words out between "law" and "essential"
-        kb = next((i for i in range(k - 1, skip - 1, -1) if words[i].how in LEXICAL), k)
-        ka = next((i for i in range(k + 1, len(words)) if words[i].how in LEXICAL), k)
-        missing = sum(1 for x in words[kb + 1 : ka] if not x.how)
+        before = words[kb].at if kb is not None else None
+        after = words[ka].at if ka is not None else None
+        two_sided = kb is not None and ka is not None
         if not two_sided:  # the point's first or last word: the two answer words next to the frame (replaced only)
             lo, hi = (before + 1, before + 4) if before is not None else (after - 3, after)  # "of the servers"
             before, after = max(lo, 0) - 1, min(hi, len(answer.words))
-        elif not 0 < after - before <= max(LOCAL_WINDOW + 1 + 2 * max(0, missing - 1),  # or as far as the point
-                                           info["at_point"][ka] - info["at_point"][kb] + 2):  # has them, and two more
+        elif not 0 < after - before <= _frame_width(words, info["at_point"], kb, ka):
             continue
         for j in range(before + 1, after):
             a = answer.words[j]
@@ -462,6 +458,15 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str],
                 taken.add(j)
                 break
     return out
+
+
+def _frame_width(words: list[Word], at_point: list[int], kb: int, ka: int) -> int:
+    """How many answer words apart a replaced word's two neighbours (point words kb and ka) may be: a few, two
+    more for each further point word missing between them ("trust and accountability" replaced by "speed and
+    scalability" between "law" and "essential"), or as far apart as the point has them, and two more ("the
+    bounding box moves" for "the kernel moves")."""
+    missing = sum(1 for x in words[kb + 1 : ka] if not x.how)
+    return max(LOCAL_WINDOW + 1 + 2 * max(0, missing - 1), at_point[ka] - at_point[kb] + 2)
 
 
 def _result_numbers(point: str, text: _Text) -> set[str]:

@@ -306,7 +306,6 @@ class OfflineGrader:
             meaning=dict(zip(PAIR_LABELS, (round(float(x), 3) for x in pair))) if p.answer else None,
         )
 
-
     def _known_words(self, c: _Case) -> set[str]:
         """The stems of the course's words (every passage of the notes folder and its companion) and of this
         question's own texts."""

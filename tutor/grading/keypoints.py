@@ -105,10 +105,11 @@ def points_of(text: str, source: str, section: str, subsection: str = "", terms_
         body = _BULLET.sub("", line)
         term = _BOLD_TERM.match(body)
         name = term.group(1).strip() if term else ""
-        indent = len(raw) - len(raw.lstrip())
-        parent = above[1] if _BULLET.match(line) and indent > above[0] >= 0 and name.lower() in GENERIC_TERMS else ""
-        if _BULLET.match(line) and (indent <= above[0] or above[0] < 0 or name.lower() not in GENERIC_TERMS):
-            above = (indent, name if name.lower() not in GENERIC_TERMS else "")
+        bullet, facet = bool(_BULLET.match(line)), name.lower() in GENERIC_TERMS
+        nested = bullet and facet and len(raw) - len(raw.lstrip()) > above[0] >= 0
+        parent = above[1] if nested else ""
+        if bullet and not nested:
+            above = (len(raw) - len(raw.lstrip()), "" if facet else name)
         own = name if term and (terms_are_concepts or not in_subsection) else concept
         if own == name and name.lower() in GENERIC_TERMS and not terms_are_concepts:
             own = concept  # "**Purpose**: NMS eliminates ..." is about the section's idea, not about "Purpose"
@@ -116,7 +117,7 @@ def points_of(text: str, source: str, section: str, subsection: str = "", terms_
             rest = body[term.end():]
             body = f"{name}: {rest}" if rest else ""
         text = plain_markdown(body)
-        pieces = [text] if _BULLET.match(line) else _SENTENCE.split(text)  # a bullet is one point; prose a sentence each
+        pieces = [text] if bullet else _SENTENCE.split(text)  # a bullet is one point; prose a sentence each
         for sentence in (p.strip() for p in pieces):
             if len(content_words_of(sentence)) >= 3 and not sentence.endswith(":"):
                 points.append(NotePoint(sentence, own, source, section, name, parent))
@@ -236,7 +237,8 @@ _COMPOUND = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
 
 def _compound_said(text: str, compound: str) -> bool:
     """A hyphenated name said in the text, with hyphens or spaces ("human in the loop")."""
-    return re.search(r"(?<![\w-])" + r"[-\s]+".join(map(re.escape, compound.split("-"))) + r"(?![\w-])", text, re.I) is not None
+    words = r"[-\s]+".join(map(re.escape, compound.split("-")))
+    return re.search(rf"(?<![\w-]){words}(?![\w-])", text, re.I) is not None
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ def answer(question: str, passages: list[Retrieved], said: tuple[str, ...] = (),
     return compose_answer(question, passages, embed=embed, companion=course_companion(), said=said, about=about)
 
 
-_KEPT: dict[tuple[str, int], dict[str, Any]] = {}  # per embedder: its vectors by text
-_OWNERS: dict[tuple[str, int], Any] = {}
+# id(embedder) -> the embedder (held, so that its id stays its own) and its vectors by text
+_KEPT: dict[int, tuple[Any, dict[str, Any]]] = {}
 _KEPT_LOCK = threading.Lock()
 KEPT_MAX = 20_000  # sentences of the notes and companion: about 30 MB of vectors at most
 
@@ -54,24 +54,18 @@ def kept_vectors(embed: Callable[[list[str]], Any]) -> Callable[[list[str]], Any
     itself and little else (a class asking at once shares them)."""
     import numpy as np
 
-    key = (type(embed).__qualname__, id(embed))
-    with _KEPT_LOCK:
-        _OWNERS[key] = embed  # held while its vectors are kept, so its id is never another embedder's
-
     def run(texts: list[str]) -> Any:
         with _KEPT_LOCK:
-            kept = _KEPT.setdefault(key, {})
+            kept = _KEPT.setdefault(id(embed), (embed, {}))[1]
             known = {t: kept[t] for t in texts if t in kept}
         new = [t for t in dict.fromkeys(texts) if t not in known]
         if new:
             fresh = dict(zip(new, np.asarray(embed(new), dtype=np.float32)))
             known.update(fresh)
             with _KEPT_LOCK:
-                if sum(map(len, _KEPT.values())) + len(fresh) > KEPT_MAX:
+                if sum(len(v) for _, v in _KEPT.values()) + len(fresh) > KEPT_MAX:
                     _KEPT.clear()
-                    _OWNERS.clear()
-                    _OWNERS[key] = embed
-                _KEPT.setdefault(key, {}).update(fresh)
+                _KEPT.setdefault(id(embed), (embed, {}))[1].update(fresh)
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
 
     return run
