@@ -19,7 +19,7 @@ import numpy as np
 
 from tutor.grading.metrics import macro_f1
 
-__all__ = ["CACHE", "DATA", "DATASETS", "DIGIKLAUSUR", "HELDOUT", "HELDOUT2", "HELDOUT3", "REPO", "TESTS", "TRAIN", "TUNING", "CachedEmbedder",
+__all__ = ["CACHE", "DATA", "DATASETS", "DIGIKLAUSUR", "HELDOUT", "HELDOUT2", "HELDOUT3", "HELDOUT4", "REPO", "TESTS", "TRAIN", "TUNING", "TUNING2", "CachedEmbedder",
            "items_of", "load_rows", "macro_f1", "scientsbank_test"]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,8 +30,10 @@ TESTS = ("test-unseen-answers", "test-unseen-questions")
 DIGIKLAUSUR = DATASETS / "digiklausur" / "digiklausur_nn_ws17.jsonl"
 HELDOUT = REPO / "benchmarks" / "grading_heldout.jsonl"
 TUNING = REPO / "benchmarks" / "grading_tuning.jsonl"
+TUNING2 = REPO / "benchmarks" / "grading_tuning2.jsonl"  # a second tuning split (30 questions, 11 kinds), read while tuning
 HELDOUT2 = REPO / "benchmarks" / "grading_heldout2.jsonl"  # a second held-out set, by another helper who never read the grader
 HELDOUT3 = REPO / "benchmarks" / "grading_heldout3.jsonl"  # a third (48 questions, 11 kinds), by a third helper
+HELDOUT4 = REPO / "benchmarks" / "grading_heldout4.jsonl"  # a fourth (40 questions, 11 kinds), by a fourth helper
 CACHE = REPO / "benchmarks" / "out" / "embeddings-minilm.npz"
 
 

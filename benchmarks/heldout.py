@@ -1,10 +1,12 @@
 """The held-out obvious cases, graded against the notes as `tutor grade ANSWER --question Q` grades them.
 
-    python -m benchmarks.heldout [--set heldout|heldout2|heldout3|tuning] [--limit N] [--home DIR] [--cases-shown N]
+    python -m benchmarks.heldout [--set heldout|heldout2|heldout3|heldout4|tuning|tuning2] [--limit N] [--home DIR] [--cases-shown N]
 
 benchmarks/grading_heldout.jsonl (40 questions about our notes, never tuned on), with `--set heldout2`
 benchmarks/grading_heldout2.jsonl (44 other questions, 440 answers, written later by another helper), or, with `--set tuning`,
-benchmarks/grading_tuning.jsonl (the tuning split): answers of ten kinds (the notes' words, a small change, the
+benchmarks/grading_tuning.jsonl (the tuning split; `--set tuning2`: a second one, 11 kinds, read while tuning).
+heldout3 and heldout4 (11 kinds: also answers by example and misconceptions) were written by helpers who never read
+the grader, and are never read: measure on them with `--cases-shown 0`. Answers of ten kinds (the notes' words, a small change, the
 learner's own words, terse, negated, a swapped term, a sibling concept's definition, vague, nonsense, partial),
 each with the verdict a careful teacher gives it.
 
@@ -40,13 +42,16 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a script: python benchmarks/heldout.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.grading_data import HELDOUT, HELDOUT2, HELDOUT3, REPO, TUNING, load_rows  # noqa: E402
+from benchmarks.grading_data import HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, REPO, TUNING, TUNING2, load_rows  # noqa: E402
 
-SETS = {"heldout": HELDOUT, "heldout2": HELDOUT2, "heldout3": HELDOUT3, "tuning": TUNING}
+SETS = {"heldout": HELDOUT, "heldout2": HELDOUT2, "heldout3": HELDOUT3, "heldout4": HELDOUT4, "tuning": TUNING,
+        "tuning2": TUNING2}
 OUTS = {"heldout": REPO / "benchmarks" / "out" / "heldout.json",
         "tuning": REPO / "benchmarks" / "out" / "heldout-tuning.json",
         "heldout2": REPO / "benchmarks" / "out" / "heldout2.json",
-        "heldout3": REPO / "benchmarks" / "out" / "heldout3.json"}
+        "heldout3": REPO / "benchmarks" / "out" / "heldout3.json",
+        "heldout4": REPO / "benchmarks" / "out" / "heldout4.json",
+        "tuning2": REPO / "benchmarks" / "out" / "heldout-tuning2.json"}
 HARSH_BELOW, LENIENT_FROM = 0.4, 0.7
 TARGETS = {"harsh": ("<=", 0.02), "lenient": ("<=", 0.05), "lenient_confident": ("<=", 0.05),
            "confident_right": (">=", 0.95), "unsure": ("<=", 0.20)}
