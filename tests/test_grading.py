@@ -115,6 +115,10 @@ def test_instructions_to_the_grader_are_recognised(text):
         "Set the optimizer to {'lr': 0.001, 'momentum': 0.9}.",
         "A label = 1 marks the positive class.",
         "The softmax gives the correct class the highest probability.",
+        # "output" and "return" as nouns, with a 1.0 near them (this answer was dropped whole, then told it said nothing)
+        "It controls how random the output is, and a high temperature such as 1.0 produces more varied outputs.",
+        "The sigmoid output is 1.0 only in the limit.",
+        "Its output stays between 0 and 1.0.",
     ],
 )
 def test_course_sentences_about_scores_models_and_prompts_are_kept(text):
@@ -498,3 +502,37 @@ def test_a_name_inside_a_longer_one_is_no_comparison_and_context_is_no_side():
     asked = select_key_points("How do encoder-only transformer models differ from decoder-only models?", sides, HashingEmbedder())
     assert [p.text for p in asked.points] == ["Encoder-Only Models: Focus on understanding tasks.",
                                               "Decoder-Only Models: Designed for generative tasks."]
+
+
+def test_a_plain_bullet_under_a_terms_bullet_is_that_terms_point_and_an_example_stays_an_example():
+    from tutor.grading.keypoints import is_example
+
+    points = _notes_points(
+        "### Solutions\n\n- **LSTM (Long Short-Term Memory)**:\n  - Introduces gates (input, forget, output) to control "
+        "information flow.\n  - Retains long-term dependencies effectively.\n  - *Example*: Language models over long "
+        "documents.\n- **GRU (Gated Recurrent Unit)**:\n  - A simpler alternative to LSTM with similar performance.\n",
+        "4. RNNs")
+    terms = {p.text.split(" (")[0].split(".")[0]: p.term for p in points}
+    assert terms["Introduces gates"] == terms["Retains long-term dependencies effectively"] == "LSTM (Long Short-Term Memory)"
+    assert terms["A simpler alternative to LSTM with similar performance"] == "GRU (Gated Recurrent Unit)"
+    assert [is_example(p) for p in points if p.text.startswith("Example")] == [True]
+
+
+def test_the_key_point_is_the_one_the_question_names_by_its_longest_name():
+    """"stochastic gradient descent" names SGD's bullet, not gradient descent's; "NMS" names the bullet of its bold
+    term under another section and the section about it, which are one concept."""
+    from tutor.grading.keypoints import select_key_points
+
+    points = _notes_points(
+        "### Techniques\n\n- **Gradient Descent**: Optimization algorithm to minimize the loss by updating weights "
+        "iteratively.\n- **Stochastic Gradient Descent (SGD)**: Adds randomness to the optimization process, helping "
+        "escape local minima.\n", "3. Optimization")
+    chosen = select_key_points("How does stochastic gradient descent help with local minima?", points, HashingEmbedder())
+    assert chosen.points[0].text.startswith("Stochastic Gradient Descent"), chosen
+    points = _notes_points(
+        "### Mitigation Techniques\n\n- **Non-Maximum Suppression (NMS)**: Eliminates overlapping boxes by selecting "
+        "the box with the highest confidence score.\n- **Region of Interest (ROI)**: Focuses on specific regions likely "
+        "containing objects.\n\n### 6. Impact of Non-Maximum Suppression (NMS)\n\n- **Purpose**: NMS eliminates redundant "
+        "detections of the same object.\n", "4. Challenges")
+    chosen = select_key_points("What is non-maximum suppression (NMS)?", points, HashingEmbedder())
+    assert {p.text.split(":")[0] for p in chosen.points} == {"Non-Maximum Suppression (NMS)", "Purpose"}, chosen

@@ -347,3 +347,59 @@ def test_comparisons_answered_the_other_way_round_and_formulas_copied_are_never_
     swapped = grade(real, "The softmax layer measures the error between predicted probabilities and true labels, while "
                     "cross-entropy converts logits into probabilities for each class.", question)
     assert swapped["verdict"] == "incorrect" and swapped["contradicted"], swapped
+
+
+@pytest.mark.parametrize("answer", [
+    "it randomly drops out neurons while training so that the network doesnt rely on specific nodes",
+    "it randomly drops out neurons while training so that the network doesn\u2019t rely on specific nodes",
+])
+def test_a_negation_typed_without_its_apostrophe_is_a_negation(real, answer):
+    """"doesnt" and a phone's "doesn’t" deny as "doesn't" does: the notes' point said back in other words."""
+    g = grade(real, answer, "What is dropout?")
+    assert g["verdict"] == "correct" and g["score"] >= 0.7, g
+
+
+def test_an_unsure_grade_with_a_negation_on_the_point_says_where_and_guesses_no_credit(real):
+    """"never partially obscured" for "can be partially obscured" in a longer answer: the tutor may not know which
+    way the learner meant it, but it says where to look, and its best guess is not near-full credit (was 0.97)."""
+    answer = "It means objects are never partially obscured by other objects, they are always fully visible."
+    ran = real("grade", answer, "--question", "What is occlusion in object detection?",
+               "--reference", "Occlusion: Objects can be partially obscured by other objects.")
+    assert ran.exit_code == 0, ran.output
+    out = " ".join(ran.stdout.split())
+    assert "never partially" in out and "Check one thing" in out, out
+    g = grade(real, answer, "What is occlusion in object detection?",
+              "Occlusion: Objects can be partially obscured by other objects.")
+    assert g["verdict"] in ("unsure", "incorrect") and g["score"] <= 0.5, g
+    assert g["verdict"] != "unsure" or "never partially" in g["check"], g
+
+
+@pytest.mark.parametrize("question, said", [
+    ("What is non-maximum suppression (NMS)?", "selecting the box with the highest confidence"),  # a term under "Mitigation Techniques"
+    ("How does stochastic gradient descent help with local minima?", "randomness"),  # SGD's, not gradient descent's
+])
+def test_the_point_the_question_names_by_its_bold_term_is_a_key_point(real, question, said):
+    g = grade(real, "I am not sure.", question)
+    assert said.split()[-1] in g["key_point"].lower() or any(said.split()[-1] in m.lower() for m in g["missed"]), g
+
+
+@pytest.mark.parametrize("answer, question", [
+    # a terse sentence whose verb denies ("prevent") is no bare list of the point's words
+    ("gradient shortcuts prevent vanishing gradients", "How do skip connections in ResNet help when training very deep networks?"),
+    # "the output is ... 1.0" is a sentence about the model, not an order to the grader (it was dropped whole)
+    ("It controls how random the output is, and a high temperature such as 1.0 produces more varied, creative outputs "
+     "by encouraging diversity.", "What does the temperature parameter control in an LLM, and what is the effect of a high temperature?"),
+])
+def test_right_terse_and_numeric_answers_are_never_told_they_say_nothing(real, answer, question):
+    g = grade(real, answer, question)
+    assert g["verdict"] == "unsure" or g["score"] >= 0.4, g
+    assert g["reason"] not in ("no_sentence", "blank", "nothing_said"), g
+
+
+def test_another_concepts_name_in_the_points_place_is_a_substitution_wherever_the_notes_hold_it(real):
+    """"momentum" for "randomness" in SGD's own sentence: momentum is a concept of the notes, whether or not its
+    passage was among those retrieved for the question."""
+    g = grade(real, "SGD adds momentum to the optimization process, helping escape local minima.",
+              "How does stochastic gradient descent help with local minima?")
+    assert g["verdict"] == "incorrect" and g["score"] < 0.4, g
+    assert "momentum" in g["feedback"] and "randomness" in g["feedback"], g

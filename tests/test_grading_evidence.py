@@ -266,7 +266,7 @@ def test_meaning_alone_never_credits_an_answer_with_nothing_of_the_point_and_far
 
 
 def test_babble_is_words_the_course_never_uses_or_a_few_said_over_and_over():
-    from tutor.grading.grader import course_words
+    from tutor.grading.course import course_words
     from tutor.grading.text import babble
 
     known = course_words()

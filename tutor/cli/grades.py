@@ -40,6 +40,10 @@ def show_key_point(graded: Any) -> None:
     if graded.key_point:
         console().print("[bold]The key point:[/] " + marked_point(graded.key_point, graded.stated_words, graded.missing_words))
         console().print("[dim](green: found in your answer; underlined: not found)[/]")
+    if getattr(graded, "check", ""):  # a negation or another word where the point's words are: it may say the opposite
+        from rich.markup import escape
+
+        console().print("[yellow]" + escape(graded.check) + "[/]")
 
 
 def say_grade(graded: Any) -> None:

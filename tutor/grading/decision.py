@@ -32,7 +32,8 @@ The first case that holds decides:
         P(contradictory or unrelated) >= AT_LEAST_WRONG, most of the point not stated   incorrect
     none of the point stated, another topic (sentence cosine below OFF_TOPIC), meaning leaning wrong
                                                      incorrect   ("off_topic")
-    anything else                                    unsure, with a best-guess score
+    anything else                                    unsure, with a best-guess score (at most DOUBTED_GUESS
+                                                                  where a negation or another word may flip it)
 
 Errors are not symmetric: telling a right learner they are wrong is the worst a tutor can do. So a verdict
 of "incorrect" from meaning alone needs more confidence than "correct", and needs the answer not to state
@@ -67,6 +68,7 @@ SIBLING_MARGIN = 0.3  # another point stated by this much more than the one aske
 CONFIDENT = 0.75  # calibrated P of correct or partly correct from which the pair model's reading is a verdict
 AT_LEAST_WRONG = 0.9  # calibrated P(contradictory + unrelated) from which meaning alone says wrong
 EVIDENCE = 0.95  # the confidence of a verdict the evidence settles (measured on the tuning split)
+DOUBTED_GUESS = 0.5  # the highest best guess of an unsure answer whose words may say the opposite of the point
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,10 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
         return Decision("partially_correct", banded("partially_correct", credit), float(pair[0] + pair[1]), "meaning")
     if wrong >= AT_LEAST_WRONG and ev.recall < FRAME_KEPT:
         return Decision("incorrect", banded("incorrect", credit), wrong, "meaning")
-    return _unsure(credit, float(max(pair[0] + pair[1], wrong)), strict)
+    # a negation, an opposite or another term found where the point's words are: meaning cannot read which way it
+    # goes, so the best guess is "we do not know" (0.97 for "objects are never partially obscured" was a guess)
+    guess = min(credit, DOUBTED_GUESS) if doubted else credit
+    return _unsure(guess, float(max(pair[0] + pair[1], wrong)), strict)
 
 
 def _unsure(credit: float, confidence: float, strict: bool) -> Decision:

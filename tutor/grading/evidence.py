@@ -40,6 +40,7 @@ SOFT_NEGATORS = frozenset({
     "prevent", "prevents", "prevented", "preventing", "avoid", "avoids", "avoiding", "lack", "lacks", "lacking",
     "fail", "fails", "unable", "ignore", "ignores", "ignoring", "stop", "stops", "stopping", "lose", "loses",
 })
+FIRST_POINT = 0.2  # the lead the first key point (the best answer to the question) has over the others
 _WORD = re.compile(r"\d+(?:\.\d+)?(?![a-z0-9])|[a-z0-9]+(?:'t)?")  # "0.35" a number; "l1", "fp16", "3x3" words
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _SEPARATORS = re.compile(r"[,;/\n]|\band\b")
@@ -174,7 +175,7 @@ def _negations(words: list[str], text: str, spans: list[tuple[int, int]]) -> lis
 
 def read(text: str, pieces: tuple[list[tuple[int, int]], np.ndarray]) -> _Text:
     """The text's words with their contextual vectors: the mean of the word pieces inside each word."""
-    lower = text.lower()
+    lower = text.lower().replace("\u2019", "'")  # "doesn’t" as typed on a phone is "doesn't" (same length: spans hold)
     words, spans = [], []
     for m in _WORD.finditer(lower):
         if words and words[-1] == "non" and lower[spans[-1][1] : m.start()] in ("-", " "):  # "non-linearity": one word
@@ -320,6 +321,7 @@ _DIMINISHERS = frozenset({
     "less", "fewer", "reduce", "reduces", "reduced", "reducing", "minimise", "minimize", "minimises", "minimizes",
     "limit", "limits", "limited", "without", "outdated", "old", "stale", "missing", "miss", "misses", "absent",
     "instead", "rather",
+    "lost", "lose", "loses", "losing", "discard", "discards", "discarded", "away",  # "throws away the order": ignores it
 })
 
 
@@ -498,12 +500,15 @@ def _keyword_list(answer: str) -> bool:
     items = [i for i in _SEPARATORS.split(answer.lower()) if i.strip()]
     if len(items) >= 4 and all(len(_WORD.findall(i)) == 1 for i in items):
         return True
-    return len(words) >= 5 and not any(w in STOPWORDS or w in NEGATIONS for w in words) and len(items) == 1
+    # a verb that denies joins them too: "gradient shortcuts prevent vanishing gradients" is a sentence
+    return len(words) >= 5 and not any(w in STOPWORDS or w in NEGATIONS or w in SOFT_NEGATORS for w in words) and len(items) == 1
 
 
 def best_point(evidence: Sequence[Evidence]) -> int:
-    """The point the answer states best: most words stated, then the closest meaning."""
-    return max(range(len(evidence)), key=lambda k: (evidence[k].recall + evidence[k].soft_recall, evidence[k].precision))
+    """The point the answer states best: most words stated, then the closest meaning; the first (the one that
+    answers the question best) unless another is stated clearly better."""
+    return max(range(len(evidence)), key=lambda k: (evidence[k].recall + evidence[k].soft_recall + FIRST_POINT * (k == 0),
+                                                    evidence[k].precision))
 
 
 def texts_to_embed(answer: str, points: Sequence[str]) -> list[str]:

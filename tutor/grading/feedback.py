@@ -109,13 +109,30 @@ def compose(j: Judged) -> Written:
             text.append(f"Not found in your answer: {_words(missing)}.")
     elif verdict == "unsure":
         text = [f'I can\'t tell whether your answer says the key point: "{short(key)}".']
-        if stated:
+        check = to_check(ev)
+        if check:
+            text.append(check)
+        elif stated:
             text.append(f"Found in your answer: {_words(stated)}" + (f"; not found: {_words(missing)}." if missing else "."))
         text.append("Does your answer say this (yes / partly / no)?")
     else:
         text = _incorrect(j, key, ev, says, who)
     return Written(covered, missed, contradicted, " ".join(text[:3]), dict(j.sibling) if j.sibling and reason == "sibling" else None,
                    stated, missing)
+
+
+def to_check(ev: Evidence | None) -> str:
+    """For an unsure grade, the one place where the answer may say the opposite of the point: a negation, an
+    opposite, another term or number where the point's words are ("" when none was found)."""
+    if ev is None:
+        return ""
+    pairs = ev.wrong_numbers or ev.substituted or ev.flipped
+    if pairs:
+        theirs, mine = pairs[0]
+        return f'Check one thing: where the key point says "{theirs}", your answer says "{mine}".'
+    if ev.doubts:  # a denying verb of the point's ("prevent", "lack") with nothing in the answer denying there
+        return f'Check one thing: the key point says "{ev.doubts[0][0]}"; does your answer say that, or its opposite?'
+    return ""
 
 
 def _incorrect(j: Judged, key: str, ev: Evidence | None, says: str, who: str) -> list[str]:

@@ -20,17 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from tutor.grading import evidence as ev_mod
 from tutor.grading.belief import FEATURES, shared_belief, signals
+from tutor.grading.course import course_terms, course_words
 from tutor.grading.decision import STATES_PART, Decision, decide, expected_credit
 from tutor.grading.evidence import Evidence, gather
 from tutor.grading.features import GraderConfig, Prepared, prepare
-from tutor.grading.feedback import Judged, compose, without_term
+from tutor.grading.feedback import Judged, compose, to_check, without_term
 from tutor.grading.model import Grade, GradingItem
 from tutor.grading.pair import PAIR_LABELS
 from tutor.grading.text import babble, content_stems, stem, tokens
@@ -116,7 +116,7 @@ class OfflineGrader:
         if not cases:
             return []
         self._encode([t for c in cases for t in self._texts(c)])
-        evidence = [self._evidence(c) for c in cases]
+        evidence = self._read_best_point(cases, [self._evidence(c) for c in cases])
         live = [(c, e) for c, e in zip(cases, evidence) if c.prepared.answer]
         self._sentence_vectors([t for c, e in live for t in (  # one embedder call a batch
             *(c.prepared.answer_clauses if len(c.prepared.answer_clauses) > 1 else []), c.prepared.reference,
@@ -131,6 +131,26 @@ class OfflineGrader:
             similarity = self._cosine(c.prepared.answer, ev.point) if ev is not None else 1.0
             point = ev.point if ev is not None else c.prepared.reference
             out.append((c, e, pair, signals(ev, pair, similarity, len(point.split()), len(c.prepared.answer.split()))))
+        return out
+
+    def _read_best_point(self, cases: list[_Case], evidence: list[tuple]) -> list[tuple]:
+        """Against several points of the notes about one concept (restating one idea), the answer is judged on the
+        one it states best by its words and by meaning together (the pair model read against each): "generalises
+        better" states "prevents overfitting" as well as "cannot lean on any single unit" states "prevents
+        reliance on specific nodes". A point whose words the answer flips or replaces stays the one judged."""
+        many = [k for k, (c, e) in enumerate(zip(cases, evidence)) if c.prepared.answer and not c.compared
+                and c.item.graded_against == "notes" and e[0] is not None and len(e[1]) > 1 and not e[0].contradicted]
+        if not many:
+            return evidence
+        pairs = self._pairs([(p.point, cases[k].prepared.answer) for k in many for p in evidence[k][1]])
+        out, at = list(evidence), 0
+        for k in many:
+            points = evidence[k][1]
+            read = [expected_credit(pairs[at + j]) + (p.recall + p.soft_recall) / 2 for j, p in enumerate(points)]
+            at += len(points)
+            best = points[int(np.argmax(read))]
+            if not best.contradicted:
+                out[k] = (best, *evidence[k][1:])
         return out
 
     def _on_topic(self, p: Prepared, floor: float = 0.2) -> str:
@@ -208,7 +228,7 @@ class OfflineGrader:
         """What a substitution may put in a point's place: the terms of the reference, the other points and the
         sibling concepts (their names and words)."""
         texts = [c.prepared.reference, *c.points] + [f"{s.get('concept', '')} {s.get('text', '')}" for s in c.siblings]
-        return set(content_stems(" ".join(texts)))
+        return set(content_stems(" ".join(texts))) | (course_terms() if c.item.graded_against == "notes" else set())
 
     def _evidence(self, c: _Case) -> tuple[Evidence | None, list[Evidence | None], list[Evidence], list[tuple[str, str, str]]]:
         """The evidence the decision reads (against the point stated best of the notes' restatements; against
@@ -303,6 +323,7 @@ class OfflineGrader:
             confidence=round(decision.confidence, 4), graded_against=item.graded_against,
             confused_with=written.confused_with, key_point=without_term(key, item.concept),
             stated_words=written.stated_words, missing_words=written.missing_words, reason=decision.reason,
+            check=to_check(ev) if decision.verdict == "unsure" else "",
             meaning=dict(zip(PAIR_LABELS, (round(float(x), 3) for x in pair))) if p.answer else None,
         )
 
@@ -311,22 +332,6 @@ class OfflineGrader:
         question's own texts."""
         own = " ".join([c.item.question, c.item.reference, *c.points, *(s.get("text", "") for s in c.siblings)])
         return course_words() | {stem(t) for t in tokens(own)}
-
-
-def course_words() -> set[str]:
-    """The stems of every word in the configured notes folder and its companion (read once per folder)."""
-    from tutor.settings import get_settings
-
-    return _course_words(str(get_settings().knowledge_dir))
-
-
-@lru_cache(maxsize=4)
-def _course_words(folder: str) -> frozenset[str]:
-    from pathlib import Path
-
-    from tutor.knowledge.prebuilt import course_chunks
-
-    return frozenset(stem(t) for chunk in course_chunks(Path(folder)) for t in tokens(chunk.text))
 
 
 def named_in(question: str, concept: str) -> bool:

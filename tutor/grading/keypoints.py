@@ -106,9 +106,12 @@ def points_of(text: str, source: str, section: str, subsection: str = "", terms_
         term = _BOLD_TERM.match(body)
         name = term.group(1).strip() if term else ""
         bullet, facet = bool(_BULLET.match(line)), name.lower() in GENERIC_TERMS
-        nested = bullet and facet and len(raw) - len(raw.lstrip()) > above[0] >= 0
+        under = bullet and len(raw) - len(raw.lstrip()) > above[0] >= 0  # nested under the last top bullet
+        nested = under and facet
         parent = above[1] if nested else ""
-        if bullet and not nested:
+        # "- **LSTM**:" then "  - Introduces gates ...": LSTM's ("  - *Example*: ..." is an example of it)
+        inherited = above[1] if under and not term and not _plain_term(plain_markdown(body)) else ""
+        if bullet and not nested and not inherited:  # a plain bullet under a term leaves the term above
             above = (len(raw) - len(raw.lstrip()), "" if facet else name)
         own = name if term and (terms_are_concepts or not in_subsection) else concept
         if own == name and name.lower() in GENERIC_TERMS and not terms_are_concepts:
@@ -120,7 +123,7 @@ def points_of(text: str, source: str, section: str, subsection: str = "", terms_
         pieces = [text] if bullet else _SENTENCE.split(text)  # a bullet is one point; prose a sentence each
         for sentence in (p.strip() for p in pieces):
             if len(content_words_of(sentence)) >= 3 and not sentence.endswith(":"):
-                points.append(NotePoint(sentence, own, source, section, name, parent))
+                points.append(NotePoint(sentence, own, source, section, name or inherited, parent))
     return points
 
 
@@ -274,16 +277,30 @@ def select_key_points(
     similarity = vectors[1:] @ vectors[0]
     asked = {stem(w) for w in tokens(question)}
     # the facet asked of the term it is nested under ("the main limitation of Bag of Words": BoW's Limitation)
-    bonus = np.array([concept_named(question, p.concept) + float(bool(p.parent) and stem(p.term.lower()) in asked
-                                                                and concept_named(question, p.parent) == 1.0)
-                      for p in candidates])
+    said = [_names_said(question, p) for p in candidates]
+    everything = set().union(*said)
+    # a name inside a longer one the question says is not what it names ("gradient descent" in "How does stochastic
+    # gradient descent help ...", "decoders" in "What are encoder-decoder models used for?")
+    named = [_named_by(question, p) if not names or any(not any(n < m for m in everything) for n in names) else 0.5
+             for p, names in zip(candidates, said)]
+    bonus = np.array([n + float(bool(p.parent) and stem(p.term.lower()) in asked
+                                and concept_named(question, p.parent) == 1.0)
+                      for n, p in zip(named, candidates)])
     score = similarity + 0.25 * bonus
     order = list(np.argsort(-score, kind="stable"))
     best = candidates[order[0]]
     names = {best.concept, best.term} - {""}
 
-    def same(p: NotePoint) -> bool:  # "Dropout" under AlexNet is still dropout
-        return p.concept == best.concept or bool({p.concept, p.term} & names - {""})
+    def joins(p: NotePoint) -> bool:  # a runner-up beside the best point
+        if best.parent and p.parent != best.parent:  # a facet asked ("the limitation of BoW"): that term's facets only
+            return False
+        if best.term.lower() in GENERIC_TERMS and stem(best.term.lower()) in asked:  # ... its nesting lost: that facet
+            return p.term == best.term and p.concept == best.concept
+        return same(p)
+
+    def same(p: NotePoint) -> bool:  # "Dropout" under AlexNet is still dropout; two points of what the question names
+        return (p.concept == best.concept or bool({p.concept, p.term} & names - {""})
+                or bool(_names_said(question, p) & _names_said(question, best)))
 
     if compared:
         chosen = [next(i for i in order if term in _names(candidates[i])) for term in compared]
@@ -295,11 +312,38 @@ def select_key_points(
     for i in order[1:]:
         if len(chosen) >= limit:
             break
-        if same(candidates[i]) and score[i] >= score[order[0]] - margin:
+        elsewhere = (candidates[i].source, candidates[i].section) != (best.source, best.section)
+        # a point of another section (dropout's bullet under AlexNet) joins only if it answers about as well
+        if joins(candidates[i]) and score[i] >= score[order[0]] - (margin / 2 if elsewhere else margin):
             chosen.append(i)
-    chosen = [i for k, i in enumerate(sorted(chosen)) if candidates[i].text not in {candidates[j].text for j in sorted(chosen)[:k]}]
+    chosen = [i for k, i in enumerate(chosen) if candidates[i].text not in {candidates[j].text for j in chosen[:k]}]  # best first
     siblings = [candidates[i] for i in order if not same(candidates[i])]
     return KeyPoints([candidates[i] for i in chosen], siblings)
+
+
+def _named_by(question: str, point: NotePoint) -> float:
+    """How fully the question names the point's concept or its own bold term ("What is NMS?" names the point
+    "**Non-Maximum Suppression (NMS)**: ..." of the section "Mitigation Techniques"; "How does stochastic gradient
+    descent help ..." names "**Stochastic Gradient Descent (SGD)**: ..." of the section "Techniques")."""
+    best = 0.0
+    for name in (point.concept, point.term):
+        if not name or name.lower() in GENERIC_TERMS:
+            continue
+        best = max(best, concept_named(question, name))
+    return best
+
+
+def _names_said(question: str, point: NotePoint) -> set[frozenset[str]]:
+    """The names of the point (its concept's and its term's, and their abbreviations) that the question says in
+    full: two points named by one ("NMS" for "Non-Maximum Suppression (NMS)" and for "6. Impact of Non-Maximum
+    Suppression (NMS)") are of one concept; "What is padding in a CNN?" names two concepts."""
+    out = set()
+    for name in (point.concept, point.term):
+        if name and name.lower() not in GENERIC_TERMS:
+            for form in (re.sub(r"\(.*?\)", "", name), *re.findall(r"\((.*?)\)", name)):
+                if form.strip() and concept_named(question, form) == 1.0:
+                    out.add(name_stems(re.sub(r"^\W*\d+(?:\.\d+)*\.?\s*", "", form)))
+    return out
 
 
 def _compared(question: str, candidates: Sequence[NotePoint]) -> list[str]:

@@ -55,6 +55,7 @@ class Grade(BaseModel):
     stated_words: list[str] = Field(default_factory=list, description="the key point's words the answer states")
     missing_words: list[str] = Field(default_factory=list, description="the key point's words the answer does not state")
     reason: str = Field(default="", description="what settled the verdict: said_back, contradicted, meaning, unsure, ...")
+    check: str = Field(default="", description="for an unsure grade, where the answer may say the opposite of the key point")
     self_rated: bool = Field(default=False, description="the learner judged the answer against the key point")
     meaning: dict[str, float] | None = Field(
         default=None, description="the meaning model's calibrated P(correct, incomplete, contradictory, unrelated)")

@@ -44,7 +44,7 @@ def against_notes(question: str, passages: Iterable[Any], max_siblings: int = 10
     chosen = select_key_points(question, candidates, shared_grader().embedder)
     citations = list({(p.source, p.section): p.citation for p in chosen.points}.values())
     siblings = []
-    home = {(p.source, p.section) for p in chosen.points}
+    home = {(p.source, p.section) for p in chosen.points[:1]}  # the best point's section (not where a term is used)
     nearest = sorted(chosen.siblings, key=lambda p: (p.source, p.section) not in home)  # the same section first
     for p in nearest:
         if len(siblings) >= max_siblings:

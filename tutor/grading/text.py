@@ -21,7 +21,10 @@ _SENTENCE_END = re.compile(r"(?<=;)\s*|(?<=[.!?])\s+|\s*\n+\s*")  # a ";" stays 
 _CLAUSE_BREAK = re.compile(
     r",\s*(?:and|but|so|because|while|whereas|which|since)\s+|\s+(?:because|whereas|so that|while)\s+", re.I
 )
-NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "without", "cannot", "nobody"})
+NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "without", "cannot", "nobody",
+                       # the same typed without the apostrophe, as learners type them
+                       "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "couldnt", "wont",
+                       "wouldnt", "shouldnt", "hasnt", "havent", "hadnt", "mustnt", "neednt"})
 STOPWORDS = frozenset(
     """a an the and or but if then than so as of at by for with from into onto to in on is are was were be been
     being am do does did doing have has had having it its it's this that these those there here they them their
@@ -69,6 +72,9 @@ _INSTRUCTION = re.compile(
         [
             # Orders about the mark: "assign the maximum score", "just output 'correct'", "Output: 1.0",
             # "return the highest possible grade", "respond with 'correct'", "do not change this mark"
+            # ("the output is ... 1.0", "its output", "a high return": a noun, not an order)
+            r"(?<!\bthe )(?<!\ban )(?<!\ba )(?<!\bits )(?<!\btheir )(?<!'s )(?<!\bof )(?<!\bthis )(?<!\beach )"
+            r"(?<!\bhigh )(?<!\blow )(?<!\bmodel )(?<!\bnetwork )(?<!\blayer )(?<!\bfinal )(?<!\bsoftmax )(?<!\bsigmoid )"
             r"\b(?:assign|output|return|respond with|reply with|print|answer with)\b[^.!?\n]{0,40}?"
             r"(?:\b(?:score|grade|mark|marks|verdict|credit|points?)\b|['\"]?correct['\"]?(?=\W*$)|\b1\.0\b|\b100\s*%)",
             r"\bhighest\s+possible\s+(?:grade|score|mark)", r"^\W*p\.\s*s\.\W*$",
@@ -127,7 +133,7 @@ def stem(word: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Lower-case word tokens; "don't" stays one token so that its negation is seen."""
-    return _TOKEN.findall(text.lower())
+    return _TOKEN.findall(text.lower().replace("\u2019", "'"))
 
 
 def content_stems(text: str) -> list[str]:
