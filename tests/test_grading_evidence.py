@@ -262,7 +262,11 @@ def test_meaning_alone_never_credits_an_answer_with_nothing_of_the_point_and_far
     assert decided.verdict != "correct", decided
     own = evidence("the error signal passes straight back through the identity path",
                    "Allows gradients to flow through shortcuts, solving vanishing gradient problems.")
-    assert decide(own, np.array([0.9, 0.05, 0.03, 0.02]), similarity=0.55).verdict == "correct"
+    # nothing of the point found word by word or by meaning: the learner compares (never told it is wrong)
+    assert decide(own, np.array([0.9, 0.05, 0.03, 0.02]), similarity=0.55).verdict == "unsure"
+    said = evidence("the gradients pass straight back through the shortcut path",
+                    "Allows gradients to flow through shortcuts, solving vanishing gradient problems.")
+    assert decide(said, np.array([0.9, 0.05, 0.03, 0.02]), similarity=0.55).verdict == "correct"
 
 
 def test_babble_is_words_the_course_never_uses_or_a_few_said_over_and_over():

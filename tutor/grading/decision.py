@@ -32,8 +32,7 @@ The first case that holds decides:
         P(contradictory or unrelated) >= AT_LEAST_WRONG, most of the point not stated   incorrect
     none of the point stated, another topic (sentence cosine below OFF_TOPIC), meaning leaning wrong
                                                      incorrect   ("off_topic")
-    anything else                                    unsure, with a best-guess score (at most DOUBTED_GUESS
-                                                                  where a negation or another word may flip it)
+    anything else                                    unsure, with a best-guess score
 
 Errors are not symmetric: telling a right learner they are wrong is the worst a tutor can do. So a verdict
 of "incorrect" from meaning alone needs more confidence than "correct", and needs the answer not to state
@@ -67,8 +66,8 @@ STATES_MOST = 0.6  # ... and below which it may be partly correct though meaning
 SIBLING_MARGIN = 0.3  # another point stated by this much more than the one asked, and said back
 CONFIDENT = 0.75  # calibrated P of correct or partly correct from which the pair model's reading is a verdict
 AT_LEAST_WRONG = 0.9  # calibrated P(contradictory + unrelated) from which meaning alone says wrong
+FOUND_SOME = 0.2  # the share of the point found in an answer (by words and their meanings) below which meaning alone never credits it
 EVIDENCE = 0.95  # the confidence of a verdict the evidence settles (measured on the tuning split)
-DOUBTED_GUESS = 0.5  # the highest best guess of an unsure answer whose words may say the opposite of the point
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,7 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
     if ev.contradicted and (ev.near_copy or swapped):  # a flipped or swapped near-copy: the words decide
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "contradicted")
     # a "not" or another term in a longer answer, or a denying verb dropped: maybe the opposite, maybe an explanation
-    doubted = ev.contradicted or bool(ev.doubts)
+    doubted = ev.contradicted or bool(ev.doubts) or bool(ev.denied)
     if no_sentence(ev):
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
     if ev.numbers_right and ev.recall >= FRAME_KEPT:
@@ -154,17 +153,17 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
     # meaning alone never credits an answer that states none of the point's words and reads far from it
     # ("skip skip hop jump rope" against the skip connection point): the pair model misreads such text
     grounded = ev.recall >= STATES_PART or similarity >= OFF_TOPIC
-    if pair[0] >= CONFIDENT and not doubted and grounded:
+    # ... nor one in which nothing of the point is found, word by word or by meaning ("Horizontal is flat and vertical
+    # goes up and down" read as right at 0.86): the learner compares it with the key point
+    found = ev.soft_recall >= FOUND_SOME or ev.quoted
+    if pair[0] >= CONFIDENT and not doubted and grounded and found:
         return Decision("correct", banded("correct", credit), float(pair[0]), "meaning")
     reads_part = pair[1] > pair[0] or ev.recall < STATES_MOST  # most of the point stated, read as right: not "partly"
     if (pair[1] >= CONFIDENT or pair[0] + pair[1] >= CONFIDENT) and ev.recall >= STATES_PART and reads_part:
         return Decision("partially_correct", banded("partially_correct", credit), float(pair[0] + pair[1]), "meaning")
     if wrong >= AT_LEAST_WRONG and ev.recall < FRAME_KEPT:
         return Decision("incorrect", banded("incorrect", credit), wrong, "meaning")
-    # a negation, an opposite or another term found where the point's words are: meaning cannot read which way it
-    # goes, so the best guess is "we do not know" (0.97 for "objects are never partially obscured" was a guess)
-    guess = min(credit, DOUBTED_GUESS) if doubted else credit
-    return _unsure(guess, float(max(pair[0] + pair[1], wrong)), strict)
+    return _unsure(credit, float(max(pair[0] + pair[1], wrong)), strict)
 
 
 def _unsure(credit: float, confidence: float, strict: bool) -> Decision:

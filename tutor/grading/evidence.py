@@ -77,6 +77,7 @@ class Evidence:
     replaced: list[tuple[str, str]] = field(default_factory=list)  # substitutions, and words replaced by non-terms
     wrong_numbers: list[tuple[str, str]] = field(default_factory=list)  # (point's number, the answer's)
     doubts: list[tuple[str, str]] = field(default_factory=list)  # a denying verb dropped ("lack" -> "always have")
+    denied: list[tuple[str, str]] = field(default_factory=list)  # a negation on the point's words, however little is stated
     quoted: bool = False  # the answer, spaces aside, stands in the point as it is ("z = Wx + b")
     numbers: int = 0  # numbers in the point
     right_numbers: int = 0  # of them, stated
@@ -384,6 +385,7 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
         right_numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given and w.how),
         keyword_list=_keyword_list(answer), answer_words=len(a_new),
         doubts=info["doubts"] if recall >= FRAME_KEPT else [],
+        denied=info["flips"],  # "LSTMs don't use any gates": never credited by meaning alone
         quoted=_quoted(answer, point),
     )
 

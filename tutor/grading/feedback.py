@@ -126,7 +126,7 @@ def to_check(ev: Evidence | None) -> str:
     opposite, another term or number where the point's words are ("" when none was found)."""
     if ev is None:
         return ""
-    pairs = ev.wrong_numbers or ev.substituted or ev.flipped
+    pairs = ev.wrong_numbers or ev.substituted or ev.flipped or ev.denied
     if pairs:
         theirs, mine = pairs[0]
         return f'Check one thing: where the key point says "{theirs}", your answer says "{mine}".'

@@ -79,6 +79,8 @@ def ask_markdown(graded: Any, reference: str = "") -> str:
         lines.append(f"**The key point:** {point}")
         if graded.stated_words or graded.missing_words:
             lines.append("*(bold: found in your answer; italics: not found)*")
+    if getattr(graded, "check", ""):  # a "not" or another word where the point's words are: where to look first
+        lines.append(_md(graded.check))
     lines.append(f"{ASK} **yes** / **partly** / **no**")
     return "\n\n".join(lines)
 
