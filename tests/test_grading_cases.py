@@ -416,3 +416,12 @@ def test_meaning_alone_never_credits_a_denied_point_or_an_answer_that_states_non
     reads both as right at 0.8 or more): the learner compares them with the key point."""
     g = grade(real, answer, question)
     assert g["verdict"] != "correct" and (g["verdict"] == "unsure" or g["score"] < 0.7), g
+
+
+def test_a_paraphrase_in_a_word_of_another_point_is_no_substitution(real):
+    """"step in" for "intervene": "step" is a word of another point's text, not a concept's name; the sides given
+    in the other order (HOTL first) are no swap. This right answer was told it contradicts the notes."""
+    g = grade(real, "With human-on-the-loop, people supervise the AI's decisions and step in when needed, while with "
+                    "human-in-the-loop people take an active part in the decision-making itself.",
+              "How does human-in-the-loop differ from human-on-the-loop in AI systems?")
+    assert g["verdict"] in ("correct", "unsure") and not g["contradicted"], g

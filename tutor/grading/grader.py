@@ -225,9 +225,10 @@ class OfflineGrader:
         return self._states
 
     def _terms(self, c: _Case) -> set[str]:
-        """What a substitution may put in a point's place: the terms of the reference, the other points and the
-        sibling concepts (their names and words)."""
-        texts = [c.prepared.reference, *c.points] + [f"{s.get('concept', '')} {s.get('text', '')}" for s in c.siblings]
+        """What a substitution may put in a point's place: the words of the reference and the other points, the
+        names of the sibling concepts and the course's concept names (`course_terms`). Not every word of a sibling's
+        text: "step in" for "intervene" is a paraphrase, though "step" is a word of another point."""
+        texts = [c.prepared.reference, *c.points] + [str(s.get("concept", "")) for s in c.siblings]
         return set(content_stems(" ".join(texts))) | (course_terms() if c.item.graded_against == "notes" else set())
 
     def _evidence(self, c: _Case) -> tuple[Evidence | None, list[Evidence | None], list[Evidence], list[tuple[str, str, str]]]:

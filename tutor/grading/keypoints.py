@@ -276,13 +276,13 @@ def select_key_points(
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     similarity = vectors[1:] @ vectors[0]
     asked = {stem(w) for w in tokens(question)}
-    # the facet asked of the term it is nested under ("the main limitation of Bag of Words": BoW's Limitation)
     said = [_names_said(question, p) for p in candidates]
     everything = set().union(*said)
     # a name inside a longer one the question says is not what it names ("gradient descent" in "How does stochastic
     # gradient descent help ...", "decoders" in "What are encoder-decoder models used for?")
     named = [_named_by(question, p) if not names or any(not any(n < m for m in everything) for n in names) else 0.5
              for p, names in zip(candidates, said)]
+    # plus the facet asked of the term it is nested under ("the main limitation of Bag of Words": BoW's Limitation)
     bonus = np.array([n + float(bool(p.parent) and stem(p.term.lower()) in asked
                                 and concept_named(question, p.parent) == 1.0)
                       for n, p in zip(named, candidates)])
