@@ -282,3 +282,13 @@ def test_babble_is_words_the_course_never_uses_or_a_few_said_over_and_over():
                    "organise the data of an organisation so people can find it", "L1 L2", "z = Wx + b",
                    "CBOW context to target, skip-gram target to context", "it is trained layer by layer"):
         assert not babble(answer, known), answer
+
+
+def test_a_point_opening_with_no_denies_and_a_reply_no_does_not():
+    """"No neuron can rely on ..." denies, as "none can rely" does: no flip between them (the tutor told a learner
+    to check "none can rely" against "no neuron can rely"); "No, because ..." is a reply, not a negation."""
+    point = "No neuron can rely on specific other neurons being present."
+    ev = evidence("it drops random neurons during training so none can rely on another", point)
+    assert not ev.flipped and not ev.denied, ev
+    assert evidence("Neurons rely on specific other neurons being present.", point).flipped
+    assert not evidence("No, because dropout adds noise to the weights.", "Dropout adds noise to the weights.").flipped

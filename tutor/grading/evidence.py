@@ -163,8 +163,8 @@ def _negations(words: list[str], text: str, spans: list[tuple[int, int]]) -> lis
     out = []
     for i, word in enumerate(words):
         if word in NEGATIONS or word in SOFT_NEGATORS or word.endswith("'t"):
-            if i == 0 and word == "no":
-                continue  # "No, because ...": a reply, not a negation
+            if i == 0 and word == "no" and re.match(r"\s*(?:[,.!:;]|$)", text[spans[i][1]:]):
+                continue  # "No, because ...": a reply, not a negation ("No neuron can rely on ..." is one)
             scope = []
             for j in range(i + 1, min(i + 5, len(words))):
                 if re.search(r"[.;:!?\n]", text[spans[i][1] : spans[j][0]]):
@@ -293,11 +293,13 @@ def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozen
         words.append(word)
         at_point.append(i)
     flips += _negation_flips(point, answer, words, at_point)
-    return words, {"flips": flips, "used": used, "a_idx": a_idx, "sims": sims, "at_point": at_point,
+    denied = _negation_flips(point, answer, words, at_point, sides=("answer",))  # the answer's own "not" on them
+    return words, {"flips": flips, "denied": denied, "used": used, "a_idx": a_idx, "sims": sims, "at_point": at_point,
                    "doubts": _denial_dropped(point, answer, words, at_point)}
 
 
-def _negation_flips(point: _Text, answer: _Text, words: list[Word], at_point: list[int]) -> list[tuple[str, str]]:
+def _negation_flips(point: _Text, answer: _Text, words: list[Word], at_point: list[int],
+                    sides: tuple[str, ...] = ("answer", "point")) -> list[tuple[str, str]]:
     """A plain negation ("not", "doesn't", "without") on one side over words both state, none of whose
     counterparts on the other side a negation covers, plain or a verb that denies ("prevents", "lacks",
     "ignores"): "does
@@ -307,6 +309,8 @@ def _negation_flips(point: _Text, answer: _Text, words: list[Word], at_point: li
     pairs = [(i, w.at) for i, w in zip(at_point, words) if w.at >= 0]
     to_answer, to_point = dict(pairs), {j: i for i, j in pairs}
     for text, other, across, side in ((answer, point, to_point, "answer"), (point, answer, to_answer, "point")):
+        if side not in sides:
+            continue
         for scope, soft in zip(text.scopes, text.soft):
             if soft:
                 continue
@@ -385,7 +389,7 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
         right_numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given and w.how),
         keyword_list=_keyword_list(answer), answer_words=len(a_new),
         doubts=info["doubts"] if recall >= FRAME_KEPT else [],
-        denied=info["flips"],  # "LSTMs don't use any gates": never credited by meaning alone
+        denied=info["denied"],  # "LSTMs don't use any gates": never credited by meaning alone
         quoted=_quoted(answer, point),
     )
 
