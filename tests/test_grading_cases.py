@@ -425,3 +425,11 @@ def test_a_paraphrase_in_a_word_of_another_point_is_no_substitution(real):
                     "human-in-the-loop people take an active part in the decision-making itself.",
               "How does human-in-the-loop differ from human-on-the-loop in AI systems?")
     assert g["verdict"] in ("correct", "unsure") and not g["contradicted"], g
+
+
+def test_no_x_for_replaces_x_is_the_same_claim(real):
+    """"No recurrence; parallel self-attention" for "Replaces recurrence with self-attention and parallelization":
+    replacing recurrence is having none (it was told that "no recurrence" contradicts "recurrence")."""
+    g = grade(real, "No recurrence; parallel self-attention",
+              "Why do transformer-based seq2seq models train faster than RNN-based ones?")
+    assert g["verdict"] in ("correct", "unsure") and not g["contradicted"], g

@@ -39,6 +39,7 @@ LOCAL_WINDOW = 4  # answer words between two stated neighbours of the point for 
 SOFT_NEGATORS = frozenset({
     "prevent", "prevents", "prevented", "preventing", "avoid", "avoids", "avoiding", "lack", "lacks", "lacking",
     "fail", "fails", "unable", "ignore", "ignores", "ignoring", "stop", "stops", "stopping", "lose", "loses",
+    "replace", "replaces", "replaced", "replacing",  # "Replaces recurrence with self-attention": no recurrence
 })
 FIRST_POINT = 0.2  # the lead the first key point (the best answer to the question) has over the others
 _WORD = re.compile(r"\d+(?:\.\d+)?(?![a-z0-9])|[a-z0-9]+(?:'t)?")  # "0.35" a number; "l1", "fp16", "3x3" words
