@@ -14,6 +14,9 @@ from tutor.grading.text import stem, tokens
 __all__ = ["TERM_SPREAD", "course_terms", "course_words"]
 
 
+TERM_SPREAD = 0.03  # the share of the notes' passages a concept's name is found in, at most
+
+
 def course_words() -> set[str]:
     """The stems of every word in the configured notes folder and its companion (read once per folder)."""
     from tutor.settings import get_settings
@@ -21,32 +24,39 @@ def course_words() -> set[str]:
     return _course_words(str(get_settings().knowledge_dir))
 
 
-@lru_cache(maxsize=4)
-def _course_words(folder: str) -> frozenset[str]:
-    from tutor.knowledge.prebuilt import course_chunks
-
-    return frozenset(stem(t) for chunk in course_chunks(Path(folder)) for t in tokens(chunk.text))
-
-
 def course_terms() -> frozenset[str]:
     """The course's one-word names of its concepts, as stems: its bold terms of one word and the abbreviations in
-    brackets ("Momentum", "Sharding", "SGD", "LSTM"), those the notes use in a few passages only. A word of another point put in a
-    point's place is a substitution whether or not that point was among the passages retrieved."""
+    brackets ("Momentum", "Sharding", "SGD", "LSTM"), those the notes use in a few passages only. Another concept's
+    name put in a point's place is a substitution whether or not its passage was among those retrieved."""
     from tutor.settings import get_settings
 
     return _course_terms(str(get_settings().knowledge_dir))
 
 
-TERM_SPREAD = 0.03  # the share of the notes' passages a concept's name is found in, at most
+@lru_cache(maxsize=4)
+def _chunks(folder: str) -> tuple:
+    """The notes folder's passages, read and chunked once for both tables."""
+    from tutor.knowledge.prebuilt import course_chunks
+
+    return tuple(course_chunks(Path(folder)))
+
+
+@lru_cache(maxsize=4)
+def _spread(folder: str) -> Counter:
+    """In how many passages each stem is found."""
+    return Counter(t for chunk in _chunks(folder) for t in {stem(w) for w in tokens(chunk.text)})
+
+
+@lru_cache(maxsize=4)
+def _course_words(folder: str) -> frozenset[str]:
+    return frozenset(_spread(folder))
 
 
 @lru_cache(maxsize=4)
 def _course_terms(folder: str) -> frozenset[str]:
     from tutor.grading.keypoints import GENERIC_TERMS, points_of_passages
-    from tutor.knowledge.prebuilt import course_chunks
 
-    chunks = course_chunks(Path(folder))
-    spread = Counter(t for chunk in chunks for t in {stem(w) for w in tokens(chunk.text)})
+    chunks, spread = _chunks(folder), _spread(folder)
     out = set()
     for point in points_of_passages(chunks):
         for name in {point.term, point.concept} - {""}:

@@ -280,8 +280,9 @@ def select_key_points(
     everything = set().union(*said)
     # a name inside a longer one the question says is not what it names ("gradient descent" in "How does stochastic
     # gradient descent help ...", "decoders" in "What are encoder-decoder models used for?")
-    named = [_named_by(question, p) if not names or any(not any(n < m for m in everything) for n in names) else 0.5
-             for p, names in zip(candidates, said)]
+    outermost_said = [not names or any(not any(n < m for m in everything) for n in names) for names in said]
+    named = [_named_by(question, p) if outer else 0.5 for p, outer in zip(candidates, outermost_said)]
+    said_of = {id(p): names for p, names in zip(candidates, said)}
     # plus the facet asked of the term it is nested under ("the main limitation of Bag of Words": BoW's Limitation)
     bonus = np.array([n + float(bool(p.parent) and stem(p.term.lower()) in asked
                                 and concept_named(question, p.parent) == 1.0)
@@ -300,7 +301,7 @@ def select_key_points(
 
     def same(p: NotePoint) -> bool:  # "Dropout" under AlexNet is still dropout; two points of what the question names
         return (p.concept == best.concept or bool({p.concept, p.term} & names - {""})
-                or bool(_names_said(question, p) & _names_said(question, best)))
+                or bool(said_of[id(p)] & said_of[id(best)]))
 
     if compared:
         chosen = [next(i for i in order if term in _names(candidates[i])) for term in compared]
