@@ -433,3 +433,14 @@ def test_no_x_for_replaces_x_is_the_same_claim(real):
     g = grade(real, "No recurrence; parallel self-attention",
               "Why do transformer-based seq2seq models train faster than RNN-based ones?")
     assert g["verdict"] in ("correct", "unsure") and not g["contradicted"], g
+
+
+def test_the_check_line_quotes_the_denial_where_the_answer_wrote_it(real):
+    """"ignoring the gradient's direction" for "considering the gradient's direction": the line quotes the
+    learner's "ignoring the gradient", not the bare word "gradient" (which asked the learner to check nothing)."""
+    g = grade(real, "Momentum slows down optimization by ignoring the gradient's direction over time.",
+              "What does momentum do in optimization?")
+    if g["verdict"] == "unsure":
+        assert "ignoring the gradient" in g["check"], g
+    else:
+        assert g["verdict"] == "incorrect", g

@@ -126,13 +126,21 @@ def to_check(ev: Evidence | None) -> str:
     opposite, another term or number where the point's words are ("" when none was found)."""
     if ev is None:
         return ""
-    pairs = ev.wrong_numbers or ev.substituted or ev.flipped or ev.denied
+    pairs = _opposite_pairs(ev) or ev.denied
     if pairs:
         theirs, mine = pairs[0]
         return f'Check one thing: where the key point says "{theirs}", your answer says "{mine}".'
-    if ev.doubts:  # a denying verb of the point's ("prevent", "lack") with nothing in the answer denying there
-        return f'Check one thing: the key point says "{ev.doubts[0][0]}"; does your answer say that, or its opposite?'
+    if ev.doubts:  # a verb that denies ("prevent", "ignoring") on one side only
+        theirs, mine = ev.doubts[0]
+        if len(mine.split()) > len(theirs.split()):  # the answer's own ("ignoring the gradient" for "gradient")
+            return f'Check one thing: where the key point says "{theirs}", your answer says "{mine}".'
+        return f'Check one thing: the key point says "{theirs}"; does your answer say that, or its opposite?'
     return ""
+
+
+def _opposite_pairs(ev: Evidence) -> list[tuple[str, str]]:
+    """(the point's words, the answer's) where the answer says otherwise: a wrong number, another term, a flip."""
+    return ev.wrong_numbers or ev.substituted or ev.flipped
 
 
 def _incorrect(j: Judged, key: str, ev: Evidence | None, says: str, who: str) -> list[str]:
@@ -147,8 +155,7 @@ def _incorrect(j: Judged, key: str, ev: Evidence | None, says: str, who: str) ->
                 f'"{short(theirs)}".',
                 "Each side is given the other's definition: swap them back." if len(j.swapped) > 1 else f'The key point: "{short(key)}".']
     if reason == "contradicted" and ev is not None:
-        pairs = ev.wrong_numbers or ev.substituted or ev.flipped
-        theirs, mine = pairs[0]
+        theirs, mine = _opposite_pairs(ev)[0]
         return [f'Not right: {says} "{short(key)}", you wrote "{short(j.answer, 100)}".',
                 f'Where you say "{mine}", {who} {"say" if j.graded_against == "notes" else "says"} "{theirs}".']
     if reason == "nothing_said":
