@@ -14,7 +14,8 @@ is flipped, whether one of the point's terms is missing with another term standi
 substitution: "learning rate" where the point says "neurons"), and whether a number is wrong. Words the
 question already gives (the concept's name) are aligned, for order, but earn nothing: naming the concept
 is not stating what it is. Everything here is data a test or the feedback can print; `decision` turns it
-into a verdict.
+into a verdict. How the words themselves are read (their vectors, negations and their scopes, numbers,
+spellings, opposite words) is tutor.grading.reading.
 """
 
 from __future__ import annotations
@@ -25,25 +26,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tutor.grading.text import NEGATIONS, STOPWORDS, antonym_stems, stem
+from tutor.grading.reading import (
+    SOFT_NEGATORS, WORD, Text, content_words, is_number, misspelt, opposed, opposite_pairs, read, same_number,
+)
+from tutor.grading.text import NEGATIONS, STOPWORDS, stem
 
 MEANING_AT = 0.5  # contextual cosine from which a word states a point's word (fitted on the tuning split)
-NUMBER_TOLERANCE = 0.01  # relative: 0.35 states 0.350 and 0.3499, not 0.3
 FRAME_KEPT = 0.5  # share of the point's words an answer states for a flip or a substitution in it to count
 SAME_SLOT_AT = 0.8  # another term in a point word's slot reads close in context; from this close it is a synonym
 _LEAD_TERM = re.compile(r"^[^:.!?]{1,60}:(?=\s)")  # "Dropout:" / "Horizontal Scaling:" / "GAP (Global Average Pooling):"
 NEAR_COPY_POINT = 24  # a point of at most this many words (a bullet, a quiz answer, a comparison's two bullets)
 NEAR_COPY_LENGTH = 1.5  # ... and an answer of at most this many times its words (+ 4) is read as a near-copy of it
 LOCAL_WINDOW = 4  # answer words between two stated neighbours of the point for them to still read in order
-# Verbs that deny what follows as "not" does: "prevents reliance" agrees with "cannot rely".
-SOFT_NEGATORS = frozenset({
-    "prevent", "prevents", "prevented", "preventing", "avoid", "avoids", "avoiding", "lack", "lacks", "lacking",
-    "fail", "fails", "unable", "ignore", "ignores", "ignoring", "stop", "stops", "stopping", "lose", "loses",
-    "replace", "replaces", "replaced", "replacing",  # "Replaces recurrence with self-attention": no recurrence
-})
 FIRST_POINT = 0.2  # the lead the first key point (the best answer to the question) has over the others
-_WORD = re.compile(r"\d+(?:\.\d+)?(?![a-z0-9])|[a-z0-9]+(?:'t)?")  # "0.35" a number; "l1", "fp16", "3x3" words
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _SEPARATORS = re.compile(r"[,;/\n]|\band\b")
 
 LEXICAL = ("same", "stem", "number", "spelling")
@@ -128,131 +123,25 @@ class Evidence:
         return self.numbers > 0 and self.right_numbers == self.numbers and not self.wrong_numbers
 
 
-@dataclass
-class _Text:
-    words: list[str]
-    spans: list[tuple[int, int]]
-    vectors: np.ndarray  # (N, C) contextual word vectors, unit length
-    negated: list[bool]
-    scopes: list[list[int]]  # each negation's scope: the indices of the words it denies
-    soft: list[bool]  # per scope: a verb that denies ("prevents"), not a plain negation ("not")
-
-
-def _is_number(word: str) -> bool:
-    return _NUMBER.fullmatch(word) is not None
-
-
-def _same_number(a: str, b: str) -> bool:
-    x, y = float(a), float(b)
-    return abs(x - y) <= NUMBER_TOLERANCE * max(abs(x), abs(y)) + 1e-9
-
-
-def _trigrams(word: str) -> set[str]:
-    padded = f" {word} "
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
-
-
-def _misspelt(a: str, b: str) -> bool:
-    if min(len(a), len(b)) < 5 or _is_number(a) or _is_number(b):
-        return False
-    x, y = _trigrams(a), _trigrams(b)
-    return len(x & y) / len(x | y) >= 0.5
-
-
-def _negations(words: list[str], text: str, spans: list[tuple[int, int]]) -> list[tuple[list[int], bool]]:
-    """Each negation ("not", "doesn't", "prevents") with its scope: the four words after it, inside its clause."""
-    out = []
-    for i, word in enumerate(words):
-        if word in NEGATIONS or word in SOFT_NEGATORS or word.endswith("'t"):
-            if i == 0 and word == "no" and re.match(r"\s*(?:[,.!:;]|$)", text[spans[i][1]:]):
-                continue  # "No, because ...": a reply, not a negation ("No neuron can rely on ..." is one)
-            scope = []
-            for j in range(i + 1, min(i + 5, len(words))):
-                if re.search(r"[.;:!?\n]", text[spans[i][1] : spans[j][0]]):
-                    break
-                scope.append(j)
-            out.append((scope, word in SOFT_NEGATORS))
-    return out
-
-
-def read(text: str, pieces: tuple[list[tuple[int, int]], np.ndarray]) -> _Text:
-    """The text's words with their contextual vectors: the mean of the word pieces inside each word."""
-    lower = text.lower().replace("\u2019", "'")  # "doesn’t" as typed on a phone is "doesn't" (same length: spans hold)
-    words, spans = [], []
-    for m in _WORD.finditer(lower):
-        if words and words[-1] == "non" and lower[spans[-1][1] : m.start()] in ("-", " "):  # "non-linearity": one word
-            words[-1], spans[-1] = "non-" + m.group(), (spans[-1][0], m.end())
-            continue
-        words.append(m.group())
-        spans.append(m.span())
-    offsets, states = pieces
-    vectors = np.zeros((len(words), states.shape[1] if states.ndim == 2 else 384), dtype=np.float32)
-    k = 0
-    for i, (s, e) in enumerate(spans):
-        rows = []
-        while k < len(offsets) and offsets[k][1] <= s:
-            k += 1
-        j = k
-        while j < len(offsets) and offsets[j][0] < e:
-            rows.append(j)
-            j += 1
-        if rows:
-            v = states[rows].mean(axis=0)
-            vectors[i] = v / max(float(np.linalg.norm(v)), 1e-12)
-    found = _negations(words, lower, spans)
-    negated = [False] * len(words)
-    for scope, _ in found:
-        for j in scope:
-            negated[j] = True
-    return _Text(words, spans, vectors, negated, [s for s, _ in found], [soft for _, soft in found])
-
-
-def _content(words: list[str]) -> list[int]:
-    return [i for i, w in enumerate(words) if (len(w) > 1 and w not in STOPWORDS or _is_number(w)) and w not in NEGATIONS
-            and w not in SOFT_NEGATORS and not w.endswith("'t")]
-
-
-def _opposites() -> set[tuple[str, str]]:
-    pairs = antonym_stems()
-    return {(a, b) for a, b in pairs} | {(b, a) for a, b in pairs}
-
-
-_NEGATING_PREFIXES = ("non", "un", "in", "im", "ir", "il", "dis")
-
-
-def _opposed(a: str, p: str, opposites: set[tuple[str, str]], a_word: str = "", p_word: str = "") -> bool:
-    """Two stems that say opposite things: a known pair ("increase" / "reduce"), or one the other with a negating
-    prefix ("linear" / "non-linear", "supervised" / "unsupervised")."""
-    a, p = a.replace("-", ""), p.replace("-", "")
-    if (a, p) in opposites:
-        return True
-    if a_word and p_word and _opposed(a_word, p_word, set()):  # "unusable" stems to "unus", "usable" to "usabl"
-        return True
-    short, long = sorted((a, p), key=len)
-    # "de" undoes only a long word ("centralized" / "decentralized", "compress" / "decompress"): "define" is no "fine"
-    return len(short) >= 4 and any(long == pre + short for pre in _NEGATING_PREFIXES) or (
-        len(short) >= 6 and long == "de" + short)
-
-
-def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozenset()) -> tuple[list[Word], dict]:
+def align(answer: Text, point: Text, given: set[str], terms: set[str] = frozenset()) -> tuple[list[Word], dict]:
     """Each content word of the point with the answer's word that states it, best match first (same word,
     then stem, number, spelling, meaning), each answer word stating at most one point word while another is
     free."""
-    a_idx = _content(answer.words)
+    a_idx = content_words(answer.words)
     a_stems = {i: stem(answer.words[i]) for i in a_idx}
     sims = point.vectors @ answer.vectors.T if len(point.words) and len(answer.words) else np.zeros((len(point.words), len(answer.words)))
-    opposites = _opposites()
+    opposites = opposite_pairs()
     p_stems = {stem(w) for w in point.words}  # a point holding both poles ("stops ... when it starts") flips neither
     used: set[int] = set()
     last = -1
     words, at_point, flips = [], [], []
-    for i in _content(point.words):
+    for i in content_words(point.words):
         p = point.words[i]
         ps = stem(p)
         best: tuple[float, str, int] = (0.0, "", -1)
         expected = last + 1
         said_itself = any(a_stems[j].replace("-", "") == ps.replace("-", "") for j in a_idx)
-        opposite = next((j for j in a_idx if _opposed(a_stems[j], ps, opposites, answer.words[j], p)
+        opposite = next((j for j in a_idx if opposed(a_stems[j], ps, opposites, answer.words[j], p)
                          and a_stems[j] not in p_stems), None)
         if opposite is not None and not said_itself and point.negated[i] != answer.negated[opposite]:
             # the opposite denied, or denying the opposite: "ungoverned" says "lack of governance"
@@ -268,15 +157,15 @@ def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozen
             continue
         for j in a_idx:
             a = answer.words[j]
-            if _is_number(p) or _is_number(a):
-                how, score = ("number", 1.0) if _is_number(p) and _is_number(a) and _same_number(p, a) else ("", 0.0)
+            if is_number(p) or is_number(a):
+                how, score = ("number", 1.0) if is_number(p) and is_number(a) and same_number(p, a) else ("", 0.0)
             elif a == p:
                 how, score = "same", 1.0
             elif a_stems[j] == ps:
                 how, score = "stem", 0.98
-            elif _misspelt(a, p):
+            elif misspelt(a, p):
                 how, score = "spelling", 0.9
-            elif sims[i, j] >= MEANING_AT and not _opposed(a_stems[j], ps, opposites, a, p):
+            elif sims[i, j] >= MEANING_AT and not opposed(a_stems[j], ps, opposites, a, p):
                 how, score = "meaning", float(sims[i, j]) * 0.9
             else:
                 continue
@@ -299,7 +188,7 @@ def align(answer: _Text, point: _Text, given: set[str], terms: set[str] = frozen
                    "doubts": _denial_dropped(point, answer, words, at_point)}
 
 
-def _negation_flips(point: _Text, answer: _Text, words: list[Word], at_point: list[int],
+def _negation_flips(point: Text, answer: Text, words: list[Word], at_point: list[int],
                     sides: tuple[str, ...] = ("answer", "point")) -> list[tuple[str, str]]:
     """A plain negation ("not", "doesn't", "without") on one side over words both state, none of whose
     counterparts on the other side a negation covers, plain or a verb that denies ("prevents", "lacks",
@@ -331,7 +220,7 @@ _DIMINISHERS = frozenset({
 })
 
 
-def _denial_dropped(point: _Text, answer: _Text, words: list[Word], at_point: list[int]) -> list[tuple[str, str]]:
+def _denial_dropped(point: Text, answer: Text, words: list[Word], at_point: list[int]) -> list[tuple[str, str]]:
     """A verb that denies ("may lack current information", "prevents reliance") over words the other side states in
     their own form, with nothing there to deny or lessen them ("always have current information"): maybe the
     opposite, maybe the learner's own way round ("relies on no single node"). It never decides a grade by itself;
@@ -354,7 +243,7 @@ def _denial_dropped(point: _Text, answer: _Text, words: list[Word], at_point: li
     return []
 
 
-def _with_negation(text: _Text, i: int) -> str:
+def _with_negation(text: Text, i: int) -> str:
     """The word with the negation before it, as written ("not drop")."""
     for j in range(max(0, i - 4), i):
         w = text.words[j]
@@ -376,7 +265,7 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
     soft = float(np.mean([1.0 if w.how in ("same", "stem", "number", "spelling") else max(w.similarity, 0.0)
                           for w in credited])) if credited else recall
     lead = _LEAD_TERM.match(point)
-    named = sum(1 for i in _content(p.words) if lead and p.spans[i][1] <= lead.end())  # the point's name's words
+    named = sum(1 for i in content_words(p.words) if lead and p.spans[i][1] <= lead.end())  # the point's name's words
     replaced = _replacements(words, a, info, term_stems, skip=named)
     a_new = [j for j in info["a_idx"] if stem(a.words[j]) not in given_stems]
     precision = sum(1 for j in a_new if j in info["used"]) / len(a_new) if a_new else 0.0
@@ -385,9 +274,9 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
         point=point, words=words, recall=recall, soft_recall=soft, precision=precision,
         in_order=_in_order(words), global_order=_global_order(words), flipped=info["flips"] if recall >= FRAME_KEPT else [],
         substituted=[(x, y) for x, y, term in replaced if term], replaced=[(x, y) for x, y, _ in replaced],
-        wrong_numbers=_wrong_numbers([w for w in words if not _is_number(w.text) or w.text in results], a, given_stems),
-        numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given),
-        right_numbers=sum(1 for w in words if _is_number(w.text) and w.text in results and not w.given and w.how),
+        wrong_numbers=_wrong_numbers([w for w in words if not is_number(w.text) or w.text in results], a, given_stems),
+        numbers=sum(1 for w in words if is_number(w.text) and w.text in results and not w.given),
+        right_numbers=sum(1 for w in words if is_number(w.text) and w.text in results and not w.given and w.how),
         keyword_list=_keyword_list(answer), answer_words=len(a_new),
         doubts=info["doubts"] if recall >= FRAME_KEPT else [],
         denied=info["denied"],  # "LSTMs don't use any gates": never credited by meaning alone
@@ -424,7 +313,7 @@ def _in_order(words: list[Word]) -> float:
     return sum(1 for k1, k2 in steps if k2 > k1) / len(steps) if steps else 1.0
 
 
-def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str], skip: int = 0) -> list[tuple[str, str, bool]]:
+def _replacements(words: list[Word], answer: Text, info: dict, terms: set[str], skip: int = 0) -> list[tuple[str, str, bool]]:
     """A point's word not stated, in a frame the answer keeps (its neighbours on both sides stated, a few words
     apart), with another word standing between them, one far in meaning: (point's word, answer's word, whether
     that word is a term of the notes or the reference). A term in its place is a substitution ("drops the
@@ -438,7 +327,7 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str],
         return []
     out, taken = [], set()
     for k, w in enumerate(words):
-        if k < skip or w.how or _is_number(w.text):  # a word the question gives can be replaced too ("of the servers")
+        if k < skip or w.how or is_number(w.text):  # a word the question gives can be replaced too ("of the servers")
             continue
         # the frame is read from words stated in their own form: a close meaning may be matched anywhere
         # ("words" read in "semantic" would put the frame of "of words or tokens" at the sentence's end)
@@ -458,7 +347,7 @@ def _replacements(words: list[Word], answer: _Text, info: dict, terms: set[str],
             continue
         for j in range(before + 1, after):
             a = answer.words[j]
-            if j in info["used"] or j in taken or j not in info["a_idx"] or _is_number(a):
+            if j in info["used"] or j in taken or j not in info["a_idx"] or is_number(a):
                 continue
             s, similarity = stem(a), info["sims"][info["at_point"][k], j]
             term = two_sided and s in terms and similarity < SAME_SLOT_AT
@@ -478,20 +367,20 @@ def _frame_width(words: list[Word], at_point: list[int], kb: int, ka: int) -> in
     return max(LOCAL_WINDOW + 1 + 2 * max(0, missing - 1), at_point[ka] - at_point[kb] + 2)
 
 
-def _result_numbers(point: str, text: _Text) -> set[str]:
+def _result_numbers(point: str, text: Text) -> set[str]:
     """The numbers a point gives as results: those after "=" that end a formula ("L1 = 0.1 x (2 + 1 + 0.5) =
     0.35": 0.35, not 0.1), else every
     number in it. A learner's working may show other numbers; the results are what must be right."""
     after = set(re.findall(r"=\s*-?(\d+(?:\.\d+)?)(?!\s*[x×*/+\-^(]|\d|\.\d)", point.lower()))
-    return after or {w for w in text.words if _is_number(w)}
+    return after or {w for w in text.words if is_number(w)}
 
 
-def _wrong_numbers(words: list[Word], answer: _Text, given: set[str]) -> list[tuple[str, str]]:
+def _wrong_numbers(words: list[Word], answer: Text, given: set[str]) -> list[tuple[str, str]]:
     """The point's numbers the answer does not state, against the answer's numbers that state none of the
     point's (and are not the question's): "0.3" where the point says "0.35"."""
-    missing = [w.text for w in words if _is_number(w.text) and not w.how and not w.given]
-    stated = {w.said for w in words if _is_number(w.text) and w.how}
-    extra = [a for a in answer.words if _is_number(a) and a not in stated and a not in given]
+    missing = [w.text for w in words if is_number(w.text) and not w.how and not w.given]
+    stated = {w.said for w in words if is_number(w.text) and w.how}
+    extra = [a for a in answer.words if is_number(a) and a not in stated and a not in given]
     return [(m, e) for m, e in zip(missing, extra)] if missing and extra else []
 
 
@@ -501,11 +390,11 @@ def _keyword_list(answer: str) -> bool:
     training nodes reliance"). "regression: box coordinates; classification: class label" is terse, not a list.
     A telegraphic answer ("small sliding filter extracting features") reads the same; the decision tells them
     apart by `Evidence.verbatim`: a list copies the point's words, a terse answer says them in its own forms."""
-    words = _WORD.findall(answer.lower())
+    words = WORD.findall(answer.lower())
     if len(words) < 4 or ":" in answer:
         return False
     items = [i for i in _SEPARATORS.split(answer.lower()) if i.strip()]
-    if len(items) >= 4 and all(len(_WORD.findall(i)) == 1 for i in items):
+    if len(items) >= 4 and all(len(WORD.findall(i)) == 1 for i in items):
         return True
     # a verb that denies joins them too: "gradient shortcuts prevent vanishing gradients" is a sentence
     return len(words) >= 5 and not any(w in STOPWORDS or w in NEGATIONS or w in SOFT_NEGATORS for w in words) and len(items) == 1

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from tutor.grading import evidence as ev_mod
+from tutor.grading import reading
 from tutor.grading.belief import FEATURES, shared_belief, signals
 from tutor.grading.course import course_terms, course_words
 from tutor.grading.decision import STATES_PART, Decision, decide, expected_credit
@@ -365,7 +366,7 @@ def word_states(texts: list[str]) -> list[tuple]:
 
     out = []
     for text in texts:
-        spans = [m.span() for m in ev_mod._WORD.finditer(text.lower())]
+        spans = [m.span() for m in reading.WORD.finditer(text.lower())]
         vectors = np.zeros((len(spans), 64), dtype=np.float32)
         for i, (s, e) in enumerate(spans):
             seed = int.from_bytes(hashlib.blake2b(text[s:e].lower().encode(), digest_size=4).digest(), "little")
