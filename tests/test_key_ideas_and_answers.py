@@ -153,6 +153,10 @@ def _key_idea_sections(markdown: str) -> list[str]:
     ("cnn", {"1. Why Fully Connected Networks are Not Suitable for Computer Vision", "2. Convolutional Operation Concepts",
              "3. Typical CNN Architecture for Image Classification"}),
     ("multi-head attention", {"3. Transformer Architecture"}),
+    # described, not named: the idea whose plain explanation it is close to
+    ("switching off random neurons while training", {"5. Regularization Techniques to Prevent Overfitting"}),
+    ("one score for how well predicted boxes overlap the true ones",
+     {"5. Importance of Evaluation Metrics in Object Detection"}),
 ])
 def test_a_lesson_on_a_typed_topic_teaches_from_its_own_sections(tutor, monkeypatch, topic, sections):
     _minilm(monkeypatch)

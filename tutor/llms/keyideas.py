@@ -31,6 +31,10 @@ from tutor.llms.protocol import Retrieved
 OWN_MARGIN = 0.12  # a passage of the topic's own sections this close to their best one is a key idea
 PREREQUISITE_MARGIN = 0.03  # a prerequisite's passage, which must also name the topic
 TAUGHT_SIMILARITY = 0.55  # with no name matched, the notes teach a topic their closest passage is this close to
+# with no name matched and no notes passage that close, a topic described in a learner's words ("getting rid of
+# duplicate boxes") is the idea whose companion explanation, written in plain words too, is this close to it
+DESCRIBED_SIMILARITY = 0.4
+DESCRIBED_WORDS = 4  # ... and has this many words: a shorter one is a name the notes do not teach ("layer norm")
 NEAR_SPELLING = 0.86  # difflib ratio above which a topic is a misspelling of an idea's name ("backpropogation")
 MAX_STEPS = 8
 
@@ -46,6 +50,8 @@ class Library(Protocol):
     def search(self, query: str, k: int) -> list[Retrieved]: ...
 
     def words(self) -> set[str]: ...
+
+    def explained(self, query: str, k: int) -> list[Retrieved]: ...
 
 
 def _words(texts: list[str]) -> set[str]:
@@ -74,6 +80,11 @@ class IndexLibrary:
     def search(self, query: str, k: int) -> list[Retrieved]:
         return [as_retrieved(p, p.similarity) for p in self.retriever.search(query, k=k, kinds=("notes",), per="chunk")]
 
+    def explained(self, query: str, k: int) -> list[Retrieved]:
+        """The companion's explanations closest to the query, closest first (they say each idea in plain words)."""
+        hits = [as_retrieved(p, p.similarity) for p in self.retriever.search(query, k=k, kinds=("companion",), per="chunk")]
+        return sorted(hits, key=lambda p: -p.similarity)
+
     def words(self) -> set[str]:
         """Every word of the notes and the companion, headings included: what a misspelt topic is read against."""
         if not hasattr(self, "_vocabulary"):
@@ -92,6 +103,9 @@ class PassageLibrary:
 
     def search(self, query: str, k: int) -> list[Retrieved]:
         return self.passages[:k]
+
+    def explained(self, query: str, k: int) -> list[Retrieved]:
+        return []  # a search's notes passages only: a described topic is read against the whole index
 
     def words(self) -> set[str]:
         return _words([f"{p.section} {p.subsection} {p.text}" for p in self.passages])
@@ -263,6 +277,10 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
         named = [p for p in hits if names_topic(p, names)]
         close = [p for p in hits if p.similarity >= TAUGHT_SIMILARITY]
         own = _sections_of(named[:2] or close[:1])
+        if not own and companion is not None and len(topic.split()) >= DESCRIBED_WORDS:  # described, not named: the idea whose plain explanation it is close to
+            entries = _described(query, library, companion)
+            result.entries = entries
+            own = _sections(entries)
         if not own:
             result.mentions = _mentioning(read, hits)
             result.nearest = hits[:3]
@@ -288,6 +306,18 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
               and names_topic(p, names, section=False)]
     result.steps = steps[:MAX_STEPS]
     return result
+
+
+def _described(query: str, library: Library, companion: Companion) -> list[Entry]:
+    """The companion entry a topic describes without naming it: the one whose explanation is closest in meaning,
+    from DESCRIBED_SIMILARITY on ("making an llm's answers less random" -> Temperature)."""
+    for p in library.explained(query, 4):
+        if p.similarity < DESCRIBED_SIMILARITY:
+            break
+        entry = companion.for_passage(p.source, p.section, p.subsection)
+        if entry is not None:
+            return [entry]
+    return []
 
 
 def _sections_of(passages: list[Retrieved]) -> list[Section]:
