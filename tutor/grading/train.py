@@ -38,20 +38,21 @@ import numpy as np
 from tutor.grading.metrics import macro_f1
 from tutor.grading.pair import PAIR_LABELS, PAIR_PATH, batches, encode_pairs, pad, pair_tokenizer, tuned_block_keys
 from tutor.grading.train_data import (
-    COMPANION_ANSWERS, DATA, NOTES_PAIRS, REPO, Example, authored_cases, companion_cases, load_answers, peer_pairs,
-    split_groups,
+    COMPANION_ANSWERS, DATA, GRADED_SETS, NOTES_PAIRS, REPO, Example, authored_cases, companion_cases, graded_cases,
+    load_answers, peer_pairs, split_groups,
 )
 
 MAX_TOKENS = 256  # reference + answer: exam answers run to a paragraph (the sentence model reads 256 too)
 
 
-def meaning_examples(data: Path, companion: Path | None, rng: random.Random, notes_pairs: Path | None = None) -> list[Example]:
+def meaning_examples(data: Path, companion: Path | None, rng: random.Random, notes_pairs: Path | None = None,
+                     graded: tuple[Path, ...] | list[Path] = GRADED_SETS) -> list[Example]:
     """Every training pair, in a fixed order for a fixed seed: answers people graded, correct answers in
     other words, our own deep-learning answers; no synthetic near-copies."""
     answers, questions = load_answers(data)
     peers = [e for q in questions for e in peer_pairs(q, rng)]
     ours = companion_cases(companion, rng) if companion else []
-    return answers + peers + ours + (authored_cases(notes_pairs, rng) if notes_pairs else [])
+    return answers + peers + ours + (authored_cases(notes_pairs, rng) if notes_pairs else []) + graded_cases(graded, rng)
 
 # ---- the model ---------------------------------------------------------------------------------
 def frozen_states(minilm, encodings: list, tuned_layers: int, batch_tokens: int = 4096) -> list:
@@ -166,6 +167,12 @@ def evaluate(examples: list[Example], probs: np.ndarray) -> dict:
             s = score[idx]
             hit = s >= 0.7 if test == ">=0.7" else s < 0.4 if test == "<0.4" else (s >= 0.3) & (s < 0.8)
             out[f"companion_{kind}_{test}"] = round(float(np.mean(hit)), 3)
+    # Our graded answers to the notes' lines, on held-out questions: correct ones at 0.7 or more, wrong ones below 0.4.
+    for kind in ("notes_words", "small_change", "own_words", "terse", "negated", "swapped_term", "sibling", "vague"):
+        idx = [i for i, e in enumerate(examples) if e.origin == f"graded_{kind}"]
+        if idx:
+            right = examples[idx[0]].label == "correct"
+            out[f"graded_{kind}_{'>=0.7' if right else '<0.4'}"] = round(float(np.mean(score[idx] >= 0.7 if right else score[idx] < 0.4)), 3)
     return out
 
 
@@ -179,8 +186,9 @@ def train(args: argparse.Namespace) -> int:
     torch.use_deterministic_algorithms(True)
     rng = random.Random(args.seed)
     t0 = time.time()
+    graded = [Path(p) if Path(p).is_absolute() else REPO / p for p in args.graded.split(",") if p.strip()] if args.graded else []
     examples = meaning_examples(Path(args.data), Path(args.companion) if args.companion else None, rng,
-                                Path(args.notes_pairs) if args.notes_pairs else None)
+                                Path(args.notes_pairs) if args.notes_pairs else None, graded)
     train_set, held = split_groups(examples, args.holdout, random.Random(args.seed + 1))
     print(f"{len(examples)} pairs ({Counter(e.origin for e in examples).most_common()}); "
           f"train {len(train_set)}, holdout {len(held)}", flush=True)
@@ -326,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
                         f"(default {COMPANION_ANSWERS.relative_to(REPO)}); --companion '' trains without them")
     parser.add_argument("--notes-pairs", default="", help=f"our answers to the notes' points, e.g. "
                         f"{NOTES_PAIRS.relative_to(REPO)} (the shipped model was trained without them)")
+    parser.add_argument("--graded", default=",".join(str(p.relative_to(REPO)) for p in GRADED_SETS),
+                        help="our graded answers to the notes' lines, comma-separated jsonl files (default: the read "
+                             "sets heldout, heldout2 and tuning); --graded '' trains without them")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--tuned-layers", type=int, default=3)

@@ -12,6 +12,11 @@
   a terse one, an informal one), two incomplete (part of the key points; vague), two contradictory that
   reuse the key points' words (roles swapped, a misconception) and one about a sibling concept. Each is
   paired with the whole rubric, and with each key point alone (what the grader's per-point judgements read).
+- Our graded answers to the notes' own lines (`GRADED_SETS`: benchmarks/grading_heldout.jsonl,
+  grading_heldout2.jsonl and grading_tuning.jsonl, 908 answers of eleven kinds written by helpers who never read
+  the grader), each paired with the notes' line it answers: the very pairs the grader reads at run time
+  (a notes point and a learner's answer). Kept out: grading_tuning2.jsonl (tuning) and grading_heldout3/4.jsonl
+  (the held-out test, never read), and every SciEntsBank, Beetle and DigiKlausur test file.
 """
 
 from __future__ import annotations
@@ -149,6 +154,40 @@ def split_groups(examples: list[Example], holdout: float, rng: random.Random) ->
     rng.shuffle(groups)
     held = set(groups[: int(len(groups) * holdout)])
     return [e for e in examples if e.group not in held], [e for e in examples if e.group in held]
+
+
+GRADED_SETS = tuple(REPO / "benchmarks" / name for name in
+                    ("grading_heldout.jsonl", "grading_heldout2.jsonl", "grading_tuning.jsonl"))
+# a teacher's verdict and the kind of answer -> the pair model's class (as the companion's answers are labelled:
+# a vague answer is right as far as it goes, SciEntsBank's "incorrect"; a wrong claim contradicts; another
+# concept's answer or nonsense is unrelated)
+GRADED_LABELS = {"partially_correct": "incomplete", "vague": "incomplete", "negated": "contradictory",
+                 "swapped_term": "contradictory", "misconception": "contradictory", "sibling": "unrelated",
+                 "nonsense": "unrelated"}
+
+
+def graded_cases(paths: tuple[Path, ...] | list[Path], rng: random.Random) -> list[Example]:
+    """Our graded answers to the notes' lines (`GRADED_SETS`), each against the line it answers."""
+    out = []
+    for path in paths:
+        if not Path(path).exists():
+            continue
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            reference = " ".join(str(row.get("notes_text") or "").split())
+            answer = " ".join(str(row.get("answer") or "").split())
+            if not reference or not answer:
+                continue
+            expected = row["expected"]
+            label = "correct" if expected == "correct" else GRADED_LABELS.get(
+                expected if expected == "partially_correct" else row.get("kind", ""), "contradictory")
+            group, question = f"graded:{Path(path).stem}:{row['qid']}", row.get("question", "")
+            out.append(Example(reference, answer, label, group, f"graded_{row.get('kind', expected)}", question))
+            if label == "correct":  # the same answer with a learner's filler around it is as right
+                out.append(Example(reference, attacks.with_filler(answer, rng), "correct", group, "filler", question))
+    return out
 
 
 COMPANION_ANSWERS = Path(__file__).with_name("data") / "companion_answers"
