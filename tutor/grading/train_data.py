@@ -12,7 +12,7 @@
   a terse one, an informal one), two incomplete (part of the key points; vague), two contradictory that
   reuse the key points' words (roles swapped, a misconception) and one about a sibling concept. Each is
   paired with the whole rubric, and with each key point alone (what the grader's per-point judgements read).
-- Our graded answers to the notes' own lines (`GRADED_SETS`: benchmarks/grading_heldout.jsonl,
+- With `--graded` (the shipped model is trained without them), our graded answers to the notes' own lines (`GRADED_SETS`: benchmarks/grading_heldout.jsonl,
   grading_heldout2.jsonl and grading_tuning.jsonl, 908 answers of eleven kinds written by helpers who never read
   the grader), each paired with the notes' line it answers: the very pairs the grader reads at run time
   (a notes point and a learner's answer). Kept out: grading_tuning2.jsonl (tuning) and grading_heldout3/4.jsonl
