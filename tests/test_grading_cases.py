@@ -444,3 +444,15 @@ def test_the_check_line_quotes_the_denial_where_the_answer_wrote_it(real):
         assert "ignoring the gradient" in g["check"], g
     else:
         assert g["verdict"] == "incorrect", g
+
+
+def test_an_answer_that_denies_the_point_is_never_told_it_is_on_the_right_track(real):
+    """"we never switch neurons off" for dropout's "randomly drops neurons": the meaning model reads it as right
+    (0.91), and it was graded "partially correct 0.69 ... you are on the right track". An answer whose own words deny
+    the point's is unsure, with a best guess no higher than partly right, and the check line quotes the denial."""
+    g = grade(real, "In dropout we never switch neurons off; instead every unit stays active so the network learns "
+                    "from all of them at once, which stops overfitting.", "What is dropout and why does it help?")
+    assert g["verdict"] in ("unsure", "incorrect") and g["score"] < 0.7, g
+    assert "right track" not in g["feedback"], g
+    if g["verdict"] == "unsure":
+        assert "never switch neurons" in g["check"], g
