@@ -456,3 +456,16 @@ def test_an_answer_that_denies_the_point_is_never_told_it_is_on_the_right_track(
     assert "right track" not in g["feedback"], g
     if g["verdict"] == "unsure":
         assert "never switch neurons" in g["check"], g
+
+
+def test_a_comparison_answered_for_one_side_is_partly_right_and_names_the_other(real):
+    """"How does horizontal scaling differ from vertical scaling?" answered with horizontal scaling's point alone
+    was "correct 0.98": right as far as it goes, it is partly right, and the vertical point is listed as missed. A
+    question that only names two terms ("What does a GAP layer do?" names "pooling layers" too) is no comparison."""
+    g = grade(real, "Horizontal scaling is when you add more servers so that the load gets distributed between them.",
+              "How does horizontal scaling differ from vertical scaling?")
+    assert g["verdict"] == "partially_correct" and 0.4 <= g["score"] < 0.7, g
+    assert any("Vertical Scaling" in m for m in g["missed"]), g
+    g = grade(real, "GAP reduces every feature map down to one single value",
+              "What does a Global Average Pooling (GAP) layer do?")
+    assert g["verdict"] == "correct", g

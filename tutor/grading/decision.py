@@ -36,6 +36,9 @@ The first case that holds decides:
                                                      incorrect   ("off_topic")
     anything else                                    unsure, with a best-guess score
 
+and then a comparison answered for one side only (it names one compared term and never the other, and states
+little of the other's point): at most partially correct ("one_side").
+
 Errors are not symmetric: telling a right learner they are wrong is the worst a tutor can do. So a verdict
 of "incorrect" from meaning alone needs more confidence than "correct", and needs the answer not to state
 most of the point; where the evidence and the pair model disagree, the grade is unsure, never a guess.
@@ -78,7 +81,8 @@ class Decision:
     verdict: str  # correct, partially_correct, incorrect, unsure
     score: float  # 0..1; for unsure, the best guess
     confidence: float
-    reason: str  # blank, nothing_said, no_sentence, contradicted, numbers, said_back, sibling, off_topic, meaning, unsure
+    reason: str  # blank, nothing_said, no_sentence, contradicted, numbers, said_back, sibling, off_topic, meaning,
+    # one_side, unsure
 
 
 def expected_credit(pair: np.ndarray) -> float:
@@ -113,7 +117,20 @@ def no_sentence(ev: Evidence) -> bool:
 
 def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,
            similarity: float = 1.0, swapped: bool = False, believed: np.ndarray | None = None,
-           asked: float = 0.0, babble: bool = False) -> Decision:
+           asked: float = 0.0, babble: bool = False, one_side: bool = False) -> Decision:
+    """`decided` below; then a comparison answered for one side only (`one_side`: the answer names one of the
+    compared terms, never the other, and states little of the other's point) is at most partly correct: "Horizontal
+    scaling adds more servers" is right as far as it goes, and the question asked how it differs from vertical."""
+    decision = decided(ev, pair, sibling, strict, similarity, swapped, believed, asked, babble)
+    if one_side and decision.verdict == "correct":
+        credit = expected_credit(pair if believed is None else believed)
+        return Decision("partially_correct", banded("partially_correct", credit), decision.confidence, "one_side")
+    return decision
+
+
+def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,
+            similarity: float = 1.0, swapped: bool = False, believed: np.ndarray | None = None,
+            asked: float = 0.0, babble: bool = False) -> Decision:
     """The verdict for an answer: `ev` its evidence against the point it states best (None: nothing written),
     `pair` the pair model's calibrated P(correct, incomplete, contradictory, unrelated), `sibling` its evidence
     against the other concept's point it states best, `similarity` the cosine of the two texts' sentence

@@ -18,6 +18,7 @@ definition counts as a contradiction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,9 @@ from tutor.grading.model import Grade, GradingItem
 from tutor.grading.pair import PAIR_LABELS
 from tutor.grading.text import babble, content_stems, stem, tokens
 
+# a question that asks for both sides: "how does X differ from Y", "the difference between", "X vs. Y", "compare"
+ASKS_BOTH = re.compile(r"\b(?:differ\w*|difference|compar\w*|contrast\w*|vs|versus|between|unlike|both)\b", re.IGNORECASE)
+ONE_SIDE_MARGIN = 0.3  # a comparison's unnamed side stated this much less than the named one: not answered
 SWAPPED_AT = 0.6  # share of another side's point a comparison's side states, from which it is given that definition
 SWAPPED_MARGIN = 0.25  # ... and this much more than its own side's
 
@@ -254,6 +258,22 @@ class OfflineGrader:
 
         return answer_sides(c.points, c.prepared.answer_clauses or [c.prepared.answer])
 
+    def _one_side(self, c: _Case, points_ev: list) -> bool:
+        """A comparison answered for one side only: the answer names one compared term and no other, and states
+        little of the unnamed side's point (less than STATES_PART of it, or ONE_SIDE_MARGIN less than the named
+        side's): "Horizontal scaling is when you add more servers" to how horizontal differs from vertical."""
+        from tutor.grading.keypoints import point_term
+
+        if not ASKS_BOTH.search(c.item.question):  # "What does a GAP layer do?" names "pooling layers" too: no comparison
+            return False
+        sides = self._sides(c)
+        named = {point_term(c.points[k]).lower() for k, said in enumerate(sides) if said}
+        if len(named) != 1 or len(points_ev) != len(c.points) or any(e is None for e in points_ev):
+            return False
+        stated = max(e.recall for k, e in enumerate(points_ev) if sides[k])
+        return all(e.recall < STATES_PART or e.recall <= stated - ONE_SIDE_MARGIN
+                   for k, e in enumerate(points_ev) if point_term(c.points[k]).lower() not in named)
+
     def _swapped(self, c: _Case, terms: set[str]) -> list[tuple[str, str, str]]:
         """(what the answer says of a side, the other side's point, that side's term) where a side states the
         other's point clearly better than its own (the terms of every side given: they say which side is which)."""
@@ -308,7 +328,7 @@ class OfflineGrader:
                     and babble(p.answer, self._known_words(c)))
         decision: Decision = decide(ev, pair, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
                                     similarity=similarity, swapped=bool(swapped), believed=believed, asked=asked,
-                                    babble=nonsense)
+                                    babble=nonsense, one_side=c.compared and self._one_side(c, points_ev))
         sibling = None
         if sibling_k is not None and c.siblings:
             s = c.siblings[sibling_k]
