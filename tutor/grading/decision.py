@@ -29,8 +29,9 @@ The first case that holds decides:
         stated, or the sentences' cosine at least OFF_TOPIC)                 correct
         P(correct or incomplete) >= CONFIDENT, part of the point stated (not most of it read as right)
                                                                             partially correct
-            ... where the answer's own words deny the point's ("we never switch neurons off")
-                                                                            unsure (best guess at most DENIED_GUESS)
+            ... where the answer's own words deny the point's ("we never switch neurons off"), or where meaning
+            leans to correct and the words find less than most of the point (own words, or half an answer: it
+            cannot tell which)                                              unsure (best guess at most DENIED_GUESS)
         P(contradictory or unrelated) >= AT_LEAST_WRONG, most of the point not stated   incorrect
     none of the point stated, another topic (sentence cosine below OFF_TOPIC), meaning leaning wrong
                                                      incorrect   ("off_topic")
@@ -72,7 +73,7 @@ SIBLING_MARGIN = 0.3  # another point stated by this much more than the one aske
 CONFIDENT = 0.75  # calibrated P of correct or partly correct from which the pair model's reading is a verdict
 AT_LEAST_WRONG = 0.9  # calibrated P(contradictory + unrelated) from which meaning alone says wrong
 FOUND_SOME = 0.2  # the share of the point found in an answer (by words and their meanings) below which meaning alone never credits it
-DENIED_GUESS = 0.69  # the best guess for an answer read as partly right whose own words deny the point's
+DENIED_GUESS = 0.69  # the best guess, no higher than partly right, where meaning reads partly right but cannot decide
 EVIDENCE = 0.95  # the confidence of a verdict the evidence settles (measured on the tuning split)
 
 
@@ -178,12 +179,14 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
     found = ev.soft_recall >= FOUND_SOME or ev.quoted
     if pair[0] >= CONFIDENT and not doubted and grounded and found:
         return Decision("correct", banded("correct", credit), float(pair[0]), "meaning")
-    reads_part = pair[1] > pair[0] or ev.recall < STATES_MOST  # most of the point stated, read as right: not "partly"
-    # "on the right track" is no reply to an answer that denies the point's words ("we never switch neurons off")
-    partly = (pair[1] >= CONFIDENT or pair[0] + pair[1] >= CONFIDENT) and ev.recall >= STATES_PART and reads_part
-    if partly and not (ev.contradicted or ev.denied):
+    # partly right: meaning reads it incomplete, and part of the point is stated. Where meaning leans to correct
+    # instead with less than most of the point found (a learner's own words as often as half an answer), or where the
+    # answer's own words deny the point's ("we never switch neurons off": no "on the right track"), the learner
+    # checks, the best guess no higher than partly right
+    partly = (pair[1] >= CONFIDENT or pair[0] + pair[1] >= CONFIDENT) and ev.recall >= STATES_PART
+    if partly and pair[1] > pair[0] and not (ev.contradicted or ev.denied):
         return Decision("partially_correct", banded("partially_correct", credit), float(pair[0] + pair[1]), "meaning")
-    if partly:  # read as partly right, with the point's words denied: the learner checks, the guess no higher than partly
+    if partly and (pair[1] > pair[0] or ev.recall < STATES_MOST):
         return _unsure(min(credit, DENIED_GUESS), float(pair[0] + pair[1]), strict)
     if wrong >= AT_LEAST_WRONG and ev.recall < FRAME_KEPT:
         return Decision("incorrect", banded("incorrect", credit), wrong, "meaning")
