@@ -480,3 +480,20 @@ def test_a_right_answer_in_own_words_is_never_told_it_is_only_partly_right(real)
               "What is dropout and why does it help?")
     assert g["verdict"] in ("correct", "unsure"), g
     assert g["verdict"] == "correct" or g["score"] < 0.7, g
+
+
+def test_mirror_sides_of_a_comparison_are_read_by_their_order_not_only_their_words(real):
+    """CBOW's and skip-gram's points hold the same words in mirror order. A right answer on both sides was
+    "incorrect 0.09, contradicted" (its CBOW side holds all of skip-gram's words, so it read as swapped); the sides
+    really swapped are still a contradiction; CBOW's side alone is partly right, with skip-gram's point missed (it
+    was "correct", every word of skip-gram's point being found in it)."""
+    q = "In word2vec, how does CBOW differ from skip-gram?"
+    g = grade(real, "CBOW predicts the target word from its context, and skip-gram does the opposite: it predicts the "
+                    "context from the target word.", q)
+    assert g["verdict"] in ("correct", "unsure") and not g["contradicted"], g
+    g = grade(real, "Skip-gram predicts the target word from its context, and CBOW predicts the context from the "
+                    "target word.", q)
+    assert g["verdict"] == "incorrect", g
+    g = grade(real, "CBOW predicts the target word from the words around it.", q)
+    assert g["verdict"] == "partially_correct", g
+    assert [m for m in g["missed"] if m.startswith("Skip-gram")] and "both sides" in g["feedback"], g

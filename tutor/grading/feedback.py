@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 from tutor.grading.decision import Decision
 from tutor.grading.evidence import Evidence
-from tutor.grading.keypoints import point_term
+from tutor.grading.keypoints import _name_pattern, point_term
+
+
+def _names_side(point: str, answer: str) -> bool:
+    """The answer names the term of this comparison's side ("Horizontal scaling ...")."""
+    pattern = _name_pattern(point_term(point))
+    return bool(pattern and pattern.search(answer))
 
 
 @dataclass
@@ -87,6 +93,8 @@ def compose(j: Judged) -> Written:
     contradicted = [points[j.best]] if reason == "contradicted" and points else []
     if verdict == "correct":
         covered = [p for p, e in zip(points, j.evidence) if _states(e)] or points[j.best : j.best + 1]
+    elif verdict == "partially_correct" and reason == "one_side":  # a comparison's side the answer names is what it covers
+        covered = [p for p in points if _names_side(p, j.answer)] or points[j.best : j.best + 1]
     elif verdict == "partially_correct":
         covered = [p for p, e in zip(points, j.evidence) if _states(e)] or (points[j.best : j.best + 1] if len(points) > 1 else [])
     else:  # the words of a point stated without its meaning (a list, another concept's point) state nothing
@@ -105,7 +113,9 @@ def compose(j: Judged) -> Written:
     elif verdict == "partially_correct":
         text = [f"Partly right: you stated {_quote(covered)}." if covered else
                 f"Partly right: you are on the right track, but the key point is not stated in full: \"{short(key)}\"."]
-        if missing:
+        if reason == "one_side" and missed:  # a comparison answered for one side: name the side left out
+            text.append(f"The question asks about both sides; you left out {_quote(missed)}.")
+        elif missing:
             text.append(f"Not found in your answer: {_words(missing)}.")
     elif verdict == "unsure":
         text = [f'I can\'t tell whether your answer says the key point: "{short(key)}".']

@@ -30,7 +30,7 @@ from tutor.grading import reading
 from tutor.grading.belief import FEATURES, shared_belief, signals
 from tutor.grading.course import course_terms, course_words
 from tutor.grading.decision import STATES_PART, Decision, decide, expected_credit
-from tutor.grading.evidence import Evidence, gather
+from tutor.grading.evidence import LEXICAL, Evidence, gather
 from tutor.grading.features import GraderConfig, Prepared, prepare
 from tutor.grading.feedback import Judged, compose, to_check, without_term
 from tutor.grading.model import Grade, GradingItem
@@ -39,7 +39,6 @@ from tutor.grading.text import babble, content_stems, stem, tokens
 
 # a question that asks for both sides: "how does X differ from Y", "the difference between", "X vs. Y", "compare"
 ASKS_BOTH = re.compile(r"\b(?:differ\w*|difference|compar\w*|contrast\w*|vs|versus|between|unlike|both)\b", re.IGNORECASE)
-ONE_SIDE_MARGIN = 0.3  # a comparison's unnamed side stated this much less than the named one: not answered
 SWAPPED_AT = 0.6  # share of another side's point a comparison's side states, from which it is given that definition
 SWAPPED_MARGIN = 0.25  # ... and this much more than its own side's
 
@@ -260,9 +259,9 @@ class OfflineGrader:
 
     def _one_side(self, c: _Case, points_ev: list) -> bool:
         """A comparison answered for one side only: the answer names one compared term and no other, and states
-        little of the unnamed side's point (less than STATES_PART of it, or ONE_SIDE_MARGIN less than the named
-        side's): "Horizontal scaling is when you add more servers" to how horizontal differs from vertical."""
-        from tutor.grading.keypoints import point_term
+        little of what the unnamed side's point says that the named side's does not (less than STATES_PART of its
+        own words): "Horizontal scaling is when you add more servers" to how horizontal differs from vertical."""
+        from tutor.grading.keypoints import name_stems, point_term
 
         if not ASKS_BOTH.search(c.item.question):  # "What does a GAP layer do?" names "pooling layers" too: no comparison
             return False
@@ -270,9 +269,20 @@ class OfflineGrader:
         named = {point_term(c.points[k]).lower() for k, said in enumerate(sides) if said}
         if len(named) != 1 or len(points_ev) != len(c.points) or any(e is None for e in points_ev):
             return False
-        stated = max(e.recall for k, e in enumerate(points_ev) if sides[k])
-        return all(e.recall < STATES_PART or e.recall <= stated - ONE_SIDE_MARGIN
-                   for k, e in enumerate(points_ev) if point_term(c.points[k]).lower() not in named)
+        # the unnamed side is stated by the words of its point that the named side's point does not share: CBOW's
+        # and skip-gram's points share every word ("predicts ... target word ... context words"), so an answer on
+        # CBOW alone finds all of skip-gram's words too, and says nothing of it
+        # (its own words said as they stand: a close meaning is too loose here, "single" read in "across")
+        theirs = {stem(w.text) for k, e in enumerate(points_ev) if point_term(c.points[k]).lower() in named
+                  for w in e.words}
+        for k, e in enumerate(points_ev):
+            term = point_term(c.points[k])
+            if term.lower() in named:
+                continue
+            own = [w for w in e.words if not w.given and stem(w.text) not in theirs | name_stems(term)]
+            if own and sum(1 for w in own if w.how in LEXICAL) / len(own) >= STATES_PART:
+                return False
+        return True
 
     def _swapped(self, c: _Case, terms: set[str]) -> list[tuple[str, str, str]]:
         """(what the answer says of a side, the other side's point, that side's term) where a side states the
@@ -284,7 +294,11 @@ class OfflineGrader:
         for k, said in enumerate(self._sides(c)):
             if not said:
                 continue
-            recall = [gather(said, p, self._state_cache, c.given + names, terms).recall for p in c.points]
+            found = [gather(said, p, self._state_cache, c.given + names, terms) for p in c.points]
+            recall = [e.recall for e in found]
+            # ... and in the point's order at least as well: CBOW's and skip-gram's points hold the same words in mirror
+            # order ("predicts the target word from ... context words", "predicts context words from the target word")
+            ordered = [e.recall * e.in_order for e in found]
             own = point_term(c.points[k]).lower()  # another point of the same term is the same side
             # a side that names another side in part ("..., L1/L2 adds a penalty" with the data augmentation
             # clause) is not that side alone: no swap is read in it
@@ -294,7 +308,8 @@ class OfflineGrader:
                 continue
             other = max((j for j in range(len(c.points)) if point_term(c.points[j]).lower() != own),
                         key=recall.__getitem__, default=None)
-            if other is not None and recall[other] >= SWAPPED_AT and recall[other] >= recall[k] + SWAPPED_MARGIN:
+            if other is not None and recall[other] >= SWAPPED_AT and recall[other] >= recall[k] + SWAPPED_MARGIN \
+                    and ordered[other] >= ordered[k]:
                 out.append((said, c.points[other], point_term(c.points[other])))
         return out
 
