@@ -14,13 +14,7 @@ from dataclasses import dataclass, field
 
 from tutor.grading.decision import Decision
 from tutor.grading.evidence import Evidence
-from tutor.grading.keypoints import _name_pattern, point_term
-
-
-def _names_side(point: str, answer: str) -> bool:
-    """The answer names the term of this comparison's side ("Horizontal scaling ...")."""
-    pattern = _name_pattern(point_term(point))
-    return bool(pattern and pattern.search(answer))
+from tutor.grading.keypoints import names_side, point_term
 
 
 @dataclass
@@ -94,7 +88,7 @@ def compose(j: Judged) -> Written:
     if verdict == "correct":
         covered = [p for p, e in zip(points, j.evidence) if _states(e)] or points[j.best : j.best + 1]
     elif verdict == "partially_correct" and reason == "one_side":  # a comparison's side the answer names is what it covers
-        covered = [p for p in points if _names_side(p, j.answer)] or points[j.best : j.best + 1]
+        covered = [p for p in points if names_side(p, j.answer)] or points[j.best : j.best + 1]
     elif verdict == "partially_correct":
         covered = [p for p, e in zip(points, j.evidence) if _states(e)] or (points[j.best : j.best + 1] if len(points) > 1 else [])
     else:  # the words of a point stated without its meaning (a list, another concept's point) state nothing

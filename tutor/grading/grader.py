@@ -18,7 +18,6 @@ definition counts as a contradiction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,8 +36,6 @@ from tutor.grading.model import Grade, GradingItem
 from tutor.grading.pair import PAIR_LABELS
 from tutor.grading.text import babble, content_stems, stem, tokens
 
-# a question that asks for both sides: "how does X differ from Y", "the difference between", "X vs. Y", "compare"
-ASKS_BOTH = re.compile(r"\b(?:differ\w*|difference|compar\w*|contrast\w*|vs|versus|between|unlike|both)\b", re.IGNORECASE)
 SWAPPED_AT = 0.6  # share of another side's point a comparison's side states, from which it is given that definition
 SWAPPED_MARGIN = 0.25  # ... and this much more than its own side's
 
@@ -261,9 +258,9 @@ class OfflineGrader:
         """A comparison answered for one side only: the answer names one compared term and no other, and states
         little of what the unnamed side's point says that the named side's does not (less than STATES_PART of its
         own words): "Horizontal scaling is when you add more servers" to how horizontal differs from vertical."""
-        from tutor.grading.keypoints import name_stems, point_term
+        from tutor.grading.keypoints import asks_both, name_stems, point_term
 
-        if not ASKS_BOTH.search(c.item.question):  # "What does a GAP layer do?" names "pooling layers" too: no comparison
+        if not asks_both(c.item.question):
             return False
         sides = self._sides(c)
         named = {point_term(c.points[k]).lower() for k, said in enumerate(sides) if said}

@@ -155,6 +155,16 @@ def compared_points(question: str, points: Sequence[str]) -> list[str]:
     return [t for t, _ in named] if len({term.lower() for _, term in named}) >= 2 else []
 
 
+# a question that asks for both sides: "how does X differ from Y", "the difference between", "X vs. Y", "compare"
+ASKS_BOTH = re.compile(r"\b(?:differ\w*|difference|compar\w*|contrast\w*|vs|versus|between|unlike|both)\b", re.IGNORECASE)
+
+
+def asks_both(question: str) -> bool:
+    """The question asks about both compared sides, not only names two terms ("What does a GAP layer do?" names
+    "pooling layers" too)."""
+    return ASKS_BOTH.search(question) is not None
+
+
 def name_stems(name: str) -> frozenset[str]:
     """The stems of a name's words, its number words kept ("Two-Stage" is not "One-Stage")."""
     return frozenset(stem(w) for w in tokens(re.sub(r"\(.*?\)", "", name))
@@ -203,6 +213,12 @@ def answer_sides(points: Sequence[str], clauses: Sequence[str]) -> list[str]:
 
 _HEAD_NOUNS = re.compile(r"\s+(?:layers?|loss(?:es)?|functions?|models?|networks?|methods?|algorithms?|techniques?|"
                          r"approach(?:es)?|mechanisms?|architectures?|scores?)$", re.IGNORECASE)
+
+
+def names_side(point: str, text: str) -> bool:
+    """The text names the term of this comparison's side ("Horizontal scaling ..."), as `answer_sides` reads it."""
+    pattern = _name_pattern(point_term(point))
+    return pattern is not None and pattern.search(text) is not None
 
 
 def _name_pattern(term: str) -> re.Pattern[str] | None:

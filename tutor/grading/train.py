@@ -186,7 +186,7 @@ def train(args: argparse.Namespace) -> int:
     torch.use_deterministic_algorithms(True)
     rng = random.Random(args.seed)
     t0 = time.time()
-    graded = [Path(p) if Path(p).is_absolute() else REPO / p for p in args.graded.split(",") if p.strip()] if args.graded else []
+    graded = [REPO / p.strip() for p in args.graded.split(",") if p.strip()]  # an absolute path stays as it is
     examples = meaning_examples(Path(args.data), Path(args.companion) if args.companion else None, rng,
                                 Path(args.notes_pairs) if args.notes_pairs else None, graded)
     train_set, held = split_groups(examples, args.holdout, random.Random(args.seed + 1))

@@ -161,9 +161,8 @@ GRADED_SETS = tuple(REPO / "benchmarks" / name for name in
 # a teacher's verdict and the kind of answer -> the pair model's class (as the companion's answers are labelled:
 # a vague answer is right as far as it goes, SciEntsBank's "incorrect"; a wrong claim contradicts; another
 # concept's answer or nonsense is unrelated)
-GRADED_LABELS = {"partially_correct": "incomplete", "vague": "incomplete", "negated": "contradictory",
-                 "swapped_term": "contradictory", "misconception": "contradictory", "sibling": "unrelated",
-                 "nonsense": "unrelated"}
+GRADED_LABELS = {"vague": "incomplete", "negated": "contradictory", "swapped_term": "contradictory",
+                 "misconception": "contradictory", "sibling": "unrelated", "nonsense": "unrelated"}
 
 
 def graded_cases(paths: tuple[Path, ...] | list[Path], rng: random.Random) -> list[Example]:
@@ -181,8 +180,8 @@ def graded_cases(paths: tuple[Path, ...] | list[Path], rng: random.Random) -> li
             if not reference or not answer:
                 continue
             expected = row["expected"]
-            label = "correct" if expected == "correct" else GRADED_LABELS.get(
-                expected if expected == "partially_correct" else row.get("kind", ""), "contradictory")
+            label = {"correct": "correct", "partially_correct": "incomplete"}.get(expected) or \
+                GRADED_LABELS.get(row.get("kind", ""), "contradictory")
             group, question = f"graded:{Path(path).stem}:{row['qid']}", row.get("question", "")
             out.append(Example(reference, answer, label, group, f"graded_{row.get('kind', expected)}", question))
             if label == "correct":  # the same answer with a learner's filler around it is as right

@@ -31,8 +31,8 @@ from tutor.llms.protocol import Retrieved
 OWN_MARGIN = 0.12  # a passage of the topic's own sections this close to their best one is a key idea
 PREREQUISITE_MARGIN = 0.03  # a prerequisite's passage, which must also name the topic
 TAUGHT_SIMILARITY = 0.55  # with no name matched, the notes teach a topic their closest passage is this close to
-# with no name matched and no notes passage that close, a topic described in a learner's words ("getting rid of
-# duplicate boxes") is the idea whose companion explanation, written in plain words too, is this close to it
+# with no name matched and no notes passage that close, a topic described in a learner's words ("switching off random
+# neurons while training") is the idea whose companion explanation, written in plain words too, is this close to it
 DESCRIBED_SIMILARITY = 0.4
 DESCRIBED_WORDS = 4  # ... and has this many words: a shorter one is a name the notes do not teach ("layer norm")
 NEAR_SPELLING = 0.86  # difflib ratio above which a topic is a misspelling of an idea's name ("backpropogation")
@@ -277,10 +277,9 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
         named = [p for p in hits if names_topic(p, names)]
         close = [p for p in hits if p.similarity >= TAUGHT_SIMILARITY]
         own = _sections_of(named[:2] or close[:1])
-        if not own and companion is not None and len(topic.split()) >= DESCRIBED_WORDS:  # described, not named: the idea whose plain explanation it is close to
-            entries = _described(query, library, companion)
-            result.entries = entries
-            own = _sections(entries)
+        if not own and companion is not None and len(topic.split()) >= DESCRIBED_WORDS:  # described, not named
+            result.entries = _described(query, library, companion)
+            own = _sections(result.entries)
         if not own:
             result.mentions = _mentioning(read, hits)
             result.nearest = hits[:3]
@@ -310,7 +309,7 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
 
 def _described(query: str, library: Library, companion: Companion) -> list[Entry]:
     """The companion entry a topic describes without naming it: the one whose explanation is closest in meaning,
-    from DESCRIBED_SIMILARITY on ("making an llm's answers less random" -> Temperature)."""
+    from DESCRIBED_SIMILARITY on ("switching off random neurons while training" -> Dropout)."""
     for p in library.explained(query, 4):
         if p.similarity < DESCRIBED_SIMILARITY:
             break
