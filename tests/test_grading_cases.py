@@ -466,6 +466,12 @@ def test_a_comparison_answered_for_one_side_is_partly_right_and_names_the_other(
               "How does horizontal scaling differ from vertical scaling?")
     assert g["verdict"] == "partially_correct" and 0.4 <= g["score"] < 0.7, g
     assert any("Vertical Scaling" in m for m in g["missed"]), g
+    both = grade(real, "Horizontal means buying more machines and sharing the work between them; vertical means making "
+                       "one machine bigger with more CPU and memory.", "How does horizontal scaling differ from vertical scaling?")
+    if both["verdict"] == "correct":  # both sides right in other words: both are covered (it listed one)
+        assert len(both["covered"]) == 2 and not both["missed"], both
+    else:
+        assert both["verdict"] == "unsure", both
     g = grade(real, "GAP reduces every feature map down to one single value",
               "What does a Global Average Pooling (GAP) layer do?")
     assert g["verdict"] == "correct", g

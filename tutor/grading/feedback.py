@@ -85,7 +85,11 @@ def compose(j: Judged) -> Written:
     missing = ev.missing if ev else []
 
     contradicted = [points[j.best]] if reason == "contradicted" and points else []
-    if verdict == "correct":
+    whole = (j.graded_against == "notes" and j.decided_on is not None and len(points) > 1  # a comparison's sides
+             and j.decided_on.point == " ".join(points))
+    if verdict == "correct" and whole:  # both sides judged together and right: both are covered
+        covered = list(points)
+    elif verdict == "correct":
         covered = [p for p, e in zip(points, j.evidence) if _states(e)] or points[j.best : j.best + 1]
     elif verdict == "partially_correct" and reason == "one_side":  # a comparison's side the answer names is what it covers
         covered = [p for p in points if names_side(p, j.answer)] or points[j.best : j.best + 1]
