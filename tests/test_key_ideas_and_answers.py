@@ -162,8 +162,10 @@ def test_a_lesson_on_a_typed_topic_teaches_from_its_own_sections(tutor, monkeypa
     _minilm(monkeypatch)
     ran = tutor("study", topic, "--no-demo", "--json")
     assert ran.exit_code == 0, ran.output
-    cited = _key_idea_sections(json.loads(ran.stdout)["markdown"])
+    markdown = json.loads(ran.stdout)["markdown"]
+    cited = _key_idea_sections(markdown)
     assert cited and set(cited) <= sections, cited
+    assert "in 1 steps" not in markdown, markdown  # one step is "one step"
 
 
 @pytest.mark.slow

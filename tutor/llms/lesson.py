@@ -228,7 +228,8 @@ def _overview(topic: str, entry: Entry | None, chosen: list[Retrieved], ordered:
     block = ["## Overview", quotes] if quotes else ["## Overview"]
     if entry:
         block.append(f"**In plain words** {COMPANION_NOTE.format(where=_where(entry))} {entry.intuition.strip()}")
-    block.append(f"The notes build this up in {len(ordered)} steps: {sections}.")
+    block.append(f"The notes build this up in {len(ordered)} steps: {sections}." if len(ordered) > 1 else
+                 f"The notes teach this in one step: {sections}.")
     return "\n\n".join(block)
 
 
