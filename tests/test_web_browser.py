@@ -92,10 +92,21 @@ def click_and_load(driver, element, timeout: float = 240) -> None:
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from selenium.common.exceptions import WebDriverException
+
     old = driver.find_element("tag name", "html")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
     element.click()
-    WebDriverWait(driver, timeout).until(EC.staleness_of(old))
+
+    def left(d) -> bool:  # the old page is gone; Chromium may say so as "Node ... does not belong to the document"
+        try:
+            return EC.staleness_of(old)(d)
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+
+    WebDriverWait(driver, timeout).until(left)
     WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
