@@ -113,3 +113,61 @@ def test_another_embedder_never_gets_minilms_vectors():
     store = store_with(HashingEmbedder())
     report = store.sync()
     assert report.inserted == 0 and report.embedded == report.chunks
+
+
+# ---- the candidate sentences of an offline answer (tutor/llms/sentences.py) ---------------------------------
+SENTENCES_STALE = ("the shipped sentence vectors are stale: run `python -m tutor.llms.sentences` and commit "
+                   "tutor/knowledge/data/")
+
+
+def test_the_shipped_sentence_vectors_cover_every_candidate_sentence():
+    from tutor.llms import sentences
+
+    missing, unused = sentences.stale(bundled_path("knowledge"))
+    assert not missing, f"{SENTENCES_STALE}; e.g. {missing[:3]}"
+    assert not unused, f"{SENTENCES_STALE}; {unused} vectors of sentences that are gone"
+    table = sentences.shipped_sentences()
+    assert table is not None and table.serves(MiniLMEmbedder()) and not table.serves(HashingEmbedder())
+    assert not table.serves(lambda texts: texts)  # a plain function says nothing of what it is
+    assert np.load(sentences.VECTORS).dtype == np.float16 and len(table.hashes) > 1000
+
+
+@pytest.mark.slow
+def test_the_shipped_sentence_vectors_are_what_minilm_makes():
+    from tutor.llms import sentences
+
+    texts = sentences.course_sentences(bundled_path("knowledge"))[::60]
+    fresh = np.asarray(MiniLMEmbedder()(texts), dtype=np.float32)
+    fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
+    table = sentences.shipped_sentences()
+    worst = max(float(np.abs(f - table.vector(t)).max()) for f, t in zip(fresh, texts))
+    assert worst < prebuilt.TOLERANCE, f"{SENTENCES_STALE} (largest difference {worst:.2e})"
+
+
+def test_a_new_question_embeds_itself_and_no_shipped_sentence():
+    """The answer composer's candidates from the shipped course are never embedded, a user's own line and the
+    question are; another embedder gets nothing shipped."""
+    from tutor.llms import sentences
+    from tutor.llms.direct import kept_vectors
+
+    course = sentences.course_sentences(bundled_path("knowledge"))[::100]
+    counting = CountingMiniLM()
+    texts = ["why do we need positional encoding?", *course, "A line of my own notes about attention heads."]
+    vectors = kept_vectors(counting)(texts)
+    assert counting.seen == [texts[0], texts[-1]]
+    assert vectors.shape == (len(texts), 384)
+    table = sentences.shipped_sentences()
+    assert np.allclose(vectors[1], table.vector(course[0]), atol=1e-6)
+
+    class Other(HashingEmbedder):
+        def __init__(self) -> None:
+            super().__init__(384)
+            self.seen: list[str] = []
+
+        def __call__(self, input: Documents) -> Embeddings:
+            self.seen.extend(input)
+            return super().__call__(input)
+
+    other = Other()
+    kept_vectors(other)(course)
+    assert other.seen == course

@@ -11,7 +11,8 @@ files and any other embedder are embedded as before.
     python -m tutor.knowledge.prebuilt --check    # exit 1 when the shipped vectors are stale
     python -m tutor.knowledge.prebuilt --verify   # also re-embed every passage and compare the vectors
 
-tests/test_prebuilt.py fails when they are stale, so a change to the notes comes with new vectors.
+tests/test_prebuilt.py fails when they are stale, so a change to the notes comes with new vectors. The sentences
+an offline answer is chosen from are shipped the same way: regenerate them too, with `python -m tutor.llms.sentences`.
 """
 
 from __future__ import annotations

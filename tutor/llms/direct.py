@@ -51,14 +51,27 @@ KEPT_MAX = 20_000  # sentences of the notes and companion: about 30 MB of vector
 def kept_vectors(embed: Callable[[list[str]], Any]) -> Callable[[list[str]], Any]:
     """`embed`, with each text's vector kept for the process, per embedder: the candidate sentences an answer is
     chosen from are the notes' and the companion's own, the same for every question, so a new question embeds
-    itself and little else (a class asking at once shares them)."""
+    itself and little else (a class asking at once shares them). The shipped course's sentences are not
+    embedded at all: their vectors come with the package (`tutor.llms.sentences`)."""
     import numpy as np
+
+    from tutor.llms.sentences import shipped_sentences
+
+    table = shipped_sentences()
+    if table is not None and not table.serves(embed):
+        table = None
 
     def run(texts: list[str]) -> Any:
         with _KEPT_LOCK:
             kept = _KEPT.setdefault(id(embed), (embed, {}))[1]
             known = {t: kept[t] for t in texts if t in kept}
         new = [t for t in dict.fromkeys(texts) if t not in known]
+        if table is not None:  # the shipped course's sentences come with their vectors
+            for t in new:
+                v = table.vector(t)
+                if v is not None:
+                    known[t] = v
+            new = [t for t in new if t not in known]
         if new:
             fresh = dict(zip(new, np.asarray(embed(new), dtype=np.float32)))
             known.update(fresh)
