@@ -503,3 +503,19 @@ def test_mirror_sides_of_a_comparison_are_read_by_their_order_not_only_their_wor
     g = grade(real, "CBOW predicts the target word from the words around it.", q)
     assert g["verdict"] == "partially_correct", g
     assert [m for m in g["missed"] if m.startswith("Skip-gram")] and "both sides" in g["feedback"], g
+
+
+@pytest.mark.parametrize("answer, question", [
+    ("Skipping class helps me sleep more.", "How do skip connections in ResNet help when training very deep networks?"),
+    ("Pooling is when friends share a car to save fuel.", "Why are pooling layers used in CNNs?"),
+    ("Dropout is when a student leaves school early.", "What is dropout and why does it help?"),
+])
+def test_an_answer_that_states_nothing_of_the_point_is_never_given_a_good_guess(real, answer, question):
+    """The meaning model reads such answers as right as often as not ("Skipping class helps me sleep more" at 0.87,
+    shown as "best guess 0.78" and forced to "correct" by --strict). Where no word of the point is stated, an unsure
+    grade's best guess is at most even, and --strict never calls it correct."""
+    g = grade(real, answer, question)
+    assert g["verdict"] in ("unsure", "incorrect") and g["score"] <= 0.5, g
+    ran = real("grade", answer, "--question", question, "--json", "--strict")
+    forced = json.loads(ran.stdout)
+    assert forced["verdict"] != "correct" and forced["score"] <= 0.5, forced

@@ -35,7 +35,8 @@ The first case that holds decides:
         P(contradictory or unrelated) >= AT_LEAST_WRONG, most of the point not stated   incorrect
     none of the point stated, another topic (sentence cosine below OFF_TOPIC), meaning leaning wrong
                                                      incorrect   ("off_topic")
-    anything else                                    unsure, with a best-guess score
+    anything else                                    unsure, with a best-guess score (no more than an even
+                                                                  guess where no word of the point is stated)
 
 and then a comparison answered for one side only (it names one compared term and never the other, and states
 little of the other's point): at most partially correct ("one_side").
@@ -74,6 +75,7 @@ CONFIDENT = 0.75  # calibrated P of correct or partly correct from which the pai
 AT_LEAST_WRONG = 0.9  # calibrated P(contradictory + unrelated) from which meaning alone says wrong
 FOUND_SOME = 0.2  # the share of the point found in an answer (by words and their meanings) below which meaning alone never credits it
 DENIED_GUESS = 0.69  # the best guess, no higher than partly right, where meaning reads partly right but cannot decide
+NOTHING_STATED_GUESS = 0.5  # the best guess, at most, where the answer states no word of the point (meaning alone)
 EVIDENCE = 0.95  # the confidence of a verdict the evidence settles (measured on the tuning split)
 
 
@@ -152,6 +154,9 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "contradicted")
     # a "not" or another term in a longer answer, or a denying verb dropped: maybe the opposite, maybe an explanation
     doubted = ev.contradicted or bool(ev.doubts) or bool(ev.denied)
+    # where the answer states no word of the point, meaning alone reads it, and it reads nonsense as right as often
+    # as not ("Skipping class helps me sleep more" at 0.87): an unsure grade's best guess is then no more than even
+    guess = min(credit, NOTHING_STATED_GUESS) if ev.recall == 0 and not ev.quoted else credit
     if no_sentence(ev):
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
     if ev.numbers_right and ev.recall >= FRAME_KEPT:
@@ -161,9 +166,9 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
     if sibling is not None and said_back(sibling) and sibling.recall >= ev.recall + SIBLING_MARGIN:
         if wrong + pair[1] >= 0.5:  # another concept's point said back, and meaning does not read it as right
             return Decision("incorrect", banded("incorrect", min(credit, 0.5)), max(wrong, 0.5), "sibling")
-        return _unsure(credit, float(pair[0]), strict)
+        return _unsure(guess, float(pair[0]), strict)
     if ev.replaced and ev.kept >= FRAME_KEPT and ev.near_copy:  # a near-copy with a word replaced: meaning can't tell
-        return _unsure(credit, float(pair[0]), strict)
+        return _unsure(guess, float(pair[0]), strict)
     elsewhere = max(similarity, asked)
     if ev.quoted:  # a piece of the point as it stands ("z = Wx + b"): never about something else
         elsewhere = 1.0
@@ -187,10 +192,10 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
     if partly and pair[1] > pair[0] and not (ev.contradicted or ev.denied):
         return Decision("partially_correct", banded("partially_correct", credit), float(pair[0] + pair[1]), "meaning")
     if partly and (pair[1] > pair[0] or ev.recall < STATES_MOST):
-        return _unsure(min(credit, DENIED_GUESS), float(pair[0] + pair[1]), strict)
+        return _unsure(min(guess, DENIED_GUESS), float(pair[0] + pair[1]), strict)
     if wrong >= AT_LEAST_WRONG and ev.recall < FRAME_KEPT:
         return Decision("incorrect", banded("incorrect", credit), wrong, "meaning")
-    return _unsure(credit, float(max(pair[0] + pair[1], wrong)), strict)
+    return _unsure(guess, float(max(pair[0] + pair[1], wrong)), strict)
 
 
 def _unsure(credit: float, confidence: float, strict: bool) -> Decision:
