@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -93,6 +94,8 @@ def embedder_identity(embedder: Any) -> dict[str, str]:
 
 
 LOCK_RETRIES = 15  # about 25 s of waiting in all for a store another process is writing
+QUERIES_KEPT = 256  # query vectors a store keeps
+_QUERIES_LOCK = threading.Lock()
 
 
 def _transient(error: BaseException) -> bool:
@@ -110,6 +113,7 @@ class NoteStore:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedder)
         self.notices: list[str] = []
+        self._queries: dict[str, Any] = {}  # query -> its vector, the last QUERIES_KEPT
         self._client: Any = None
         self._collection: Any = None
 
@@ -378,7 +382,17 @@ class NoteStore:
         return chunks
 
     def embed_query(self, query: str) -> Any:
-        return self.embedder.embed_query([query])[0]
+        """The query's vector; the last QUERIES_KEPT are kept (a search embeds its query once for each kind of
+        passage, and the offline answer composer the question again)."""
+        with _QUERIES_LOCK:
+            vector = self._queries.get(query)
+        if vector is None:
+            vector = self.embedder.embed_query([query])[0]
+            with _QUERIES_LOCK:
+                self._queries[query] = vector
+                while len(self._queries) > QUERIES_KEPT:
+                    self._queries.pop(next(iter(self._queries)))
+        return vector
 
     def dense(self, query: str, k: int, query_vector: Any = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) for the k nearest chunks."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from tutor.crew.outputs import Citation
 from tutor.llms.protocol import Retrieved
@@ -36,8 +37,13 @@ def _stem(word: str) -> str:
 
 
 def mentions(text: str, word: str) -> bool:
-    stem = _stem(word.lower())
-    return any(_stem(w.lower()) == stem for w in _WORD.findall(text))
+    return _stem(word.lower()) in _stems(text)
+
+
+@lru_cache(maxsize=8192)
+def _stems(text: str) -> frozenset[str]:
+    """The stems of a text's words, kept: an answer asks this of the same candidate lines thousands of times."""
+    return frozenset(_stem(w.lower()) for w in _WORD.findall(text))
 
 
 def topic_covered(topic: str, passages: list[Retrieved]) -> bool:
