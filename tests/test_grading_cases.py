@@ -519,3 +519,20 @@ def test_an_answer_that_states_nothing_of_the_point_is_never_given_a_good_guess(
     ran = real("grade", answer, "--question", question, "--json", "--strict")
     forced = json.loads(ran.stdout)
     assert forced["verdict"] != "correct" and forced["score"] <= 0.5, forced
+
+
+@pytest.mark.parametrize("answer, question", [
+    ("Skip-gram predicts context words from the target word, while CBOW predicts the target word from surrounding "
+     "context words.", "How does CBOW differ from skip-gram in word2vec?"),
+    ("CBOW predicts the target word from surrounding context words, while skip-gram predicts context words from the "
+     "target word.", "How does CBOW differ from skip-gram in word2vec?"),
+])
+def test_a_comparison_said_back_side_by_side_is_correct_in_either_order(real, answer, question):
+    """Each side says back its own point: correct, whichever side comes first (the joined points' word order read
+    mirror words as out of order, and the notes' own words were "not sure, best guess 0.21"); the sides swapped stay
+    wrong."""
+    g = grade(real, answer, question)
+    assert g["verdict"] == "correct", g
+    swapped = grade(real, "CBOW predicts context words from the target word, while skip-gram predicts the target word "
+                          "from surrounding context words.", question)
+    assert swapped["verdict"] == "incorrect", swapped

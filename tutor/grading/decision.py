@@ -17,8 +17,8 @@ The first case that holds decides:
     the point's words without a sentence (a bare list of them, shuffled)
                                                      incorrect   (no credit)
     the point's numbers, all right                   correct
-    the point said back (most words, in order, none replaced)
-                                                     correct
+    the point said back (most words, in order, none replaced); in a comparison, each side its own point, the
+    sides in whatever order                          correct
     another concept's point said back instead        incorrect   (the feedback names it), unless meaning
                                                                   reads the answer as right: unsure
     a near-copy with one of the point's words replaced by a word that is no term
@@ -120,11 +120,11 @@ def no_sentence(ev: Evidence) -> bool:
 
 def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,
            similarity: float = 1.0, swapped: bool = False, believed: np.ndarray | None = None,
-           asked: float = 0.0, babble: bool = False, one_side: bool = False) -> Decision:
+           asked: float = 0.0, babble: bool = False, one_side: bool = False, sides_said_back: bool = False) -> Decision:
     """`decided` below; then a comparison answered for one side only (`one_side`: the answer names one of the
     compared terms, never the other, and states little of the other's point) is at most partly correct: "Horizontal
     scaling adds more servers" is right as far as it goes, and the question asked how it differs from vertical."""
-    decision = decided(ev, pair, sibling, strict, similarity, swapped, believed, asked, babble)
+    decision = decided(ev, pair, sibling, strict, similarity, swapped, believed, asked, babble, sides_said_back)
     if one_side and decision.verdict == "correct":
         credit = expected_credit(pair if believed is None else believed)
         return Decision("partially_correct", banded("partially_correct", credit), decision.confidence, "one_side")
@@ -133,7 +133,7 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
 
 def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,
             similarity: float = 1.0, swapped: bool = False, believed: np.ndarray | None = None,
-            asked: float = 0.0, babble: bool = False) -> Decision:
+            asked: float = 0.0, babble: bool = False, sides_said_back: bool = False) -> Decision:
     """The verdict for an answer: `ev` its evidence against the point it states best (None: nothing written),
     `pair` the pair model's calibrated P(correct, incomplete, contradictory, unrelated), `sibling` its evidence
     against the other concept's point it states best, `similarity` the cosine of the two texts' sentence
@@ -141,7 +141,7 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
     sides were given each other's definitions, `asked` the cosine of the answer's and the question's sentence
     embeddings (an answer on the question's subject is never "about something else", whatever point was picked),
     `babble` whether the answer's words make no answer (most of them words the course never uses, or a few said
-    over and over: `text.babble`)."""
+    over and over: `text.babble`), `sides_said_back` whether each side of a comparison says back its own point."""
     credit = expected_credit(pair if believed is None else believed)
     wrong = float(pair[2] + pair[3])
     if ev is None:
@@ -161,7 +161,7 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
     if ev.numbers_right and ev.recall >= FRAME_KEPT:
         return Decision("correct", banded("correct", max(credit, ev.recall)), EVIDENCE, "numbers")
-    if said_back(ev):
+    if said_back(ev) or (sides_said_back and not ev.contradicted and not ev.denied):
         return Decision("correct", banded("correct", max(credit, ev.recall)), EVIDENCE, "said_back")
     if sibling is not None and said_back(sibling) and sibling.recall >= ev.recall + SIBLING_MARGIN:
         if wrong + pair[1] >= 0.5:  # another concept's point said back, and meaning does not read it as right

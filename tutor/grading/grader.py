@@ -28,7 +28,7 @@ from tutor.grading import evidence as ev_mod
 from tutor.grading import reading
 from tutor.grading.belief import FEATURES, shared_belief, signals
 from tutor.grading.course import course_terms, course_words
-from tutor.grading.decision import STATES_PART, Decision, decide, expected_credit
+from tutor.grading.decision import STATES_PART, Decision, decide, expected_credit, said_back
 from tutor.grading.evidence import LEXICAL, Evidence, gather
 from tutor.grading.features import GraderConfig, Prepared, prepare
 from tutor.grading.feedback import Judged, compose, to_check, without_term
@@ -281,6 +281,21 @@ class OfflineGrader:
                 return False
         return True
 
+    def _sides_said_back(self, c: _Case) -> bool:
+        """A comparison whose every side says back its own point (most of its words, in its order, none replaced or
+        denied), in whatever order the answer takes the sides: the joined points' order cannot tell ("a data
+        warehouse stores processed, structured data ..., whereas a data lake keeps raw ..." against "Data Warehouse:
+        ... Data Lake: ..."), nor the order of two points in mirror words (CBOW's and skip-gram's)."""
+        from tutor.grading.keypoints import point_term
+
+        sides = self._sides(c)
+        if not sides or not all(sides):
+            return False
+        names = tokens(" ".join(point_term(p) for p in c.points))
+        terms = self._terms(c)
+        return all(said_back(gather(said, c.points[k], self._state_cache, c.given + names, terms))
+                   for k, said in enumerate(sides))
+
     def _swapped(self, c: _Case, terms: set[str]) -> list[tuple[str, str, str]]:
         """(what the answer says of a side, the other side's point, that side's term) where a side states the
         other's point clearly better than its own (the terms of every side given: they say which side is which)."""
@@ -340,7 +355,8 @@ class OfflineGrader:
                     and babble(p.answer, self._known_words(c)))
         decision: Decision = decide(ev, pair, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
                                     similarity=similarity, swapped=bool(swapped), believed=believed, asked=asked,
-                                    babble=nonsense, one_side=c.compared and self._one_side(c, points_ev))
+                                    babble=nonsense, one_side=c.compared and self._one_side(c, points_ev),
+                                    sides_said_back=c.compared and not swapped and self._sides_said_back(c))
         sibling = None
         if sibling_k is not None and c.siblings:
             s = c.siblings[sibling_k]
