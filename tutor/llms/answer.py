@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from tutor.crew.outputs import Answer, Citation
-from tutor.knowledge.companion import EXPLANATION, Companion, names_in
+from tutor.knowledge.companion import EXPLANATION, Companion
 from tutor.knowledge.chunking import TERM_LINE, title
 from tutor.llms import asking as ask
 from tutor.llms.compose import content_words, mentions, notes_only, plain, topic_covered
+from tutor.llms.lead import QUESTION_WORDS, _on_topic, _term, _term_named, choose_lead
 from tutor.llms.protocol import Retrieved
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
@@ -112,13 +113,6 @@ def repeats(text: str, said: Sequence[str]) -> bool:
     return any(mine and (bare(t) in mine or mine in bare(t)) for t in said if len(bare(t)) > 15)
 
 
-QUESTION_WORDS = frozenset(
-    "happen happens happened need needs needed work works mean means meant used using use uses make makes made "
-    "help helps exactly really actually anything something thing things way ways kind kinds good bad better "
-    "different difference differ same important matter matters example examples time times".split()
-)
-
-
 def question_covered(question: str, passages: Sequence[Retrieved]) -> bool:
     """The notes answer a question when a note passage is very close in meaning, or when at least half of
     the question's own words (not "happen", "need", "work") are in the passages, one of them in the notes'."""
@@ -192,7 +186,7 @@ def compose_answer(
             c.score -= 0.12  # a correction answers "is it true that ...?", not "why ...?"
         if about and _on_topic(c, about, ideas, companion):
             c.score += 0.15  # a follow-up is about the previous topic
-    lead = _lead(question, cands + defined, notes, about_ideas=(about, ideas, companion))
+    lead = choose_lead(question, cands + defined, notes, about_ideas=(about, ideas, companion))
     chosen = _choose([c for c in cands if c is not lead and not repeats(c.text, [lead.text])], compare=compare,
                      listing=bool(ask.LISTING.search(question)), example=example)
     defined = [c for c in defined if c is not lead and not any(repeats(c.text, [o.text]) or repeats(o.text, [c.text])
@@ -214,88 +208,10 @@ def compose_answer(
                   suggestions=_suggestions(question, chosen, companion))
 
 
-def _on_topic(c: Candidate, about: str, ideas: list, companion: Companion | None) -> bool:
-    """The line names the topic, or is the companion's explanation of its idea."""
-    return names_in(about, c.read_as) or any(companion is not None and companion.for_passage(
-        c.passage.source, c.passage.section, c.passage.subsection) is e for e in ideas)
-
-
 def _shown(c: Candidate, bullet: bool = True) -> str:
     """A notes line quoted, a companion sentence labelled as the tutor's explanation; each cited."""
     text = f"{c.text} {c.passage.cite}" if c.companion else f"\u201c{c.text}\u201d {c.passage.cite}"
     return f"- {text}" if bullet else text
-
-
-# How the sentence that answers is chosen (fitted on benchmarks/ask_set.jsonl, a tuning set; see RESULTS):
-ASKED_INTENT = 0.2  # a why / what-happens / what-is-bad question, and a sentence giving a reason / effect / weakness
-MECHANISM = 0.15  # a how question, and a sentence saying how it is done
-TOP_PASSAGE, SECOND_PASSAGE = 0.3, 0.2  # a line of the search's best (second) notes passage
-DEFINES_IT = 0.2  # for "what is X?", the line defining X
-TERM_WORDS, ANY_WORDS = 0.1, 0.1  # per question word, weighted by its rarity here, in the line's term / anywhere
-NOT_ASKED_CASE = 0.3  # an example leads only when one was asked for
-ABOUT = 0.3  # a follow-up's line on the previous topic, as strong as the search's best passage
-CORRECTION = 0.4  # a misconception's correction answers "is it true that ...?", hardly "why ...?"
-
-
-def _lead(question: str, pool: list[Candidate], notes: list[Retrieved],
-          about_ideas: tuple[str, list, Companion | None] = ("", [], None)) -> Candidate:
-    """The sentence that answers: close in meaning to the question (MiniLM), of the passage the search ranked
-    best, holding its rarer words, saying what it asks (the reason for why, the consequence for what happens
-    if, the weakness, how it is done, an example when asked, plain words for simpler); a notes line unless the
-    companion's is clearly closer; never an editor's note, nor a correction unless asked whether true."""
-    about, ideas, companion = about_ideas
-    words = [w for w in content_words(question) if w not in QUESTION_WORDS]
-    ranks = {id(p): i for i, p in enumerate(notes)}  # the search's order
-    n = len(pool)  # a word's weight: its rarity among the candidates, 0 to 1
-    weight = {w: float(np.log((n + 1) / (sum(1 for c in pool if mentions(c.read_as, w)) + 1)) / np.log(n + 1))
-              for w in words}
-    asked = [(ask.WHY, ask.REASON), (ask.EFFECT_Q, ask.EFFECT), (ask.PROBLEM_Q, ask.PROBLEM), (ask.HOW, ask.MECHANISM)]
-    example, yes_no = bool(ask.EXAMPLE.search(question)), bool(ask.YES_NO.search(question))
-    simpler = bool(ask.SIMPLER.search(question))
-    define = bool(ask.DEFINE.search(question))
-
-    def on_topic(c: Candidate) -> bool:
-        return _on_topic(c, about, ideas, companion)
-
-    def value(c: Candidate) -> float:
-        text = c.text
-        term = text.split(":", 1)[0] if ":" in text[:70] else ""
-        v = c.sim + sum((MECHANISM if q is ask.HOW else ASKED_INTENT) for q, says in asked
-                        if q.search(question) and says.search(text))
-        v += TERM_WORDS * sum(weight[w] for w in words if mentions(f"{c.passage.subsection} {term}", w))
-        v += ANY_WORDS * sum(weight[w] for w in words if mentions(c.read_as, w))
-        rank = ranks.get(id(c.passage), 9) if not c.companion else 9
-        v += TOP_PASSAGE if rank == 0 else SECOND_PASSAGE if rank == 1 else 0.0
-        if define and _term_named(question, _term(c)):
-            v += DEFINES_IT
-        is_example = text.startswith("For example:") or bool(ask.EXAMPLE_LINE.search(text) or ask.NAMES_A_CASE.match(text))
-        v += 0.3 if example and is_example else -NOT_ASKED_CASE if is_example else 0.0
-        if text.startswith("It is not true that") and not yes_no:
-            v -= CORRECTION
-        if simpler and c.companion and not is_example and not text.startswith("It is not true"):
-            v += 0.4
-        if c.companion:
-            v -= 0.05
-        if about and on_topic(c):
-            v += ABOUT  # a follow-up is about the previous topic
-        return v
-
-    fit = [c for c in pool if not c.text.lstrip().startswith(">")] or pool
-    if about:  # a follow-up is answered about the previous topic while anything new is left to say of it
-        fit = [c for c in fit if on_topic(c)] or fit
-    return max(fit, key=value)
-
-
-def _term(c: Candidate) -> str:
-    """The term a notes line defines ("Vertical Scaling" of "**Vertical Scaling**: ..."), or ""."""
-    m = TERM_LINE.match(c.text)
-    return (m["bold"] or m["plain"]).strip() if m and not c.companion else ""
-
-
-def _term_named(question: str, term: str) -> bool:
-    """The question names the term: every word of it, or of its bracketed form ("LSTM (Long Short-Term Memory)")."""
-    forms = [f for f in (re.sub(r"\s*\(.*?\)\s*", " ", term).strip(), *re.findall(r"\((.*?)\)", term)) if f]
-    return any(content_words(f) and all(mentions(question, w) for w in content_words(f)) for f in forms)
 
 
 BULLET_FLOOR = 0.15  # a supporting line is this close in meaning to the question, at most, below the closest
