@@ -536,3 +536,17 @@ def test_a_comparison_said_back_side_by_side_is_correct_in_either_order(real, an
     swapped = grade(real, "CBOW predicts context words from the target word, while skip-gram predicts the target word "
                           "from surrounding context words.", question)
     assert swapped["verdict"] == "incorrect", swapped
+
+
+def test_two_terms_trading_places_in_the_notes_words_are_contradicted_and_named(real):
+    """"Adds token information to position embeddings" is the notes' sentence with its roles reversed: the same
+    words, so it was said back and correct. Now it is contradicted, the feedback names the swap, and the point in
+    other words stays correct."""
+    question = "Why do transformers need positional encoding?"
+    g = grade(real, "Adds token information to position embeddings since transformers lack inherent sequence order "
+                    "understanding.", question)
+    assert g["verdict"] == "incorrect" and g["reason"] == "contradicted", g
+    assert '"token"' in g["feedback"] and '"position"' in g["feedback"], g["feedback"]
+    right = grade(real, "Positional encoding adds information about position to the token embeddings, because "
+                        "transformers have no inherent sense of sequence order.", question)
+    assert right["verdict"] == "correct", right

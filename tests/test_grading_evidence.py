@@ -66,6 +66,29 @@ def test_a_term_in_a_points_words_place_is_a_substitution():
     assert plain.substituted == [] and plain.replaced == [("neurons", "learning")]  # not a term: only replaced
 
 
+def test_two_words_trading_places_are_a_substitution_and_clauses_reordered_are_not():
+    point = "The salt crystals are squares with Xs on top."
+    swapped = evidence("The squares crystals are salt with Xs on top.", point, given=["salt", "crystals"])
+    assert swapped.substituted == [("salt", "squares")] and swapped.contradicted
+    roles = evidence("Adds token information to position embeddings since transformers lack sequence order.",
+                     "Adds position information to token embeddings since transformers lack sequence order.")
+    assert roles.substituted == [("position", "token")]
+    # neighbours trading places ("structured and processed") and clauses in another order are the same claim
+    assert not evidence("Processed and structured data optimized for analytics.",
+                        "Structured and processed data optimized for analytics.").substituted
+    assert not evidence("Reduces recall but improves precision when the threshold increases.",
+                        "Increasing the threshold improves precision but reduces recall.").substituted
+    # a phrase moved with its word ("of a data lake" for "a data lake's") is no swap
+    assert not evidence("It combines the structure of a warehouse with the flexibility of a data lake.",
+                        "Data Lake House: Combines a data lake's flexibility with a warehouse's structure.",
+                        given=["data", "lake", "house"]).substituted
+    # in the learner's own sentence, the point's words come in any order
+    assert not evidence("The advantage of a heat sink in our solar houses is that it would keep the heat in one place "
+                        "and release it slower.", "A heat sink would absorb heat during the daytime and release the "
+                        "heat during the nighttime to keep the house warmer longer.",
+                        given=["advantage", "heat", "sink", "solar", "houses"]).substituted
+
+
 def test_numbers_right_wrong_and_extra():
     right = evidence("L1 is 0.1 x 3.5 = 0.35 and L2 is 0.1 x 5.25 = 0.525.", "The L1 penalty is 0.35 and the L2 penalty is 0.525.")
     assert right.numbers == 2 and right.numbers_right and right.wrong_numbers == []

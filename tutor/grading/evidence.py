@@ -21,6 +21,7 @@ spellings, opposite words) is tutor.grading.reading.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ SAME_SLOT_AT = 0.8  # another term in a point word's slot reads close in context
 _LEAD_TERM = re.compile(r"^[^:.!?]{1,60}:(?=\s)")  # "Dropout:" / "Horizontal Scaling:" / "GAP (Global Average Pooling):"
 NEAR_COPY_POINT = 24  # a point of at most this many words (a bullet, a quiz answer, a comparison's two bullets)
 NEAR_COPY_LENGTH = 1.5  # ... and an answer of at most this many times its words (+ 4) is read as a near-copy of it
+NEAR_COPY_PRECISION = 0.5  # ... made mostly of the point's words
 LOCAL_WINDOW = 4  # answer words between two stated neighbours of the point for them to still read in order
 FIRST_POINT = 0.2  # the lead the first key point (the best answer to the question) has over the others
 _SEPARATORS = re.compile(r"[,;/\n]|\band\b")
@@ -115,7 +117,8 @@ class Evidence:
         word says the opposite. In a longer answer, or against a long reference, a "not" or another term near the
         point's words is most often the learner's own explanation ("if there is no error, no update is made")."""
         own = sum(1 for w in self.words if not w.given)
-        return own <= NEAR_COPY_POINT and self.answer_words <= NEAR_COPY_LENGTH * own + 4 and self.precision >= 0.5
+        return (own <= NEAR_COPY_POINT and self.answer_words <= NEAR_COPY_LENGTH * own + 4
+                and self.precision >= NEAR_COPY_PRECISION)
 
     @property
     def numbers_right(self) -> bool:
@@ -266,9 +269,12 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
                           for w in credited])) if credited else recall
     lead = _LEAD_TERM.match(point)
     named = sum(1 for i in content_words(p.words) if lead and p.spans[i][1] <= lead.end())  # the point's name's words
-    replaced = _replacements(words, a, info, term_stems, skip=named)
     a_new = [j for j in info["a_idx"] if stem(a.words[j]) not in given_stems]
     precision = sum(1 for j in a_new if j in info["used"]) / len(a_new) if a_new else 0.0
+    # two words trading places are read only in an answer made mostly of the point's words (a near copy): in the
+    # learner's own sentence the point's words come in any order ("keep the heat ... and release it slower")
+    swaps = _transposed(words, p, a, info["at_point"], skip=named) if precision >= NEAR_COPY_PRECISION else []
+    replaced = _replacements(words, a, info, term_stems, skip=named) + swaps
     results = _result_numbers(point, p)
     return Evidence(
         point=point, words=words, recall=recall, soft_recall=soft, precision=precision,
@@ -356,6 +362,44 @@ def _replacements(words: list[Word], answer: Text, info: dict, terms: set[str], 
                 taken.add(j)
                 break
     return out
+
+
+def _transposed(words: list[Word], point: Text, answer: Text, at_point: list[int], skip: int = 0) -> list[tuple[str, str, bool]]:
+    """Two of the point's words that trade places in the answer while the words between them stay ("The squares
+    crystals are salt" for "The salt crystals are squares", "improves recall but reduces precision" for "improves
+    precision but reduces recall"): the same words, the roles reversed. Read on the words the point and the answer
+    each hold once, in their own form (the question's words too: they carry the roles), never the point's name
+    before its colon, and only where putting the two back puts every one of them in the point's order, with at
+    least one between them (so "processed and structured" for "structured and processed" is no swap, nor clauses
+    in another order, nor "the structure of a warehouse with the flexibility of a data lake" for "a data lake's
+    flexibility with a warehouse's structure": "data lake" moved with its word). (point's word, the answer's word in
+    its place, True): a substitution. Each word must stand in the other's slot: a neighbour of it in the point (any
+    word) is its neighbour in the answer too."""
+    if not words or sum(1 for w in words if w.how) / len(words) < FRAME_KEPT:  # no frame to read roles in
+        return []
+    p_count = Counter(stem(w.text) for w in words[skip:])  # the body's words: "Data Lake House: ... a data lake's ..."
+    a_count = Counter(stem(w) for w in answer.words)
+    seq = [(k, w.at) for k, w in enumerate(words) if k >= skip and w.how in ("same", "stem") and w.at >= 0
+           and p_count[stem(w.text)] == 1 and a_count[stem(answer.words[w.at])] == 1]
+    at = [j for _, j in seq]
+    if len(at) < 3 or all(x < y for x, y in zip(at, at[1:])):
+        return []
+    def framed(i_point: int, j_answer: int) -> bool:  # the slot has a neighbour of the point's word, as written
+        before = i_point > 0 and j_answer > 0 and point.words[i_point - 1] == answer.words[j_answer - 1]
+        after = (i_point + 1 < len(point.words) and j_answer + 1 < len(answer.words)
+                 and point.words[i_point + 1] == answer.words[j_answer + 1])
+        return before or after
+
+    for i in range(len(at)):
+        for j in range(i + 2, len(at)):
+            back = at[:i] + [at[j]] + at[i + 1:j] + [at[i]] + at[j + 1:]
+            if all(x < y for x, y in zip(back, back[1:])):
+                first, second = words[seq[i][0]].text, words[seq[j][0]].text
+                # each word stands in the other's slot: a neighbour of the point's word is the same there
+                if stem(first) != stem(second) and framed(at_point[seq[i][0]], at[j]) and framed(at_point[seq[j][0]], at[i]):
+                    return [(first, answer.words[at[j]], True)]
+                return []
+    return []
 
 
 def _frame_width(words: list[Word], at_point: list[int], kb: int, ka: int) -> int:
