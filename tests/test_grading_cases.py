@@ -512,8 +512,9 @@ def test_mirror_sides_of_a_comparison_are_read_by_their_order_not_only_their_wor
 ])
 def test_an_answer_that_states_nothing_of_the_point_is_never_given_a_good_guess(real, answer, question):
     """The meaning model reads such answers as right as often as not ("Skipping class helps me sleep more" at 0.87,
-    shown as "best guess 0.78" and forced to "correct" by --strict). Where no word of the point is stated, an unsure
-    grade's best guess is at most even, and --strict never calls it correct."""
+    shown as "best guess 0.78" and forced to "correct" by --strict). Where no word of the point is stated and the
+    sentence is no paraphrase of it, an unsure grade's best guess is at most even, and --strict never calls it
+    correct."""
     g = grade(real, answer, question)
     assert g["verdict"] in ("unsure", "incorrect") and g["score"] <= 0.5, g
     ran = real("grade", answer, "--question", question, "--json", "--strict")

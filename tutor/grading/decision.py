@@ -36,7 +36,8 @@ The first case that holds decides:
     none of the point stated, another topic (sentence cosine below OFF_TOPIC), meaning leaning wrong
                                                      incorrect   ("off_topic")
     anything else                                    unsure, with a best-guess score (no more than an even
-                                                                  guess where no word of the point is stated)
+                                                                  guess where no word of the point is stated
+                                                                  and the sentence is no paraphrase of it)
 
 and then a comparison answered for one side only (it names one compared term and never the other, and states
 little of the other's point): at most partially correct ("one_side").
@@ -76,6 +77,7 @@ AT_LEAST_WRONG = 0.9  # calibrated P(contradictory + unrelated) from which meani
 FOUND_SOME = 0.2  # the share of the point found in an answer (by words and their meanings) below which meaning alone never credits it
 DENIED_GUESS = 0.69  # the best guess, no higher than partly right, where meaning reads partly right but cannot decide
 NOTHING_STATED_GUESS = 0.5  # the best guess, at most, where the answer states no word of the point (meaning alone)
+PARAPHRASE = 0.4  # sentence cosine from which MiniLM reads two texts as saying the same thing
 EVIDENCE = 0.95  # the confidence of a verdict the evidence settles (measured on the tuning split)
 
 
@@ -154,9 +156,11 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "contradicted")
     # a "not" or another term in a longer answer, or a denying verb dropped: maybe the opposite, maybe an explanation
     doubted = ev.contradicted or bool(ev.doubts) or bool(ev.denied)
-    # where the answer states no word of the point, meaning alone reads it, and it reads nonsense as right as often
-    # as not ("Skipping class helps me sleep more" at 0.87): an unsure grade's best guess is then no more than even
-    guess = min(credit, NOTHING_STATED_GUESS) if ev.recall == 0 and not ev.quoted else credit
+    # where the answer states no word of the point and its sentence is not as close as a paraphrase, meaning alone
+    # reads it, and it reads nonsense as right as often as not ("Skipping class helps me sleep more" at 0.87): an
+    # unsure grade's best guess is then no more than even (a right answer in other words sits closer: SciEntsBank)
+    far = ev.recall == 0 and not ev.quoted and similarity < PARAPHRASE
+    guess = min(credit, NOTHING_STATED_GUESS) if far else credit
     if no_sentence(ev):
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
     if ev.numbers_right and ev.recall >= FRAME_KEPT:
