@@ -68,6 +68,20 @@ def test_names_match_whole_words_and_plurals():
     assert names_in("precision and recall", "Precision and Recall")
 
 
+def test_a_name_said_inside_a_longer_one_is_not_what_the_text_names():
+    """"data lake" inside "data lake house" is not the topic of "what is a data lake house?" (a chat's follow-up was
+    answered about data lakes); said on its own, it is."""
+    from tutor.knowledge.companion import load_companion
+    from tutor.settings import bundled_path
+
+    companion = load_companion(bundled_path("knowledge"))
+    assert [e.idea for e in companion.match("what is a data lake house?")][:1] == ["Data lakehouse"]
+    assert "Data lake" not in [e.idea for e in companion.match("what is a data lake house?")]
+    assert [e.idea for e in companion.match("what is a data lake?")][:1] == ["Data lake"]
+    both = [e.idea for e in companion.match("how does a data lake differ from a data warehouse?")]
+    assert "Data lake" in both and "Data warehouse" in both
+
+
 def test_companion_passages_are_indexed_as_their_own_kind_and_labelled(tutor):
     ran = tutor("search", "dropout at test time", "--k", "8", "--json")
     assert ran.exit_code == 0, ran.stderr

@@ -128,12 +128,21 @@ class Companion(BaseModel):
         return [e for e in self.entries if e.notes == notes and e.explains == section]
 
     def match(self, topic: str) -> list[Entry]:
-        """Entries whose idea or an alias is named in the topic: ideas named before aliases, longest first."""
-        scored = []
+        """Entries whose idea or an alias is named in the topic: ideas named before aliases, longest first; a name
+        said only inside a longer one the topic names is not named ("data lake" in "what is a data lake house?")."""
+        text = topic.lower()
+        found = []
         for i, entry in enumerate(self.entries):
-            hits = [len(n) + (1000 if n is entry.idea else 0) for n in entry.names if names_in(n, topic)]
-            if hits:
-                scored.append((-max(hits), i, entry))
+            spans = [(m.span(), n) for n in entry.names for m in [_name_pattern(n.lower().strip()).search(text)] if m]
+            if spans:
+                found.append((i, entry, spans))
+        widest = [max(((b - a), (a, b)) for (a, b), _ in spans)[1] for _, _, spans in found]
+        scored = []
+        for (i, entry, spans), (a, b) in zip(found, widest):
+            if any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2 in widest):
+                continue
+            hits = [len(n) + (1000 if n is entry.idea else 0) for _, n in spans]
+            scored.append((-max(hits), i, entry))
         return [e for _, _, e in sorted(scored, key=lambda t: t[:2])]
 
 
