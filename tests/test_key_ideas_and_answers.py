@@ -191,6 +191,19 @@ def test_a_chat_answers_a_parallel_follow_up_about_its_new_subject_with_nothing_
         assert quoted and not any(q in second for q in quoted)
 
 
+@pytest.mark.slow
+def test_what_x_does_leads_with_x_and_the_follow_up_with_the_other_term(tutor, monkeypatch):
+    """"What does the encoder do?" led with the Decoders' line ("use the encoded representations"), so "and the
+    decoder?" had nothing left to say of decoders: each turn now leads with its own term's line."""
+    _minilm(monkeypatch)
+    ran = tutor("chat", input="what does the encoder do in a transformer?\nand the decoder?\n/quit\n")
+    assert ran.exit_code == 0, ran.output
+    turns = [" ".join(t.split("\n", 1)[1].split("Ask next")[0].replace("│", " ").split())
+             for t in ran.stdout.split("you> ")[1:3]]
+    assert turns[0].startswith("“Encoders: Process the input sequence"), turns[0]
+    assert turns[1].startswith("“Decoders: Use the encoded representations"), turns[1]
+
+
 def test_the_answer_composer_embeds_the_notes_sentences_once_per_process():
     """A new question embeds itself and the sentences not seen before, nothing else (a class asking at once
     shares the notes' vectors); the vectors are those the embedder gives, in the order asked."""

@@ -177,7 +177,7 @@ class ChatSession:
         asked = self.in_context(question)
         follow_up = asked != question
         # the next answer never shows the last one's lines again, follow-up or not
-        answer = ask(asked, self.options, said=self.said, about=_subject_of(asked, self.topic) if follow_up else "")
+        answer = ask(asked, self.options, said=self.said, about=_subject_of(question, asked, self.topic) if follow_up else "")
         if answer.covered and answer.citations:
             self.topic = _topic_of(asked, answer, self.topic)
             self.said = answer_lines(answer)
@@ -241,12 +241,17 @@ def answer_lines(answer: Answer) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _subject_of(asked: str, topic: str) -> str:
-    """What a follow-up is about: the idea it names now ("and a gru?" read as "what is a gru?"), else the topic."""
+def _subject_of(typed: str, asked: str, topic: str) -> str:
+    """What a follow-up is about: the idea it names now ("and a gru?" read as "what is a gru?"); for a parallel
+    follow-up that names none ("and the decoder?" after the encoder of a transformer), nothing: the question as it is
+    read says it all, and the last topic ("transformer architecture") would keep the decoder's own line out; else the
+    topic ("what happens without it?")."""
     from tutor.knowledge.companion import course_companion
+    from tutor.learning.followups import new_subject
 
-    named = course_companion().match(asked)
-    return named[0].idea if named else topic
+    subject = new_subject(typed)
+    named = course_companion().match(subject or asked)
+    return named[0].idea if named else "" if subject else topic
 
 
 def _topic_of(question: str, answer: Answer, previous: str) -> str:

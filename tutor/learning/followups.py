@@ -49,6 +49,12 @@ def read_follow_up(question: str, topic: str, previous: str) -> str:
     return question
 
 
+def new_subject(question: str) -> str:
+    """The new subject of a parallel follow-up ("and the decoder?", "what about a gru?"), or ""."""
+    parallel = _PARALLEL.match(question)
+    return parallel["rest"].strip() if parallel and not _VERB.search(parallel["rest"]) else ""
+
+
 def _ask_again(previous: str, subject: str) -> str:
     """The previous question asked again: with a new condition added ("and for audio data?"), or of a new
     subject in the place of the words of the question closest to it in meaning ("what is an lstm?", "and a
