@@ -204,6 +204,23 @@ def test_what_x_does_leads_with_x_and_the_follow_up_with_the_other_term(tutor, m
     assert turns[1].startswith("“Decoders: Use the encoded representations"), turns[1]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("question, topic, previous, meant", [
+    ("and a low one?", "NMS threshold", "what does a high nms threshold do?", "what does a low nms threshold do?"),
+    ("what about a low value like 0.2?", "Temperature", "what does temperature control in an llm?",
+     "what does low temperature control in an llm, like 0.2?"),
+    ("and a gru?", "LSTM", "what is an lstm?", "what is a gru?"),
+])
+def test_another_one_of_the_same_thing_is_read_with_its_quality(monkeypatch, question, topic, previous, meant):
+    """"and a low one?" asked the last question of "a low one" in the place of "threshold" ("what does a high nms a
+    low one do?"), and "a low value like 0.2" took temperature's place: the quality now takes the place of its
+    opposite, or stands before the idea named."""
+    from tutor.learning.followups import read_follow_up
+
+    _minilm(monkeypatch)
+    assert read_follow_up(question, topic, previous) == meant
+
+
 def test_the_answer_composer_embeds_the_notes_sentences_once_per_process():
     """A new question embeds itself and the sentences not seen before, nothing else (a class asking at once
     shares the notes' vectors); the vectors are those the embedder gives, in the order asked."""

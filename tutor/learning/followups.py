@@ -21,6 +21,7 @@ _VERB = re.compile(r"\b(is|are|was|were|do|does|did|can|could|should|would|will|
 _CONDITION = re.compile(r"^(for|at|in|on|during|with|without|after|before|when|if|under|over)\b", re.I)
 SAME_ROLE = 0.25  # how close in meaning a follow-up's subject is to the words of the last question it replaces
 NAMED = 0.15  # words of the last question that name an idea of the companion are what a new subject replaces
+SAME_QUALITY = 0.5  # how close in meaning a word of the last question is to a follow-up's quality ("high" / "low")
 
 
 def read_follow_up(question: str, topic: str, previous: str) -> str:
@@ -67,6 +68,9 @@ def _ask_again(previous: str, subject: str) -> str:
     if _CONDITION.match(subject):
         return f"{stem} {subject}?"
     words = list(re.finditer(r"[\w'-]+", stem))
+    other = _OTHER_OF.match(_bare(subject))
+    if other:  # "and a low one?", "what about a low value like 0.2?": the same thing with another quality
+        return _other_kind(stem, words, other["quality"], other["rest"].strip())
     spans = [(a, b) for a in range(len(words)) for b in range(a, min(a + 5, len(words)))
              if words[a][0].lower() not in STOPWORDS and words[b][0].lower() not in STOPWORDS]
     if not spans:
@@ -87,6 +91,36 @@ def _ask_again(previous: str, subject: str) -> str:
     return f"{stem[:start]}{subject}{stem[words[b].end():]}?"
 
 
+
+
+# "a low one", "a high value like 0.9", "smaller ones": a quality and a word that stands for the thing asked about
+_OTHER_OF = re.compile(r"^(?P<quality>[\w-]+)\s+(?:ones?|values?|settings?|levels?)\b(?P<rest>.*)$", re.I)
+
+
+def _other_kind(stem: str, words: list, quality: str, rest: str) -> str:
+    """The previous question of the same thing with another quality: in place of its word closest in meaning to the
+    quality ("what does a high nms threshold do?", "a low one": "what does a low nms threshold do?"), else before the
+    idea it names ("what does temperature control?", "a low value like 0.2": "what does low temperature control,
+    like 0.2?")."""
+    from tutor.knowledge.companion import course_companion
+    from tutor.llms.compose import STOPWORDS
+    from tutor.tools.notes import shared_retriever
+
+    tail = f", {rest}" if rest else ""
+    single = [w for w in words if w[0].lower() not in STOPWORDS]
+    if single:
+        vectors = shared_retriever().store.embedder([quality, *[w[0] for w in single]])
+        closeness = [float(vectors[0] @ vectors[i + 1]) for i in range(len(single))]
+        best = max(range(len(single)), key=closeness.__getitem__)
+        if closeness[best] >= SAME_QUALITY:
+            w = single[best]
+            return f"{stem[:w.start()]}{quality}{stem[w.end():]}{tail}?"
+    for entry in course_companion().match(stem):
+        for name in sorted(entry.names, key=len, reverse=True):
+            m = re.search(rf"\b{re.escape(name)}", stem, re.I)
+            if m:
+                return f"{stem[:m.start()]}{quality} {stem[m.start():]}{tail}?"
+    return f"{stem}, for a {quality} one{tail}?"
 
 
 def _names_an_idea(question: str) -> bool:
