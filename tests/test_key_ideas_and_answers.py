@@ -221,6 +221,19 @@ def test_another_one_of_the_same_thing_is_read_with_its_quality(monkeypatch, que
     assert read_follow_up(question, topic, previous) == meant
 
 
+@pytest.mark.slow
+def test_an_answer_leads_from_the_section_the_companion_found_not_a_shared_word(tutor, monkeypatch):
+    """"why would I train in half precision?" led with the decision threshold's "improves precision but reduces
+    recall" (the notes' passage ranked first shares "precision"); the companion's explanation of mixed precision
+    ranked above every notes passage, so its section's line leads."""
+    _minilm(monkeypatch)
+    ran = tutor("ask", "why would I train in half precision?")
+    assert ran.exit_code == 0, ran.output
+    lead = " ".join(ran.stdout.split("\n\n", 1)[0].split())
+    assert "FP16 Mixed Precision" in lead and "16-bit" in lead, ran.stdout
+    assert "threshold" not in lead
+
+
 def test_the_answer_composer_embeds_the_notes_sentences_once_per_process():
     """A new question embeds itself and the sentences not seen before, nothing else (a class asking at once
     shares the notes' vectors); the vectors are those the embedder gives, in the order asked."""

@@ -186,7 +186,7 @@ def compose_answer(
             c.score -= 0.12  # a correction answers "is it true that ...?", not "why ...?"
         if about and _on_topic(c, about, ideas, companion):
             c.score += 0.15  # a follow-up is about the previous topic
-    lead = choose_lead(question, cands + defined, notes, about_ideas=(about, ideas, companion))
+    lead = choose_lead(question, cands + defined, explained_first(passages), about_ideas=(about, ideas, companion))
     chosen = _choose([c for c in cands if c is not lead and not repeats(c.text, [lead.text])], compare=compare,
                      listing=bool(ask.LISTING.search(question)), example=example)
     defined = [c for c in defined if c is not lead and not any(repeats(c.text, [o.text]) or repeats(o.text, [c.text])
@@ -206,6 +206,19 @@ def compose_answer(
             citations.append(cite)
     return Answer(question=question, answer="\n".join(lines), citations=citations,
                   suggestions=_suggestions(question, chosen, companion))
+
+
+def explained_first(passages: Sequence[Retrieved]) -> list[Retrieved]:
+    """The notes' passages in the search's order, except that where the companion's explanation of a section ranks
+    above every notes passage, that section's notes come first: the search found what the question is about in plain
+    words ("why would I train in half precision?": the explanation of mixed precision) while the notes' own words
+    ranked a passage that only shares a word first (the decision threshold's "precision")."""
+    notes = notes_only(passages)
+    first = passages[0] if passages else None
+    if first is None or first.kind != "companion":
+        return notes
+    home = [p for p in notes if (p.source, p.section) == (first.source, first.section)]
+    return home + [p for p in notes if p not in home]
 
 
 def _shown(c: Candidate, bullet: bool = True) -> str:
