@@ -82,6 +82,18 @@ def test_the_answer_to_what_is_x_leads_with_its_definition_and_leaves_the_other_
     assert not any("Vertical Scaling**:" in line for line in rest), rest  # the other term is the next question
 
 
+@pytest.mark.parametrize("question, lead", [
+    ("what does the nms threshold actually decide?", "\u201c**Threshold**: Determines the IoU value"),
+    ("what does the encoder do in a transformer?", "\u201c**Encoders**: Process the input sequence"),
+])
+def test_what_x_does_or_decides_leads_with_xs_own_line(question, lead):
+    from tutor.llms.answer import compose_answer
+
+    section = "6. Impact of Non-Maximum" if "nms" in question else "3. Transformer Architecture"
+    answer = compose_answer(question, _notes_passages(section), embed=_embed, companion=_companion())
+    assert answer.answer.splitlines()[0].startswith(lead), answer.answer
+
+
 def test_a_why_question_leads_with_the_reason():
     from tutor.llms.answer import compose_answer
 

@@ -27,7 +27,7 @@ PROBLEM_Q = re.compile(r"\b(bad|weak\w*|limit\w*|problem\w*|drawback\w*|hard|cha
 PROBLEM = re.compile(r"\b(limitation\w*|struggl\w+|challeng\w+|ignor\w+|cannot|can't|expensive|intensive|requir\w+|"
                      r"misleading|lack\w*|sensitiv\w+|difficult\w*|costly|stale|outdated)\b", re.I)
 SIMPLER = re.compile(r"\b(simpler|simply|simple terms|plain (words|english)|eli5|like i'?m five|easier|in short)\b", re.I)
-DEFINE = re.compile(r"^\s*(what('?s| is| are| does .{1,40} (mean|stand for|do)| do .{1,40} do)|define|meaning of)\b", re.I)
+DEFINE = re.compile(r"^\s*(what('?s| is| are| does .{1,40} (mean|stand for|do|decide|control|determine|measure|represent|store|compute)| do .{1,40} do)|define|meaning of)\b", re.I)
 EXAMPLE_LINE = re.compile(r"(^|\u2014 )[*_]*examples?[*_]*:", re.I)
 HOW = re.compile(r"^\s*(how|what does .{1,40} look like)\b", re.I)
 MECHANISM = re.compile(r"\b(uses?|using|by|via|through|comput\w+|calculat\w+|appl(y|ies)|introduc\w+|combin\w+|"
