@@ -89,6 +89,18 @@ def test_two_words_trading_places_are_a_substitution_and_clauses_reordered_are_n
                         given=["advantage", "heat", "sink", "solar", "houses"]).substituted
 
 
+def test_a_negations_scope_ends_at_a_second_coordinated_phrase():
+    """"prevent vanishing gradients and enhance training stability": "enhance" is not prevented, so "make training
+    less stable" says its opposite (it was read as "prevented enhance" = "less", the same claim)."""
+    point = "Shortcut paths between layers to prevent vanishing gradients and enhance training stability."
+    worse = evidence("Shortcut paths between layers that cause vanishing gradients and make training less stable.", point)
+    assert ("enhance", "less") in worse.flipped, worse.flipped
+    same = evidence("Shortcut paths between layers that prevent vanishing gradients and enhance training stability.", point)
+    assert not same.flipped and not same.denied
+    both = evidence("It does not drop neurons or weights.", "It drops neurons or weights.")
+    assert both.flipped  # a short "not X or Y" still denies
+
+
 def test_numbers_right_wrong_and_extra():
     right = evidence("L1 is 0.1 x 3.5 = 0.35 and L2 is 0.1 x 5.25 = 0.525.", "The L1 penalty is 0.35 and the L2 penalty is 0.525.")
     assert right.numbers == 2 and right.numbers_right and right.wrong_numbers == []

@@ -56,8 +56,13 @@ def misspelt(a: str, b: str) -> bool:
     return len(x & y) / len(x | y) >= 0.5
 
 
+_CLAUSE_JOINS = frozenset({"but", "while", "whereas", "yet", "although", "though"})
+
+
 def _negations(words: list[str], text: str, spans: list[tuple[int, int]]) -> list[tuple[list[int], bool]]:
-    """Each negation ("not", "doesn't", "prevents") with its scope: the four words after it, inside its clause."""
+    """Each negation ("not", "doesn't", "prevents") with its scope: the four words after it, inside its clause, up to
+    a clause of its own ("but", "while") or a second coordinated phrase ("prevent vanishing gradients and enhance
+    training stability": "enhance" is not prevented; "not lions and tigers" keeps both)."""
     out = []
     for i, word in enumerate(words):
         if word in NEGATIONS or word in SOFT_NEGATORS or word.endswith("'t"):
@@ -66,6 +71,8 @@ def _negations(words: list[str], text: str, spans: list[tuple[int, int]]) -> lis
             scope = []
             for j in range(i + 1, min(i + 5, len(words))):
                 if re.search(r"[.;:!?\n]", text[spans[i][1] : spans[j][0]]):
+                    break
+                if words[j] in _CLAUSE_JOINS or (words[j] in ("and", "or") and len(scope) >= 2):
                     break
                 scope.append(j)
             out.append((scope, word in SOFT_NEGATORS))
