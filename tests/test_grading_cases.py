@@ -551,3 +551,13 @@ def test_two_terms_trading_places_in_the_notes_words_are_contradicted_and_named(
     right = grade(real, "Positional encoding adds information about position to the token embeddings, because "
                         "transformers have no inherent sense of sequence order.", question)
     assert right["verdict"] == "correct", right
+
+
+def test_an_opposite_verb_in_the_notes_words_is_contradicted(real):
+    """"slows down ... by ignoring" for "accelerates ... by considering": the notes' sentence with its verbs turned
+    round was unsure at 0.92; the notes' words themselves stay correct."""
+    question = "What does momentum do in loss optimization?"
+    g = grade(real, "It slows down optimization by ignoring the gradient's direction over time.", question)
+    assert g["verdict"] == "incorrect" and g["reason"] == "contradicted", g
+    right = grade(real, "It accelerates optimization by considering the gradient's direction over time.", question)
+    assert right["verdict"] == "correct", right

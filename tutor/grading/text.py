@@ -61,7 +61,11 @@ ANTONYMS = [
 # Poles read in answers but never used to make training attacks (tutor.grading.attacks flips only ANTONYMS):
 # more ways of saying "big" and "few", so that "a big step overshoots, a tiny one is slow" is read as saying
 # what "too large a step overshoots, too small a step is slow" says.
-MORE_POLES = [("large", "tiny"), ("big", "tiny"), ("huge", "tiny"), ("huge", "small"), ("common", "rare"), ("many", "rare")]
+MORE_POLES = [("large", "tiny"), ("big", "tiny"), ("huge", "tiny"), ("huge", "small"), ("common", "rare"), ("many", "rare"),
+              # what a process does, and its opposite ("accelerates optimization" / "slows down optimization")
+              ("accelerate", "slow"), ("consider", "ignore"), ("split", "merge"), ("partition", "merge"),
+              ("combine", "separate"), ("introduce", "remove"), ("retain", "forget"), ("allow", "block"),
+              ("generate", "delete"), ("solve", "worsen"), ("preserve", "lose"), ("capture", "miss")]
 NUMBER = re.compile(r"^\d+$")
 _PUNCTUATION = re.compile(r"[.,;:!?()\n]+")
 
