@@ -561,3 +561,21 @@ def test_an_opposite_verb_in_the_notes_words_is_contradicted(real):
     assert g["verdict"] == "incorrect" and g["reason"] == "contradicted", g
     right = grade(real, "It accelerates optimization by considering the gradient's direction over time.", question)
     assert right["verdict"] == "correct", right
+
+
+def test_two_terms_named_with_one_asked_about_is_no_comparison(real):
+    """"What does momentum do in gradient descent?" names two terms and asks about one: the notes' momentum line was
+    "partially correct ... not found: algorithm, loss, updating" (graded against both points joined)."""
+    g = grade(real, "It accelerates optimization by considering the gradient's direction over time.",
+              "What does momentum do in gradient descent?")
+    assert g["verdict"] == "correct", g
+
+
+@pytest.mark.parametrize("question", ["How does CBOW differ from skip-gram?", "What are CBOW and skip-gram?"])
+def test_one_side_of_a_comparison_in_the_notes_words_is_partly_right_never_no_sentence(real, question):
+    """CBOW's line alone, in the notes' words, was "incorrect: words of the notes, but not a sentence" (against the
+    two points joined, whose mirror words read as shuffled). One side said back makes it a sentence: partly right,
+    the other side named as missing; "What are X and Y?" asks about both as "how do they differ" does."""
+    g = grade(real, "CBOW predicts the target word from surrounding context words.", question)
+    assert g["verdict"] == "partially_correct" and g["reason"] == "one_side", g
+    assert "Skip-gram" in g["feedback"], g["feedback"]

@@ -122,7 +122,7 @@ def no_sentence(ev: Evidence) -> bool:
 
 def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,
            similarity: float = 1.0, swapped: bool = False, believed: np.ndarray | None = None,
-           asked: float = 0.0, babble: bool = False, one_side: bool = False, sides_said_back: bool = False) -> Decision:
+           asked: float = 0.0, babble: bool = False, one_side: bool = False, sides_said_back: float = 0.0) -> Decision:
     """`decided` below; then a comparison answered for one side only (`one_side`: the answer names one of the
     compared terms, never the other, and states little of the other's point) is at most partly correct: "Horizontal
     scaling adds more servers" is right as far as it goes, and the question asked how it differs from vertical."""
@@ -135,7 +135,7 @@ def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = Non
 
 def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,
             similarity: float = 1.0, swapped: bool = False, believed: np.ndarray | None = None,
-            asked: float = 0.0, babble: bool = False, sides_said_back: bool = False) -> Decision:
+            asked: float = 0.0, babble: bool = False, sides_said_back: float = 0.0) -> Decision:
     """The verdict for an answer: `ev` its evidence against the point it states best (None: nothing written),
     `pair` the pair model's calibrated P(correct, incomplete, contradictory, unrelated), `sibling` its evidence
     against the other concept's point it states best, `similarity` the cosine of the two texts' sentence
@@ -143,7 +143,8 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
     sides were given each other's definitions, `asked` the cosine of the answer's and the question's sentence
     embeddings (an answer on the question's subject is never "about something else", whatever point was picked),
     `babble` whether the answer's words make no answer (most of them words the course never uses, or a few said
-    over and over: `text.babble`), `sides_said_back` whether each side of a comparison says back its own point."""
+    over and over: `text.babble`), `sides_said_back` the share of a comparison's sides that say back their own
+    point (one is enough to make the answer a sentence: CBOW's side alone, in the notes' words, is no shuffle)."""
     credit = expected_credit(pair if believed is None else believed)
     wrong = float(pair[2] + pair[3])
     if ev is None:
@@ -161,11 +162,11 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
     # unsure grade's best guess is then no more than even (a right answer in other words sits closer: SciEntsBank)
     far = ev.recall == 0 and not ev.quoted and similarity < PARAPHRASE
     guess = min(credit, NOTHING_STATED_GUESS) if far else credit
-    if no_sentence(ev):
+    if no_sentence(ev) and not sides_said_back:
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
     if ev.numbers_right and ev.recall >= FRAME_KEPT:
         return Decision("correct", banded("correct", max(credit, ev.recall)), EVIDENCE, "numbers")
-    if said_back(ev) or (sides_said_back and not ev.contradicted and not ev.denied):
+    if said_back(ev) or (sides_said_back == 1.0 and not ev.contradicted and not ev.denied):
         return Decision("correct", banded("correct", max(credit, ev.recall)), EVIDENCE, "said_back")
     if sibling is not None and said_back(sibling) and sibling.recall >= ev.recall + SIBLING_MARGIN:
         if wrong + pair[1] >= 0.5:  # another concept's point said back, and meaning does not read it as right

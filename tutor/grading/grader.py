@@ -189,7 +189,7 @@ class OfflineGrader:
 
     # -- steps ----------------------------------------------------------------------------------
     def _case(self, item: GradingItem) -> _Case:
-        from tutor.grading.keypoints import compared_points, name_stems, point_term
+        from tutor.grading.keypoints import asks_of_each, compared_points, name_stems, point_term
 
         p = prepare(item, self.config)
         given = tokens(f"{p.question} {p.concept}")
@@ -202,6 +202,8 @@ class OfflineGrader:
             siblings = [sib for sib in siblings if sib not in asked]
             points += [str(sib.get("text", "")) for sib in asked if str(sib.get("text", "")) not in points]
         both = compared_points(item.question, points) if item.graded_against == "notes" and len(points) > 1 else []
+        if both and not asks_of_each(item.question, both):  # two terms named, one asked about: its point alone
+            both = []
         return _Case(item, p, both or points, given, bool(both), siblings)
 
     def _texts(self, c: _Case) -> list[str]:
@@ -258,9 +260,9 @@ class OfflineGrader:
         """A comparison answered for one side only: the answer names one compared term and no other, and states
         little of what the unnamed side's point says that the named side's does not (less than STATES_PART of its
         own words): "Horizontal scaling is when you add more servers" to how horizontal differs from vertical."""
-        from tutor.grading.keypoints import asks_both, name_stems, point_term
+        from tutor.grading.keypoints import asks_of_each, name_stems, point_term
 
-        if not asks_both(c.item.question):
+        if not asks_of_each(c.item.question, c.points):
             return False
         sides = self._sides(c)
         named = {point_term(c.points[k]).lower() for k, said in enumerate(sides) if said}
@@ -281,20 +283,21 @@ class OfflineGrader:
                 return False
         return True
 
-    def _sides_said_back(self, c: _Case) -> bool:
-        """A comparison whose every side says back its own point (most of its words, in its order, none replaced or
-        denied), in whatever order the answer takes the sides: the joined points' order cannot tell ("a data
-        warehouse stores processed, structured data ..., whereas a data lake keeps raw ..." against "Data Warehouse:
-        ... Data Lake: ..."), nor the order of two points in mirror words (CBOW's and skip-gram's)."""
+    def _sides_said_back(self, c: _Case) -> float:
+        """The share of a comparison's sides that say back their own point (most of its words, in its order, none
+        replaced or denied), in whatever order the answer takes the sides: the joined points' order cannot tell ("a
+        data warehouse stores processed, structured data ..., whereas a data lake keeps raw ..." against "Data
+        Warehouse: ... Data Lake: ..."), nor the order of two points in mirror words (CBOW's and skip-gram's)."""
         from tutor.grading.keypoints import point_term
 
         sides = self._sides(c)
-        if not sides or not all(sides):
-            return False
+        if not sides or not any(sides):
+            return 0.0
         names = tokens(" ".join(point_term(p) for p in c.points))
         terms = self._terms(c)
-        return all(said_back(gather(said, c.points[k], self._state_cache, c.given + names, terms))
-                   for k, said in enumerate(sides))
+        back = [bool(said) and said_back(gather(said, c.points[k], self._state_cache, c.given + names, terms))
+                for k, said in enumerate(sides)]
+        return sum(back) / len(back)
 
     def _swapped(self, c: _Case, terms: set[str]) -> list[tuple[str, str, str]]:
         """(what the answer says of a side, the other side's point, that side's term) where a side states the
@@ -356,7 +359,7 @@ class OfflineGrader:
         decision: Decision = decide(ev, pair, siblings_ev[sibling_k] if sibling_k is not None else None, strict=strict,
                                     similarity=similarity, swapped=bool(swapped), believed=believed, asked=asked,
                                     babble=nonsense, one_side=c.compared and self._one_side(c, points_ev),
-                                    sides_said_back=c.compared and not swapped and self._sides_said_back(c))
+                                    sides_said_back=self._sides_said_back(c) if c.compared and not swapped else 0.0)
         sibling = None
         if sibling_k is not None and c.siblings:
             s = c.siblings[sibling_k]

@@ -159,6 +159,20 @@ def compared_points(question: str, points: Sequence[str]) -> list[str]:
 ASKS_BOTH = re.compile(r"\b(?:differ\w*|difference|compar\w*|contrast\w*|vs|versus|between|unlike|both)\b", re.IGNORECASE)
 
 
+def asks_of_each(question: str, points: Sequence[str]) -> bool:
+    """The question asks about each of the compared points: it asks for both sides (`asks_both`), or names two of
+    their terms side by side ("What are CBOW and skip-gram?", "precision / recall"). "What does momentum do in
+    gradient descent?" names two terms and asks about one."""
+    if asks_both(question):
+        return True
+    spans = sorted(m.span() for t in points for pattern in [_name_pattern(point_term(t))]
+                   if pattern is not None for m in [pattern.search(question)] if m)
+    return any(_SIDE_BY_SIDE.fullmatch(question[a_end:b_start]) for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+
+
+_SIDE_BY_SIDE = re.compile(r"\s*(?:,|and|or|&|/|\+|,\s*and)\s*(?:the\s+|a\s+|an\s+)?", re.IGNORECASE)
+
+
 def asks_both(question: str) -> bool:
     """The question asks about both compared sides, not only names two terms ("What does a GAP layer do?" names
     "pooling layers" too)."""
