@@ -185,3 +185,13 @@ def test_a_model_that_speaks_react_text_calls_the_real_tools_with_tutor_tools_re
     assert len(requests) == 5 and all("tools" not in r for r in requests)  # no API tool calling is offered
     observation = "\n".join(m.get("content") or "" for m in requests[1]["messages"][2:])
     assert "02-training-neural-networks.md §" in observation  # the real search ran on the notes
+
+
+def test_a_prefix_makes_a_new_word_not_a_misspelling():
+    """"training" read as a misspelling of "retraining" said back the point "No retraining required." in an answer
+    about self-supervision ("no human annotation is needed"): a right answer was told it described another concept."""
+    from tutor.grading.reading import misspelt
+
+    assert misspelt("regularisation", "regulariztion") and misspelt("randomley", "randomly")
+    assert not misspelt("training", "retraining") and not misspelt("supervised", "unsupervised")
+    assert not misspelt("process", "preprocess")

@@ -49,8 +49,16 @@ def _trigrams(word: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
+# a word with one of these before another word is a new word, not a misspelling of it ("retraining" / "training",
+# "unsupervised" / "supervised", "preprocess" / "process")
+_PREFIXES = ("re", "un", "pre", "de", "dis", "non", "non-", "in", "im", "mis", "over", "under", "sub", "anti")
+
+
 def misspelt(a: str, b: str) -> bool:
     if min(len(a), len(b)) < 5 or is_number(a) or is_number(b):
+        return False
+    short, long = sorted((a, b), key=len)
+    if any(long == prefix + short for prefix in _PREFIXES):
         return False
     x, y = _trigrams(a), _trigrams(b)
     return len(x & y) / len(x | y) >= 0.5
