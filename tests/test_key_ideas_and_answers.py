@@ -246,6 +246,17 @@ def test_an_answer_leads_from_the_section_the_companion_found_not_a_shared_word(
     assert "threshold" not in lead
 
 
+@pytest.mark.slow
+def test_another_quality_of_the_same_thing_stays_on_its_topic_in_a_chat(tutor, monkeypatch):
+    """"what about a low value like 0.2?" after temperature named the companion's "Value" (one of big data's five V's)
+    as its new subject and answered with the NMS threshold's "IoU value": it is the same thing with another quality."""
+    _minilm(monkeypatch)
+    ran = tutor("chat", input="what does temperature control in an llm?\nwhat about a low value like 0.2?\n/quit\n")
+    assert ran.exit_code == 0, ran.output
+    second = " ".join(ran.stdout.split("you> ")[2].split("Ask next")[0].split())
+    assert "Key Parameters in LLMs" in second and "Non-Maximum Suppression" not in second, second
+
+
 def test_the_answer_composer_embeds_the_notes_sentences_once_per_process():
     """A new question embeds itself and the sentences not seen before, nothing else (a class asking at once
     shares the notes' vectors); the vectors are those the embedder gives, in the order asked."""

@@ -51,9 +51,12 @@ def read_follow_up(question: str, topic: str, previous: str) -> str:
 
 
 def new_subject(question: str) -> str:
-    """The new subject of a parallel follow-up ("and the decoder?", "what about a gru?"), or ""."""
+    """The new subject of a parallel follow-up ("and the decoder?", "what about a gru?"), or "" (none, or the same
+    thing with another quality: "and a low one?", "what about a low value like 0.2?")."""
     parallel = _PARALLEL.match(question)
-    return parallel["rest"].strip() if parallel and not _VERB.search(parallel["rest"]) else ""
+    if not parallel or _VERB.search(parallel["rest"]) or _OTHER_OF.match(_bare(parallel["rest"].strip())):
+        return ""
+    return parallel["rest"].strip()
 
 
 def _ask_again(previous: str, subject: str) -> str:
