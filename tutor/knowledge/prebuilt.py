@@ -67,7 +67,8 @@ def course_chunks(knowledge_dir: Path) -> list[Chunk]:
 
 
 class Shipped:
-    """The shipped vectors, unit length as float32, by passage hash."""
+    """Shipped vectors, unit length as float32, by the SHA-1 of the text embedded (a passage's here; the sentences
+    of `tutor.llms.sentences` use the same table)."""
 
     def __init__(self, meta: dict[str, Any], vectors: np.ndarray) -> None:
         self.identity = {"embedder": meta.get("embedder", ""), "model": meta.get("model", "")}
@@ -79,21 +80,31 @@ class Shipped:
         self.row = {h: i for i, h in enumerate(self.hashes)}
 
     def serves(self, embedder: Any) -> bool:
-        return identity(embedder) == self.identity
+        try:
+            return identity(embedder) == self.identity
+        except Exception:  # an embedding function that cannot say what it is (a plain callable): none serve it
+            return False
+
+    def by_hash(self, key: str) -> np.ndarray | None:
+        i = self.row.get(key)
+        return None if i is None else self.vectors[i]
 
     def vector(self, chunk: Chunk) -> np.ndarray | None:
-        i = self.row.get(passage_hash(chunk))
-        return None if i is None else self.vectors[i]
+        return self.by_hash(passage_hash(chunk))
+
+
+def load_table(index: Path, vectors: Path, kind: type[Shipped] = Shipped) -> Shipped | None:
+    """A shipped table of `kind`, or None when it is missing or unreadable (then everything is embedded)."""
+    try:
+        return kind(json.loads(index.read_text(encoding="utf-8")), np.load(vectors, allow_pickle=False))
+    except (OSError, ValueError):
+        return None
 
 
 @lru_cache(maxsize=1)
 def shipped() -> Shipped | None:
-    """The shipped vectors, or None when they are missing or unreadable (then everything is embedded)."""
-    try:
-        meta = json.loads(INDEX.read_text(encoding="utf-8"))
-        return Shipped(meta, np.load(VECTORS, allow_pickle=False))
-    except (OSError, ValueError):
-        return None
+    """The shipped passages' vectors, or None when they are missing or unreadable."""
+    return load_table(INDEX, VECTORS)
 
 
 def add_passages(
@@ -139,23 +150,30 @@ def build(knowledge_dir: Path, embedder: Any = None, say: Callable[[str], None] 
     """Embed every shipped passage and write VECTORS and INDEX; the number of passages."""
     from tutor.knowledge.embedder import MiniLMEmbedder
 
-    embedder = embedder or MiniLMEmbedder()
     texts: dict[str, str] = {}
     for chunk in course_chunks(knowledge_dir):
         texts.setdefault(passage_hash(chunk), chunk.search_text)
+    n = write_table(texts, embedder or MiniLMEmbedder(), INDEX, VECTORS, "passages", say)
+    shipped.cache_clear()
+    return n
+
+
+def write_table(texts: dict[str, str], embedder: Any, index: Path, vectors_path: Path, counted: str,
+                say: Callable[[str], None] = print) -> int:
+    """Embed `texts` (hash -> text) in batches and write them as a shipped table: the vectors float16 in hash
+    order, the index JSON with the embedder's identity and `counted` (what the rows are) -> how many."""
     hashes = sorted(texts)
     rows = []
     for start in range(0, len(hashes), BATCH):
         rows.extend(embedder([texts[h] for h in hashes[start : start + BATCH]]))
         say(f"embedded {min(start + BATCH, len(hashes))}/{len(hashes)}")
     vectors = np.asarray(rows, dtype=np.float32).reshape(len(hashes), -1)
-    DATA.mkdir(parents=True, exist_ok=True)
-    with open(VECTORS, "wb") as f:
+    vectors_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(vectors_path, "wb") as f:
         np.save(f, vectors.astype(np.float16), allow_pickle=False)
     meta = {**identity(embedder), "dimensions": int(vectors.shape[1]), "dtype": "float16",
-            "passages": len(hashes), "hashes": hashes}
-    INDEX.write_text(json.dumps(meta, indent=0) + "\n", encoding="utf-8")
-    shipped.cache_clear()
+            counted: len(hashes), "hashes": hashes}
+    index.write_text(json.dumps(meta, indent=0) + "\n", encoding="utf-8")
     return len(hashes)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 from collections.abc import Callable
 from functools import lru_cache
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from tutor.knowledge.prebuilt import BATCH, DATA, course_chunks, identity
+from tutor.knowledge.prebuilt import DATA, Shipped, course_chunks, load_table, write_table
 
 VECTORS = DATA / "shipped-minilm-sentences.npy"  # (N, C) float16, row i for hashes[i]
 INDEX = DATA / "shipped-minilm-sentences.json"  # {"embedder", "model", "dimensions", "dtype", "sentences", "hashes"}
@@ -56,59 +55,27 @@ def course_sentences(knowledge_dir: Path) -> list[str]:
     return sorted({c.read_as for c in _candidates(passages)})
 
 
-class ShippedSentences:
-    """The shipped vectors, unit length as float32, by the SHA-1 of the sentence."""
+class ShippedSentences(Shipped):
+    """The shipped sentences' vectors, unit length as float32, by the SHA-1 of the sentence."""
 
-    def __init__(self, meta: dict[str, Any], vectors: np.ndarray) -> None:
-        self.identity = {"embedder": meta.get("embedder", ""), "model": meta.get("model", "")}
-        self.hashes: list[str] = list(meta.get("hashes", []))
-        if vectors.shape[0] != len(self.hashes):
-            raise ValueError(f"{len(self.hashes)} hashes but {vectors.shape[0]} vectors")
-        vectors = vectors.astype(np.float32)
-        self.vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        self.row = {h: i for i, h in enumerate(self.hashes)}
-
-    def serves(self, embedder: Any) -> bool:
-        try:
-            return identity(embedder) == self.identity
-        except Exception:  # an embedding function that cannot say what it is (a plain callable): none serve it
-            return False
-
-    def vector(self, text: str) -> np.ndarray | None:
-        i = self.row.get(sentence_hash(text))
-        return None if i is None else self.vectors[i]
+    def vector(self, text: str) -> np.ndarray | None:  # type: ignore[override]
+        return self.by_hash(sentence_hash(text))
 
 
 @lru_cache(maxsize=1)
 def shipped_sentences() -> ShippedSentences | None:
     """The shipped vectors, or None when they are missing or unreadable (then every sentence is embedded)."""
-    try:
-        meta = json.loads(INDEX.read_text(encoding="utf-8"))
-        return ShippedSentences(meta, np.load(VECTORS, allow_pickle=False))
-    except (OSError, ValueError):
-        return None
+    return load_table(INDEX, VECTORS, ShippedSentences)  # type: ignore[return-value]
 
 
 def build(knowledge_dir: Path, embedder: Any = None, say: Callable[[str], None] = print) -> int:
     """Embed every candidate sentence of the shipped course and write VECTORS and INDEX; how many."""
     from tutor.knowledge.embedder import MiniLMEmbedder
 
-    embedder = embedder or MiniLMEmbedder()
     texts = {sentence_hash(t): t for t in course_sentences(knowledge_dir)}
-    hashes = sorted(texts)
-    rows = []
-    for start in range(0, len(hashes), BATCH):
-        rows.extend(embedder([texts[h] for h in hashes[start : start + BATCH]]))
-        say(f"embedded {min(start + BATCH, len(hashes))}/{len(hashes)}")
-    vectors = np.asarray(rows, dtype=np.float32).reshape(len(hashes), -1)
-    DATA.mkdir(parents=True, exist_ok=True)
-    with open(VECTORS, "wb") as f:
-        np.save(f, vectors.astype(np.float16), allow_pickle=False)
-    meta = {**identity(embedder), "dimensions": int(vectors.shape[1]), "dtype": "float16",
-            "sentences": len(hashes), "hashes": hashes}
-    INDEX.write_text(json.dumps(meta, indent=0) + "\n", encoding="utf-8")
+    n = write_table(texts, embedder or MiniLMEmbedder(), INDEX, VECTORS, "sentences", say)
     shipped_sentences.cache_clear()
-    return len(hashes)
+    return n
 
 
 def stale(knowledge_dir: Path) -> tuple[list[str], int]:
