@@ -569,6 +569,10 @@ def test_two_terms_named_with_one_asked_about_is_no_comparison(real):
     g = grade(real, "It accelerates optimization by considering the gradient's direction over time.",
               "What does momentum do in gradient descent?")
     assert g["verdict"] == "correct", g
+    # the term the question sits in ("in gradient descent") is no key point: never shown, never "missed"
+    nothing = grade(real, "banana keyboard sunshine", "What does momentum do in gradient descent?")
+    assert nothing["key_point"].startswith("Accelerates optimization"), nothing
+    assert not any("Gradient Descent" in m for m in nothing["missed"]), nothing["missed"]
 
 
 @pytest.mark.parametrize("question", ["How does CBOW differ from skip-gram?", "What are CBOW and skip-gram?"])

@@ -189,7 +189,7 @@ class OfflineGrader:
 
     # -- steps ----------------------------------------------------------------------------------
     def _case(self, item: GradingItem) -> _Case:
-        from tutor.grading.keypoints import asks_of_each, compared_points, name_stems, point_term
+        from tutor.grading.keypoints import asked_term, asks_of_each, compared_points, name_stems, point_term
 
         p = prepare(item, self.config)
         given = tokens(f"{p.question} {p.concept}")
@@ -202,7 +202,9 @@ class OfflineGrader:
             siblings = [sib for sib in siblings if sib not in asked]
             points += [str(sib.get("text", "")) for sib in asked if str(sib.get("text", "")) not in points]
         both = compared_points(item.question, points) if item.graded_against == "notes" and len(points) > 1 else []
-        if both and not asks_of_each(item.question, both):  # two terms named, one asked about: its point alone
+        if both and not asks_of_each(item.question, both):  # two terms named, one asked about: its points alone
+            asked_about = asked_term(item.question, both).lower()
+            points = [t for t in points if t not in both or point_term(t).lower() == asked_about]
             both = []
         return _Case(item, p, both or points, given, bool(both), siblings)
 

@@ -170,6 +170,21 @@ def asks_of_each(question: str, points: Sequence[str]) -> bool:
     return any(_SIDE_BY_SIDE.fullmatch(question[a_end:b_start]) for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
 
 
+def asked_term(question: str, points: Sequence[str]) -> str:
+    """Of the terms of `points` the question names, the one it asks about: the first named that does not follow a
+    preposition ("What does momentum do in gradient descent?": momentum; "In gradient descent, what does momentum
+    do?": momentum too), else the first named."""
+    found = []
+    for t in points:
+        pattern = _name_pattern(point_term(t))
+        m = pattern.search(question) if pattern is not None else None
+        if m:
+            context = _CONTEXT.search(question[: m.start()]) is not None
+            found.append((context, m.start(), point_term(t)))
+    return min(found)[2] if found else ""
+
+
+_CONTEXT = re.compile(r"\b(?:in|of|for|with|during|within|inside|on|from|by|under)\s+(?:(?:the|a|an)\s+)?$", re.I)
 _SIDE_BY_SIDE = re.compile(r"\s*(?:,|and|or|&|/|\+|,\s*and)\s*(?:the\s+|a\s+|an\s+)?", re.IGNORECASE)
 
 
