@@ -282,3 +282,24 @@ def test_the_answer_composer_embeds_the_notes_sentences_once_per_process():
     assert other(["Dropout drops neurons.", "why dropout?"]).shape == (2, 5)
     assert kept(["Dropout drops neurons."]).shape == (1, 3)
     direct._KEPT.clear()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, leads, not_in_lead", [
+    # what a thing is, not what is bad or good about it
+    ("what are two-stage detectors?", "First generates object proposals", "Slower"),
+    # the term asked, not a longer one that holds its words ("Continuous Bag of Words")
+    ("what is bag of words?", "BoW (Bag of Words): Represents text", "CBOW"),
+    # "3d" is not "2D Convolution"
+    ("what are 3d convolutions used for?", "Use Cases for 3D", "2D Convolution"),
+    # raising, not lowering
+    ("what does raising the decision threshold do?", "Increasing the threshold", "Lowering"),
+    # a downside asked in other words ("fall short") is a downside
+    ("where does in-context learning fall short?", "Disadvantages: Limited generalization", "faster and flexible"),
+])
+def test_an_answer_leads_with_what_was_asked_not_a_neighbour(tutor, monkeypatch, question, leads, not_in_lead):
+    _minilm(monkeypatch)
+    ran = tutor("ask", question)
+    assert ran.exit_code == 0, ran.output
+    lead = " ".join(ran.stdout.split("\n\n", 1)[0].replace("*", "").split())
+    assert leads in lead and not_in_lead not in lead, ran.stdout

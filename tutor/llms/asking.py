@@ -22,7 +22,7 @@ EFFECT_Q = re.compile(r"\b(what happens|what would happen|what if|happen\w*|with
                       r"(really|very) (high|low)|goes? wrong|instead)\b", re.I)
 EFFECT = re.compile(r"\b(lead\w* to|result\w* in|caus\w+|risk\w*|improv\w+|reduc\w+|increas\w+|lower\w*|more|fewer|"
                     r"cannot|can't|no longer|los(e|es|t)|without|otherwise|would|miss\w*|duplicat\w+|unable)\b", re.I)
-PROBLEM_Q = re.compile(r"\b(bad|weak\w*|limit\w*|problem\w*|drawback\w*|hard|challeng\w*|downside\w*|wrong|issue\w*|"
+PROBLEM_Q = re.compile(r"\b(bad|weak\w*|limit\w*|problem\w*|drawback\w*|hard|challeng\w*|downside\w*|wrong|issue\w*|fall\w* short|shortcoming\w*|catch|cons|"
                        r"struggle\w*|fail\w*)\b", re.I)
 PROBLEM = re.compile(r"\b(limitation\w*|struggl\w+|challeng\w+|ignor\w+|cannot|can't|expensive|intensive|requir\w+|"
                      r"misleading|lack\w*|sensitiv\w+|difficult\w*|costly|stale|outdated)\b", re.I)
@@ -35,3 +35,28 @@ MECHANISM = re.compile(r"\b(uses?|using|by|via|through|comput\w+|calculat\w+|app
 NAMES_A_CASE = re.compile(r"^\W*(model name|task|examples?)\W*:", re.I)
 DOWNSIDE = re.compile(r"^\W*(disadvantages?|cons|limitations?|challenges?|drawbacks?|weakness\w*)\W*:", re.I)
 UPSIDE = re.compile(r"^\W*(advantages?|pros|benefits?|strengths?)\W*:", re.I)
+UPSIDE_Q = re.compile(r"\b(advantages?|pros|benefits?|strengths?|good|better|gain|buy|attractive|why (use|choose|prefer))\b",
+                      re.I)
+_FACET = re.compile(r"(?:^|\u2014 |: )[*_]*(?P<label>[A-Z][\w ]{2,30}?)[*_]*:\s")
+
+
+def facet(text: str) -> str:
+    """The facet a notes line is labelled with: "Disadvantages" of "Disadvantages: Slower ...", "Limitation" of
+    "BoW (Bag of Words) — **Limitation**: Ignores ..."; the last label within the line's first 80 characters, or ""."""
+    labels = [m["label"] for m in _FACET.finditer(text[:80])]
+    return labels[-1] if labels else ""
+RAISE = re.compile(r"\b(rais\w*|increas\w*|higher|high|larger|bigger|grow\w*)\b", re.I)
+LOWER = re.compile(r"\b(lower\w*|decreas\w*|reduc\w*|low|smaller|shrink\w*)\b", re.I)
+
+
+def direction(text: str) -> int:
+    """+1 where the text says raising ("raising the threshold", "High Threshold"), -1 lowering, 0 neither or both."""
+    up, down = bool(RAISE.search(text)), bool(LOWER.search(text))
+    return 0 if up == down else 1 if up else -1
+
+
+def opposite_direction(question: str, line: str) -> bool:
+    """The line opens on the other direction than the question asks ("Lowering the threshold improves recall" for
+    "what does raising the decision threshold do?"): MiniLM reads the two as near the same."""
+    asked = direction(question)
+    return bool(asked) and direction(" ".join(line.split()[:6])) == -asked

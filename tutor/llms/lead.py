@@ -32,11 +32,13 @@ QUESTION_WORDS = frozenset(
 )
 
 FEATURES = ("meaning", "asked_intent", "mechanism", "term_words", "any_words", "top_passage", "second_passage",
-            "defines_it", "example_asked", "example_not_asked", "correction", "simpler", "companion", "about")
+            "defines_it", "example_asked", "example_not_asked", "correction", "simpler", "companion", "about",
+            "judgement_not_asked", "defines_another", "other_direction")
 # the weights chosen by hand on ask_set.jsonl (commits before 2026-12-07 night)
 HAND = {"meaning": 1.0, "asked_intent": 0.2, "mechanism": 0.15, "term_words": 0.1, "any_words": 0.1, "top_passage": 0.3,
         "second_passage": 0.2, "defines_it": 0.2, "example_asked": 0.3, "example_not_asked": -0.3, "correction": -0.4,
-        "simpler": 0.4, "companion": -0.05, "about": 0.3}
+        "simpler": 0.4, "companion": -0.05, "about": 0.3, "judgement_not_asked": -0.25,
+        "defines_another": -0.2, "other_direction": -0.25}
 WEIGHTS = HAND
 
 
@@ -63,6 +65,9 @@ def lead_features(question: str, pool: list[Any], notes: list[Any],
     example, yes_no = bool(ask.EXAMPLE.search(question)), bool(ask.YES_NO.search(question))
     simpler = bool(ask.SIMPLER.search(question))
     define = bool(ask.DEFINE.search(question))
+    downside, upside = bool(ask.PROBLEM_Q.search(question)), bool(ask.UPSIDE_Q.search(question))
+
+    named_terms = define and any(_term(c) and _term_named(question, _term(c)) for c in pool)
 
     def row(c: Any) -> list[float]:
         text = c.text
@@ -85,12 +90,28 @@ def lead_features(question: str, pool: list[Any], notes: list[Any],
             float(simpler and c.companion and not is_example and not correction),
             float(c.companion),
             float(bool(about) and _on_topic(c, about, ideas, companion)),  # a follow-up is about the previous topic
+            float(not c.companion and _judged(text, downside, upside, define)),
+            float(named_terms and bool(_term(c)) and not _term_named(question, _term(c))),
+            float(ask.opposite_direction(question, text)),
         ]
 
     fit = [c for c in pool if not c.text.lstrip().startswith(">")] or pool
     if about:  # a follow-up is answered about the previous topic while anything new is left to say of it
         fit = [c for c in fit if _on_topic(c, about, ideas, companion)] or fit
     return fit, np.array([row(c) for c in fit], dtype=np.float64).reshape(len(fit), len(FEATURES))
+
+
+def _judged(text: str, downside: bool, upside: bool, define: bool) -> bool:
+    """The line judges the thing the other way than the question asks ("Advantages: No retraining required" for
+    "where does in-context learning fall short?"), or judges it at all where the question asks what the thing is
+    ("Two-Stage Detectors: Disadvantages: Slower ..." for "what are two-stage detectors?", "BoW — **Limitation**:
+    Ignores word order" for "what is bag of words?"). A downside asked in words no pattern lists ("is it slow?") is
+    no reason to keep a downside out, so outside "what is" questions only the opposite judgement counts."""
+    label = f"{ask.facet(text)}:"
+    good, bad = bool(ask.UPSIDE.match(label)), bool(ask.DOWNSIDE.match(label))
+    if define:
+        return good and not upside or bad and not downside
+    return good and downside and not upside or bad and upside and not downside
 
 
 def _on_topic(c: Any, about: str, ideas: list, companion: Companion | None) -> bool:
@@ -108,4 +129,9 @@ def _term(c: Any) -> str:
 def _term_named(question: str, term: str) -> bool:
     """The question names the term: every word of it, or of its bracketed form ("LSTM (Long Short-Term Memory)")."""
     forms = [f for f in (re.sub(r"\s*\(.*?\)\s*", " ", term).strip(), *re.findall(r"\((.*?)\)", term)) if f]
-    return any(content_words(f) and all(mentions(question, w) for w in content_words(f)) for f in forms)
+    asked = {t.lower() for t in _NUMBERED.findall(question)}
+    return any(content_words(f) and all(mentions(question, w) for w in content_words(f))
+               and {t.lower() for t in _NUMBERED.findall(f)} <= asked for f in forms)
+
+
+_NUMBERED = re.compile(r"\b\d+[a-z]?\b", re.I)  # "2D" of "2D Convolution": "3d convolutions" does not name it
