@@ -303,3 +303,19 @@ def test_an_answer_leads_with_what_was_asked_not_a_neighbour(tutor, monkeypatch,
     assert ran.exit_code == 0, ran.output
     lead = " ".join(ran.stdout.split("\n\n", 1)[0].replace("*", "").split())
     assert leads in lead and not_in_lead not in lead, ran.stdout
+
+
+@pytest.mark.slow
+def test_a_follow_up_answered_by_a_line_of_the_last_answer_points_back_to_it(tutor, monkeypatch):
+    """"and in medicine?" after the uses of 3D convolutions (medical imaging among them) led with the Feature Map's
+    line: the one line that answers it had been shown, and nothing said twice left the next best as the answer. It
+    points back to that line now, then adds what is new; a line that answered the last question ("what is IoU?") is
+    no answer to the next ("which metric combines it across classes?")."""
+    _minilm(monkeypatch)
+    ran = tutor("chat", input="what are 3d convolutions used for?\nand in medicine?\nwhat is intersection over union?\n"
+                              "and which metric combines it across classes?\n/quit\n")
+    assert ran.exit_code == 0, ran.output
+    turns = [" ".join(t.split("\n", 1)[1].split("Ask next")[0].replace("│", " ").split())
+             for t in ran.stdout.split("you> ")[1:5]]
+    assert turns[1].startswith("That is in the answer above: “Medical Imaging: Analyze 3D scans"), turns[1]
+    assert "answer above" not in turns[3] and "mAP" in turns[3], turns[3]

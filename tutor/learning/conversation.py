@@ -54,15 +54,15 @@ def check_question(text: str) -> str:
     return text
 
 
-def ask(question: str, options: Any, said: tuple[str, ...] = (), about: str = "") -> Answer:
+def ask(question: str, options: Any, said: tuple[str, ...] = (), about: str = "", previous: str = "") -> Answer:
     """The answer to a learner's question, grounded in the notes; a model's prose answer is kept, not dropped.
     A chat's follow-up gives `said` (the lines the previous answer showed, which the offline answer does not
-    repeat) and `about` (the previous topic)."""
+    repeat), `about` (the previous topic) and `previous` (the previous question, as it was read)."""
     from tutor.crew.run import build_and_run
     from tutor.learning.flows import verify_citations
 
     question = check_question(question)
-    direct = _offline_answer(question, options, said, about)
+    direct = _offline_answer(question, options, said, about, previous)
     if direct is not None:
         return verify_citations(direct, "answer")
     # The answer comes from the notes: no demo is offered, so no demo module (nor torch) is imported.
@@ -93,7 +93,8 @@ def answer_without_crew(question: str, options: Any) -> Answer | None:
     return verify_citations(direct, "answer") if direct is not None else None
 
 
-def _offline_answer(question: str, options: Any, said: tuple[str, ...] = (), about: str = "") -> Answer | None:
+def _offline_answer(question: str, options: Any, said: tuple[str, ...] = (), about: str = "",
+                    previous: str = "") -> Answer | None:
     """The built-in offline model's answer without starting a crew (tutor.llms.direct), or None where the
     crew must run: a teacher's YAML that changes who answers, --verbose, --process hierarchical."""
     from tutor.crew.run import skips_the_crew
@@ -101,7 +102,8 @@ def _offline_answer(question: str, options: Any, said: tuple[str, ...] = (), abo
 
     if not skips_the_crew("answer_question", "answer", options):
         return None
-    answer = direct.answer(question, direct.search_as_the_agent(question, direct.ANSWER_PASSAGES), said, about)
+    answer = direct.answer(question, direct.search_as_the_agent(question, direct.ANSWER_PASSAGES), said, about,
+                           previous)
     answer.question = question
     return answer
 
@@ -177,7 +179,8 @@ class ChatSession:
         asked = self.in_context(question)
         follow_up = asked != question
         # the next answer never shows the last one's lines again, follow-up or not
-        answer = ask(asked, self.options, said=self.said, about=_subject_of(question, asked, self.topic) if follow_up else "")
+        answer = ask(asked, self.options, said=self.said, about=_subject_of(question, asked, self.topic) if follow_up else "",
+                     previous=self.question)
         if answer.covered and answer.citations:
             self.topic = _topic_of(asked, answer, self.topic)
             self.said = answer_lines(answer)

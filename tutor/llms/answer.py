@@ -19,7 +19,7 @@ from tutor.knowledge.companion import EXPLANATION, Companion
 from tutor.knowledge.chunking import TERM_LINE, title
 from tutor.llms import asking as ask
 from tutor.llms.compose import content_words, mentions, notes_only, plain, topic_covered
-from tutor.llms.lead import QUESTION_WORDS, _on_topic, _term, _term_named, choose_lead
+from tutor.llms.lead import FEATURES, QUESTION_WORDS, WEIGHTS, _on_topic, _term, _term_named, choose_lead, lead_features
 from tutor.llms.protocol import Retrieved
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
@@ -137,10 +137,12 @@ def compose_answer(
     companion: Companion | None = None,
     said: Sequence[str] = (),
     about: str = "",
+    previous: str = "",
 ) -> Answer:
     """The sentence that answers the question first, then the cited lines on it. `said`: what the previous
     answer of a conversation showed, never shown again (a follow-up adds something new); `about`: the topic a
-    follow-up is about, whose own lines and explanations come first."""
+    follow-up is about, whose own lines and explanations come first; `previous`: the question the previous answer
+    answered (a line of it that answers this question better than that one is pointed back to)."""
     notes = notes_only(passages)
     if not question_covered(question, passages):
         near: list[Citation] = []
@@ -154,22 +156,26 @@ def compose_answer(
                 f"The nearest sections they do cover: {names}.")
         return Answer(question=question, answer=text, citations=near, covered=False,
                       suggestions=[f"What do the notes say about {title(c.section)}?" for c in near[:2]])
-    cands = [c for c in _candidates(passages) if not repeats(c.text, said)]
+    everything = _candidates(passages)
+    cands = [c for c in everything if not repeats(c.text, said)]
+    told = [c for c in everything if said and repeats(c.text, said)]  # what a follow-up may be pointed back to
     defined = [c for c in _definitions(question, notes, companion, []) if not repeats(c.text, said)]
     ideas = companion.match(about)[:1] if companion and about else []
     if not cands and not defined:
         return Answer(question=question, answer="The notes say nothing more on this than the answer above.",
                       citations=[], covered=True, suggestions=_suggestions(question, [], companion))
     words = set(content_words(question))
-    sims = np.zeros(len(cands) + len(defined))
+    sims = np.zeros(len(cands) + len(defined) + len(told))
     if embed is not None and (cands or defined):
-        vectors = np.asarray(embed([question, *[c.read_as for c in cands + defined]]), dtype=np.float32)
+        vectors = np.asarray(embed([question, *[c.read_as for c in cands + defined + told]]), dtype=np.float32)
         q, rest = vectors[0], vectors[1:]
         norms = np.linalg.norm(rest, axis=1) * (np.linalg.norm(q) or 1.0)
         sims = rest @ q / np.where(norms == 0, 1.0, norms)
     why, example = bool(ask.WHY.search(question)), bool(ask.EXAMPLE.search(question))
     compare = bool(ask.COMPARE.search(question))
     yes_no = bool(ask.YES_NO.search(question))
+    for c, sim in zip(told, sims[len(cands) + len(defined):]):
+        c.sim = float(sim)
     for c, sim in zip(cands + defined, sims):
         shared = sum(1 for w in words if mentions(c.read_as, w))
         c.sim = float(sim)
@@ -199,6 +205,10 @@ def compose_answer(
     chosen = _on_the_question(question, lead, (defined + notes_lines)[: max(len(notes_lines), len(defined) + 2)] + mine,
                               compare or bool(ask.LISTING.search(question)))
     lines = [_shown(lead, bullet=False)] + ([""] + [_shown(c) for c in chosen] if chosen else [])
+    back = _said_before(question, lead, told, said, explained_first(passages), (about, ideas, companion),
+                        previous, embed) if previous else None
+    if back is not None:  # the line that answers it was in the last answer: pointed back to, then what is new
+        lines = [f"That is in the answer above: {_shown(back, bullet=False)}", "", _shown(lead), *lines[2:]]
     citations: list[Citation] = []
     for c in [lead, *chosen]:
         cite = Citation(source=c.passage.source, section=c.passage.section, kind=c.passage.kind)
@@ -206,6 +216,35 @@ def compose_answer(
             citations.append(cite)
     return Answer(question=question, answer="\n".join(lines), citations=citations,
                   suggestions=_suggestions(question, chosen, companion))
+
+
+SAID_MARGIN = 0.1  # how much better a line of the last answer must answer a follow-up than anything new
+SAID_CLOSER = 0.15  # ... and how much closer in meaning
+SAID_SHIFT = 0.05  # ... and how much closer to this question than to the one it answered
+
+
+def _said_before(question: str, lead: Candidate, told: list[Candidate], said: Sequence[str], notes: list[Retrieved],
+                 about_ideas: tuple, previous: str, embed: Callable[[list[str]], np.ndarray] | None) -> Candidate | None:
+    """The line of the last answer that answers this question clearly better than anything new ("and in medicine?"
+    after the uses of 3D convolutions listed medical imaging), or None: the learner is pointed back to it rather than
+    given the next best line as if it were the answer. Never the last answer's first line, nor a line defining what
+    the question names (both answered the last question), nor the companion's explanations (they explain; the
+    notes' point is what is asked), nor a line of the other direction ("High Temperature" for a low one); and only a
+    line that reads closer to this question than to the last one it answered."""
+    told = [c for c in told if c.sim >= lead.sim + SAID_CLOSER and not (_term(c) and _term_named(question, _term(c)))
+            and not c.companion and not repeats(c.text, said[:1]) and not ask.opposite_direction(question, c.text)]
+    if told and embed is not None:
+        vectors = np.asarray(embed([previous, *[c.read_as for c in told]]), dtype=np.float32)
+        norms = np.maximum(np.linalg.norm(vectors[1:], axis=1) * np.linalg.norm(vectors[0]), 1e-9)
+        before = vectors[1:] @ vectors[0] / norms
+        told = [c for c, b in zip(told, before) if c.sim >= float(b) + SAID_SHIFT]
+    if not told:
+        return None
+    fit, table = lead_features(question, [lead, *told], notes, about_ideas)
+    scores = table @ np.array([WEIGHTS[f] for f in FEATURES])
+    mine = scores[fit.index(lead)] if lead in fit else -np.inf
+    best = int(np.argmax(scores))
+    return fit[best] if fit[best] is not lead and scores[best] >= mine + SAID_MARGIN else None
 
 
 def explained_first(passages: Sequence[Retrieved]) -> list[Retrieved]:

@@ -31,9 +31,10 @@ def search_as_the_agent(query: str, k: int) -> list[Retrieved]:
     return parse_passages(format_passages(shared_retriever().search_with_companion(query, k=k)))
 
 
-def answer(question: str, passages: list[Retrieved], said: tuple[str, ...] = (), about: str = "") -> Answer:
+def answer(question: str, passages: list[Retrieved], said: tuple[str, ...] = (), about: str = "",
+           previous: str = "") -> Answer:
     """The offline answer to a learner's question from the passages its search found; `said`: the lines the
-    previous answer of a conversation showed, not shown again."""
+    previous answer of a conversation showed, not shown again; `previous`: the question that answer answered."""
     from tutor.knowledge.companion import course_companion
     from tutor.llms.answer import compose_answer
     from tutor.tools.notes import shared_retriever
@@ -50,7 +51,8 @@ def answer(question: str, passages: list[Retrieved], said: tuple[str, ...] = (),
         first = np.asarray(store.embed_query(question), dtype=np.float32)[None, :]
         return np.concatenate([first, rest]) if len(rest) else first
 
-    return compose_answer(question, passages, embed=embed, companion=course_companion(), said=said, about=about)
+    return compose_answer(question, passages, embed=embed, companion=course_companion(), said=said, about=about,
+                          previous=previous)
 
 
 # id(embedder) -> the embedder (held, so that its id stays its own) and its vectors by text
