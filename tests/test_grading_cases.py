@@ -583,3 +583,14 @@ def test_one_side_of_a_comparison_in_the_notes_words_is_partly_right_never_no_se
     g = grade(real, "CBOW predicts the target word from surrounding context words.", question)
     assert g["verdict"] == "partially_correct" and g["reason"] == "one_side", g
     assert "Skip-gram" in g["feedback"], g["feedback"]
+
+
+def test_a_list_of_names_is_never_read_as_right_by_meaning_alone(tutor):
+    """"data lake, data warehouse, structured, unstructured, analytics, Snowflake, S3" to how a data lake and a
+    data warehouse differ was "correct 0.95": the meaning model read the names as an answer. Names between commas
+    say nothing of how they relate; the learner compares them with the key point."""
+    ran = tutor("grade", "data lake, data warehouse, structured, unstructured, analytics, Snowflake, S3",
+                "--question", "What is the difference between a data lake and a data warehouse?", "--json")
+    assert ran.exit_code == 0, ran.output
+    grade = json.loads(ran.stdout)
+    assert grade["verdict"] != "correct" and grade["score"] < 0.7, grade

@@ -16,6 +16,7 @@ The first case that holds decides:
     (the same in a longer answer may be the learner's own explanation: never "correct" by meaning, at most unsure)
     the point's words without a sentence (a bare list of them, shuffled)
                                                      incorrect   (no credit)
+    (a list of names not said back is never "correct" by meaning: at most partly correct, else unsure)
     the point's numbers, all right                   correct
     the point said back (most words, in order, none replaced); in a comparison, each side its own point, the
     sides in whatever order                          correct
@@ -187,7 +188,9 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
     # ... nor one in which nothing of the point is found, word by word or by meaning ("Horizontal is flat and vertical
     # goes up and down" read as right at 0.86): the learner compares it with the key point
     found = ev.soft_recall >= FOUND_SOME or ev.quoted
-    if pair[0] >= CONFIDENT and not doubted and grounded and found:
+    # ... nor a list of names ("data lake, data warehouse, structured, unstructured, S3" to how the two differ, read as
+    # right at 0.86): names say nothing of how they relate; said back, the point's own list was decided above
+    if pair[0] >= CONFIDENT and not doubted and grounded and found and not ev.listed:
         return Decision("correct", banded("correct", credit), float(pair[0]), "meaning")
     # partly right: meaning reads it incomplete, and part of the point is stated. Where meaning leans to correct
     # instead with less than most of the point found (a learner's own words as often as half an answer), or where the

@@ -80,6 +80,7 @@ class Evidence:
     numbers: int = 0  # numbers in the point
     right_numbers: int = 0  # of them, stated
     keyword_list: bool = False  # the answer is a bare list of words, no sentence
+    listed: bool = False  # the answer is a list of short names between commas ("data lake, data warehouse, S3, ...")
     answer_words: int = 0  # the answer's own content words (not the question's)
 
     @property
@@ -283,7 +284,7 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
         wrong_numbers=_wrong_numbers([w for w in words if not is_number(w.text) or w.text in results], a, given_stems),
         numbers=sum(1 for w in words if is_number(w.text) and w.text in results and not w.given),
         right_numbers=sum(1 for w in words if is_number(w.text) and w.text in results and not w.given and w.how),
-        keyword_list=_keyword_list(answer), answer_words=len(a_new),
+        keyword_list=_keyword_list(answer), listed=_listed(answer), answer_words=len(a_new),
         doubts=info["doubts"] if recall >= FRAME_KEPT else [],
         denied=info["denied"],  # "LSTMs don't use any gates": never credited by meaning alone
         quoted=_quoted(answer, point),
@@ -442,6 +443,14 @@ def _keyword_list(answer: str) -> bool:
         return True
     # a verb that denies joins them too: "gradient shortcuts prevent vanishing gradients" is a sentence
     return len(words) >= 5 and not any(w in STOPWORDS or w in NEGATIONS or w in SOFT_NEGATORS for w in words) and len(items) == 1
+
+
+def _listed(answer: str) -> bool:
+    """Four or more short names between commas, none with a word that joins ("data lake, data warehouse,
+    structured, unstructured, analytics, Snowflake, S3"): the names of a subject, saying nothing of it."""
+    items = [i for i in _SEPARATORS.split(answer.lower()) if i.strip()]
+    return len(items) >= 4 and all(1 <= len(WORD.findall(i)) <= 2 and not any(w in STOPWORDS for w in WORD.findall(i))
+                                   for i in items)
 
 
 def best_point(evidence: Sequence[Evidence]) -> int:
