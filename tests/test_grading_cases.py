@@ -585,12 +585,52 @@ def test_one_side_of_a_comparison_in_the_notes_words_is_partly_right_never_no_se
     assert "Skip-gram" in g["feedback"], g["feedback"]
 
 
-def test_a_list_of_names_is_never_read_as_right_by_meaning_alone(tutor):
+def test_a_list_of_names_is_never_read_as_right_by_meaning_alone(real):
     """"data lake, data warehouse, structured, unstructured, analytics, Snowflake, S3" to how a data lake and a
     data warehouse differ was "correct 0.95": the meaning model read the names as an answer. Names between commas
     say nothing of how they relate; the learner compares them with the key point."""
-    ran = tutor("grade", "data lake, data warehouse, structured, unstructured, analytics, Snowflake, S3",
-                "--question", "What is the difference between a data lake and a data warehouse?", "--json")
-    assert ran.exit_code == 0, ran.output
-    grade = json.loads(ran.stdout)
-    assert grade["verdict"] != "correct" and grade["score"] < 0.7, grade
+    graded = grade(real, "data lake, data warehouse, structured, unstructured, analytics, Snowflake, S3",
+                   "What is the difference between a data lake and a data warehouse?")
+    assert graded["verdict"] != "correct" and graded["score"] < 0.7, graded
+
+
+@pytest.mark.parametrize("question, answer, verdict", [
+    # the members named: "incorrect 0.10 (confidence 0.95)" against encoder-decoder models' line alone
+    ("What are the main types of transformer-based LLMs?",
+     "Encoder-only models, decoder-only models and encoder-decoder models.", "correct"),
+    ("What are the 5 V's of big data?", "Volume, velocity, variety, veracity and value.", "correct"),
+    ("What are the three types of human oversight in AI?",
+     "human in the loop, human on the loop and human out of the loop", "correct"),
+    ("What are the components of CrewAI?", "agents, tasks, tools, processes and crews", "correct"),
+    # most of a list the question gives no count for is right, the rest named as missed
+    ("Which regularization techniques help prevent overfitting?",
+     "Dropout, L1 and L2 regularization, early stopping and data augmentation.", "correct"),
+    # three of five asked for: partly right
+    ("What are the 5 V's of big data?", "volume and velocity and variety", "partially_correct"),
+])
+def test_a_list_question_is_graded_by_the_members_named(real, question, answer, verdict):
+    graded = grade(real, answer, question)
+    assert graded["verdict"] == verdict, graded
+    if verdict != "correct" or graded["missed"]:
+        assert graded["missed"] and all(m in graded["feedback"] for m in graded["missed"]), graded
+
+
+def test_a_question_on_one_member_of_a_list_is_no_list_question():
+    from tutor.grading.listing import LIST_QUESTION, named
+
+    assert LIST_QUESTION.search("What kinds of tasks are encoder-only models used for?")
+    assert named("What kinds of tasks are encoder-only models used for?", ["Encoder-Only Models"])  # one named
+    assert named("GPT is a decoder-only model", ["Encoder-Only Models", "Decoder-Only Models"]) == ["Decoder-Only Models"]
+    assert named("HITL and HOTL", ["Human-in-the-loop (HITL)", "Human-on-the-loop (HOTL)"]) == [
+        "Human-in-the-loop (HITL)", "Human-on-the-loop (HOTL)"]
+
+
+@pytest.mark.parametrize("answer", [
+    "Volume, velocity, variety, veracity and value are not the V's of big data.",
+    "Volume is how fast data arrives, velocity is how much of it there is, variety, veracity and value.",
+])
+def test_what_a_list_answer_says_of_its_members_is_read_as_any_answer_is(real, answer):
+    """Names are credited as a list only where they are the answer: a negation, or what the answer says of them
+    (here swapped), is read by the evidence and the meaning model, as any answer is."""
+    graded = grade(real, answer, "What are the 5 V's of big data?")
+    assert graded["reason"] != "listed" and graded["verdict"] != "correct", graded

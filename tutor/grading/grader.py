@@ -31,6 +31,7 @@ from tutor.grading.course import course_terms, course_words
 from tutor.grading.decision import STATES_PART, Decision, decide, expected_credit, said_back
 from tutor.grading.evidence import LEXICAL, Evidence, gather
 from tutor.grading.features import GraderConfig, Prepared, prepare
+from tutor.grading.listing import list_grade
 from tutor.grading.feedback import Judged, compose, to_check, without_term
 from tutor.grading.model import Grade, GradingItem
 from tutor.grading.pair import PAIR_LABELS
@@ -87,9 +88,10 @@ class OfflineGrader:
     # -- public ---------------------------------------------------------------------------------
     def grade(self, answer: str, reference: str, question: str = "", citations: Iterable[Mapping[str, str]] | None = None,
               points: Sequence[str] | None = None, siblings: Sequence[Mapping[str, str]] | None = None,
-              graded_against: str = "reference", concept: str = "", strict: bool = False) -> Grade:
+              graded_against: str = "reference", concept: str = "", strict: bool = False,
+              members: Sequence[str] | None = None) -> Grade:
         item = GradingItem(answer, reference, question, list(citations) if citations else None, points, siblings,
-                           graded_against, concept)
+                           graded_against, concept, members)
         return self.grade_many([item], strict=strict)[0]
 
     def grade_many(self, items: Iterable[GradingItem | Mapping[str, Any] | Sequence[Any]], strict: bool = False) -> list[Grade]:
@@ -98,7 +100,10 @@ class OfflineGrader:
         if not read:
             return []
         believed = self.belief.probabilities(np.stack([x for *_, x in read]))
-        return [self._grade(c, *e, pair, x, b, strict) for (c, e, pair, x), b in zip(read, believed)]
+        # a list question ("What are the 5 V's?") answered by its members' names: read by the members named
+        return [(c.item.members and list_grade(c.prepared.answer, c.item.members, c.item.question, c.prepared.citations,
+                                               c.item.graded_against)) or self._grade(c, *e, pair, x, b, strict)
+                for (c, e, pair, x), b in zip(read, believed)]
 
     def signals(self, items: Iterable[GradingItem | Mapping[str, Any] | Sequence[Any]]) -> np.ndarray:
         """The belief's inputs for each item, (N, len(belief.FEATURES)): what `python -m tutor.grading.fit_belief`
@@ -436,6 +441,6 @@ def as_item(item: GradingItem | Mapping[str, Any] | Sequence[Any]) -> GradingIte
         return GradingItem(
             str(item.get("answer", "") or ""), str(item.get("reference", "") or ""),
             str(item.get("question", "") or ""), item.get("citations"), item.get("points"), item.get("siblings"),
-            str(item.get("graded_against") or "reference"), str(item.get("concept") or ""),
+            str(item.get("graded_against") or "reference"), str(item.get("concept") or ""), item.get("members"),
         )
     return GradingItem(*item)

@@ -110,3 +110,4 @@ class GradingItem:
     siblings: Sequence[Mapping[str, str]] | None = None
     graded_against: str = "reference"
     concept: str = ""  # the concept asked about, when known
+    members: Sequence[str] | None = None  # a list question's members ("Volume", "Velocity", ...: tutor.grading.listing)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tutor.grading.keypoints import points_of_passages, select_key_points
+from tutor.grading.listing import members
 
 _GRADER: Any = None
 
@@ -40,7 +41,7 @@ def against_notes(question: str, passages: Iterable[Any], max_siblings: int = 10
     candidates = points_of_passages(notes_only(passages))
     if not candidates:
         return {"reference": "", "points": None, "siblings": None, "citations": [], "concept": "",
-                "graded_against": "notes"}
+                "graded_against": "notes", "members": []}
     chosen = select_key_points(question, candidates, shared_grader().embedder)
     citations = list({(p.source, p.section): p.citation for p in chosen.points}.values())
     siblings = []
@@ -51,8 +52,9 @@ def against_notes(question: str, passages: Iterable[Any], max_siblings: int = 10
             break
         if sum(s["concept"] == p.name for s in siblings) < 2:  # at most two points per other concept
             siblings.append({"concept": p.name, "text": p.text, "source": p.source, "section": p.section})
+    names = members(question, chosen.points[0] if chosen.points else None, candidates)
     return {"reference": chosen.reference, "points": [p.text for p in chosen.points], "siblings": siblings,
-            "citations": citations, "concept": chosen.concept, "graded_against": "notes"}
+            "citations": citations, "concept": chosen.concept, "graded_against": "notes", "members": names}
 
 
 def against_reference(question: str, reference: str, passages: Iterable[Any], max_siblings: int = 8) -> dict[str, Any]:
