@@ -169,6 +169,9 @@ def _key_idea_sections(markdown: str) -> list[str]:
     ("switching off random neurons while training", {"5. Regularization Techniques to Prevent Overfitting"}),
     ("one score for how well predicted boxes overlap the true ones",
      {"5. Importance of Evaluation Metrics in Object Detection"}),
+    # described, naming another idea in passing ("detector", "GPU"): the idea described, not the one named
+    ("one overall score for a detector across all classes", {"5. Importance of Evaluation Metrics in Object Detection"}),
+    ("training with 16-bit numbers to save GPU memory", {"6. Advanced Tweaks with Fastai"}),
 ])
 def test_a_lesson_on_a_typed_topic_teaches_from_its_own_sections(tutor, monkeypatch, topic, sections):
     _minilm(monkeypatch)

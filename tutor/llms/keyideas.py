@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from tutor.knowledge.chunking import TERM_LINE, title
 from tutor.knowledge.companion import Companion, Entry, names_in
+from tutor.llms.asking import COMPARE
 from tutor.llms.compose import content_words, is_lead_in, lines_of, mentions, notes_only, plain
 from tutor.llms.protocol import Retrieved
 
@@ -34,7 +35,9 @@ TAUGHT_SIMILARITY = 0.55  # with no name matched, the notes teach a topic their 
 # with no name matched and no notes passage that close, a topic described in a learner's words ("switching off random
 # neurons while training") is the idea whose companion explanation, written in plain words too, is this close to it
 DESCRIBED_SIMILARITY = 0.4
-DESCRIBED_WORDS = 4  # ... and has this many words: a shorter one is a name the notes do not teach ("layer norm")
+DESCRIBED_MARGIN = 0.0  # ... and at least as close as the closest line of the notes, less this
+DESCRIBED_WORDS = 4
+DESCRIBED_OVER = 0.05  # how much closer an idea's explanation is than the named one's for a description to be of it  # ... and has this many words: a shorter one is a name the notes do not teach ("layer norm")
 NEAR_SPELLING = 0.86  # difflib ratio above which a topic is a misspelling of an idea's name ("backpropogation")
 MAX_STEPS = 8
 
@@ -264,6 +267,8 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
     vocabulary = library.words() | _words([n for e in (companion.entries if companion else []) for n in e.names])
     read = spelled(topic, vocabulary)  # "dropuot" is read as "dropout"
     entries = resolve(read, companion)
+    if entries and companion is not None and len(topic.split()) > DESCRIBED_WORDS and not COMPARE.search(topic):
+        entries = _described_better(read, entries, library, companion)
     primary = entries[0] if entries else None
     names = list(dict.fromkeys([topic, read]))
     if primary:
@@ -277,9 +282,11 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
         named = [p for p in hits if names_topic(p, names)]
         close = [p for p in hits if p.similarity >= TAUGHT_SIMILARITY]
         own = _sections_of(named[:2] or close[:1])
-        if not own and companion is not None and len(topic.split()) >= DESCRIBED_WORDS:  # described, not named
-            result.entries = _described(query, library, companion)
-            own = _sections(result.entries)
+        described = companion is not None and len(topic.split()) >= DESCRIBED_WORDS and not named
+        if described:  # described, not named: the idea whose plain explanation is closer than any line of the notes
+            entries, similarity = _described(query, library, companion)
+            if entries and (not own or similarity >= close[0].similarity - DESCRIBED_MARGIN):
+                result.entries, own = entries, _sections(entries)
         if not own:
             result.mentions = _mentioning(read, hits)
             result.nearest = hits[:3]
@@ -307,16 +314,36 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
     return result
 
 
-def _described(query: str, library: Library, companion: Companion) -> list[Entry]:
+def _described(query: str, library: Library, companion: Companion) -> tuple[list[Entry], float]:
     """The companion entry a topic describes without naming it: the one whose explanation is closest in meaning,
-    from DESCRIBED_SIMILARITY on ("switching off random neurons while training" -> Dropout)."""
+    from DESCRIBED_SIMILARITY on ("switching off random neurons while training" -> Dropout), and how close."""
     for p in library.explained(query, 4):
         if p.similarity < DESCRIBED_SIMILARITY:
             break
         entry = companion.for_passage(p.source, p.section, p.subsection)
         if entry is not None:
-            return [entry]
-    return []
+            return [entry], p.similarity
+    return [], 0.0
+
+
+def _described_better(topic: str, entries: list[Entry], library: Library, companion: Companion) -> list[Entry]:
+    """A topic of several words that names an idea in passing ("one overall score for a detector across all
+    classes" names "detector"; "training with 16-bit numbers to save GPU memory", "GPU") describes another where
+    that one's explanation is clearly closer in meaning than the named one's (mean average precision, mixed
+    precision training): the described idea alone (the one named in passing is no part of the lesson)."""
+    hits = library.explained(topic, 8)
+    closest = {}
+    for p in hits:
+        entry = companion.for_passage(p.source, p.section, p.subsection)
+        if entry is not None and entry.idea not in closest:
+            closest[entry.idea] = (p.similarity, entry)
+    if not closest:
+        return entries
+    best_similarity, best = max(closest.values(), key=lambda c: c[0])
+    named = closest.get(entries[0].idea, (0.0, None))[0]
+    if best.idea == entries[0].idea or best_similarity < DESCRIBED_SIMILARITY or best_similarity < named + DESCRIBED_OVER:
+        return entries
+    return [best]
 
 
 def _sections_of(passages: list[Retrieved]) -> list[Section]:
