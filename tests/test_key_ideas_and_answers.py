@@ -322,3 +322,18 @@ def test_a_follow_up_answered_by_a_line_of_the_last_answer_points_back_to_it(tut
              for t in ran.stdout.split("you> ")[1:5]]
     assert turns[1].startswith("That is in the answer above: “Medical Imaging: Analyze 3D scans"), turns[1]
     assert "answer above" not in turns[3] and "mAP" in turns[3], turns[3]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, leads", [
+    # the number the question gives, not another setting's ("High Temperature (e.g., 1.0)")
+    ("what happens if I set the temperature to 0.2?", "Low Temperature (e.g., 0.2)"),
+    # "from 0.5 to 0.8" raises it
+    ("if I bump the cutoff from 0.5 to 0.8, what happens to precision and recall?", "Increasing the threshold"),
+])
+def test_an_answer_leads_with_the_setting_the_question_gives(tutor, monkeypatch, question, leads):
+    _minilm(monkeypatch)
+    ran = tutor("ask", question)
+    assert ran.exit_code == 0, ran.output
+    lead = " ".join(ran.stdout.split("\n\n", 1)[0].replace("*", "").split())
+    assert leads in lead, ran.stdout

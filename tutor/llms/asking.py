@@ -45,14 +45,35 @@ def facet(text: str) -> str:
     "BoW (Bag of Words) — **Limitation**: Ignores ..."; the last label within the line's first 80 characters, or ""."""
     labels = [m["label"] for m in _FACET.finditer(text[:80])]
     return labels[-1] if labels else ""
-RAISE = re.compile(r"\b(rais\w*|increas\w*|higher|high|larger|bigger|grow\w*)\b", re.I)
+RAISE = re.compile(r"\b(rais\w*|increas\w*|higher|high|larger|bigger|grow\w*|bump\w*)\b", re.I)
+_FROM_TO = re.compile(r"\bfrom\s+(\d+(?:\.\d+)?)\s+to\s+(\d+(?:\.\d+)?)\b", re.I)
+NUMBER = re.compile(r"(?<![\w.-])\d+(?:\.\d+)?(?![\w.]*\w)")
 LOWER = re.compile(r"\b(lower\w*|decreas\w*|reduc\w*|low|smaller|shrink\w*)\b", re.I)
 
 
 def direction(text: str) -> int:
     """+1 where the text says raising ("raising the threshold", "High Threshold"), -1 lowering, 0 neither or both."""
+    moved = _FROM_TO.search(text)  # "from 0.5 to 0.8"
+    if moved and float(moved[1]) != float(moved[2]):
+        return 1 if float(moved[2]) > float(moved[1]) else -1
     up, down = bool(RAISE.search(text)), bool(LOWER.search(text))
     return 0 if up == down else 1 if up else -1
+
+
+def same_direction(question: str, line: str) -> bool:
+    """The line opens on the direction the question asks ("Increasing the threshold ..." for "bump it from 0.5 to 0.8")."""
+    asked = direction(question)
+    return bool(asked) and direction(" ".join(line.split()[:6])) == asked
+
+
+def numbers_said(question: str, line: str) -> int:
+    """+1 where the line holds a number the question gives ("Low Temperature (e.g., 0.2)" for "set the temperature
+    to 0.2"), -1 where it holds only others ("High Temperature (e.g., 1.0)"), 0 where either gives none."""
+    asked = {float(n) for n in NUMBER.findall(question)}
+    held = {float(n) for n in NUMBER.findall(line)}
+    if not asked or not held:
+        return 0
+    return 1 if asked & held else -1
 
 
 def opposite_direction(question: str, line: str) -> bool:

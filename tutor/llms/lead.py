@@ -33,12 +33,12 @@ QUESTION_WORDS = frozenset(
 
 FEATURES = ("meaning", "asked_intent", "mechanism", "term_words", "any_words", "top_passage", "second_passage",
             "defines_it", "example_asked", "example_not_asked", "correction", "simpler", "companion", "about",
-            "judgement_not_asked", "defines_another", "other_direction")
+            "judgement_not_asked", "defines_another", "other_direction", "same_direction", "numbers_said")
 # the weights chosen by hand on ask_set.jsonl (commits before 2026-12-07 night)
 HAND = {"meaning": 1.0, "asked_intent": 0.2, "mechanism": 0.15, "term_words": 0.1, "any_words": 0.1, "top_passage": 0.3,
         "second_passage": 0.2, "defines_it": 0.2, "example_asked": 0.3, "example_not_asked": -0.3, "correction": -0.4,
         "simpler": 0.4, "companion": -0.05, "about": 0.3, "judgement_not_asked": -0.25,
-        "defines_another": -0.2, "other_direction": -0.25}
+        "defines_another": -0.2, "other_direction": -0.25, "same_direction": 0.2, "numbers_said": 0.2}
 WEIGHTS = HAND
 
 
@@ -93,6 +93,8 @@ def lead_features(question: str, pool: list[Any], notes: list[Any],
             float(not c.companion and _judged(text, downside, upside, define)),
             float(named_terms and bool(_term(c)) and not _term_named(question, _term(c))),
             float(ask.opposite_direction(question, text)),
+            float(ask.same_direction(question, text)),
+            float(ask.numbers_said(question, text)),
         ]
 
     fit = [c for c in pool if not c.text.lstrip().startswith(">")] or pool
