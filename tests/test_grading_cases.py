@@ -634,3 +634,17 @@ def test_what_a_list_answer_says_of_its_members_is_read_as_any_answer_is(real, a
     (here swapped), is read by the evidence and the meaning model, as any answer is."""
     graded = grade(real, answer, "What are the 5 V's of big data?")
     assert graded["reason"] != "listed" and graded["verdict"] != "correct", graded
+
+
+@pytest.mark.parametrize("answer, verdict", [
+    # the reference's words shuffled: "correct 1.00, said back" (the one or two words the question leaves to the
+    # answer were in order, every other word the question's)
+    ("crystals squares the xs with are salt on top.", "incorrect"),
+    ("with squares top the on xs are crystals salt.", "incorrect"),
+    # a learner's sentence with the clauses moved keeps most of its neighbours
+    ("Xs on top: the salt crystals are squares.", "correct"),
+])
+def test_the_references_words_in_no_sentences_order_get_no_credit(real, answer, verdict):
+    graded = grade(real, answer, "What did you see when you looked at the salt crystals?",
+                   reference="The salt crystals are squares with Xs on top.")
+    assert graded["verdict"] == verdict, graded

@@ -327,3 +327,16 @@ def test_a_point_opening_with_no_denies_and_a_reply_no_does_not():
     assert not ev.flipped and not ev.denied, ev
     assert evidence("Neurons rely on specific other neurons being present.", point).flipped
     assert not evidence("No, because dropout adds noise to the weights.", "Dropout adds noise to the weights.").flipped
+
+
+def test_word_salad_is_the_points_words_in_no_sentences_order():
+    from tutor.grading.text import salad
+
+    point = "The salt crystals are squares with Xs on top."
+    assert salad("crystals squares the xs with are salt on top.", point)
+    assert not salad("The salt crystals are squares with Xs on top.", point)
+    assert not salad("Xs on top of the salt crystals are squares", point)  # clauses moved
+    assert not salad("squares with Xs", point)  # terse
+    # a telegraphic answer in part its own words is no salad
+    assert not salad("extra border pixels to control output size",
+                     "Padding: Adding pixels around the image border to control the output size.")

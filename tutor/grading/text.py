@@ -308,6 +308,30 @@ def babble(text: str, known: set[str]) -> bool:
     return foreign >= 0.5 or repeated
 
 
+SALAD_WORDS = 0.8  # share of an answer's words (every word, "the" and "a" too) that are the point's own
+SALAD_LENGTH = 0.75  # ... in an answer at least this long against the point
+SALAD_PAIRS = 0.35  # ... of whose neighbouring words fewer than this share are neighbours in the point
+
+
+def salad(answer: str, point: str) -> bool:
+    """The point's own words, about all of them, in an order no sentence has: "crystals squares the xs with are salt
+    on top." for "The salt crystals are squares with Xs on top." Every word counts, the small ones and the
+    question's too: the content words a question leaves to the answer may be one or two, always in order. A
+    learner's sentence, however short or moved about, keeps most of its neighbours ("Xs on top of the salt crystals
+    are squares": 6 of 8), or is not the point's words alone."""
+    a, p = _PLAIN.findall(answer.lower()), _PLAIN.findall(point.lower())
+    if len(a) < 4 or not p or len(a) < SALAD_LENGTH * len(p):
+        return False
+    held = Counter(p)
+    own = sum(min(n, held[w]) for w, n in Counter(a).items()) / len(a)
+    pairs = set(zip(p, p[1:]))
+    kept = sum(pair in pairs for pair in zip(a, a[1:])) / (len(a) - 1)
+    return own >= SALAD_WORDS and kept < SALAD_PAIRS
+
+
+_PLAIN = re.compile(r"[a-z0-9]+")
+
+
 def bigrams(stems: list[str]) -> set[tuple[str, str]]:
     return set(zip(stems, stems[1:]))
 
