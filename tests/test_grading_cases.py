@@ -648,3 +648,13 @@ def test_the_references_words_in_no_sentences_order_get_no_credit(real, answer, 
     graded = grade(real, answer, "What did you see when you looked at the salt crystals?",
                    reference="The salt crystals are squares with Xs on top.")
     assert graded["verdict"] == verdict, graded
+
+
+def test_a_copy_with_two_words_trading_places_is_contradicted(real):
+    """Every word of the reference, two of them exchanged, was "correct 1.00, said back": the question holds both
+    words, so no word the answer was credited for was out of place."""
+    graded = grade(real, "The crystals are the same alum as the shape crystals.",
+                   "How do the crystals compare with the alum crystals? Describe their shape.",
+                   reference="The crystals are the same shape as the alum crystals.")
+    assert graded["verdict"] == "incorrect" and graded["reason"] == "contradicted", graded
+    assert "alum" in graded["feedback"] and "shape" in graded["feedback"], graded

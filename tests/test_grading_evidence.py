@@ -340,3 +340,14 @@ def test_word_salad_is_the_points_words_in_no_sentences_order():
     # a telegraphic answer in part its own words is no salad
     assert not salad("extra border pixels to control output size",
                      "Padding: Adding pixels around the image border to control the output size.")
+
+
+def test_two_words_trading_places_in_a_word_for_word_copy_are_read():
+    from tutor.grading.text import traded
+
+    point = "Many tiny bubbles will rise from the calcite when the calcite contacts the cold acid."
+    assert traded("Many tiny bubbles will rise from the cold when the calcite contacts the calcite acid.", point) == [
+        ("calcite", "cold"), ("cold", "calcite")]
+    assert traded(point, point) == []
+    assert traded("CNNs and RNNs read sequences.", "RNNs and CNNs read sequences.") == []  # said the other way round
+    assert traded("The crystals are a the same shape.", "The crystals are the a same shape.") == []  # small words

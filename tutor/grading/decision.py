@@ -156,7 +156,7 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
         return Decision("incorrect", banded("incorrect", min(credit, 0.25)), EVIDENCE, "nothing_said")
     if babble and ev.recall < STATES_PART and ev.soft_recall < STATES_PART and not ev.quoted:  # "stop stop stop go go go"
         return Decision("incorrect", banded("incorrect", min(credit, 0.25)), EVIDENCE, "nothing_said")
-    if ev.contradicted and (ev.near_copy or swapped):  # a flipped or swapped near-copy: the words decide
+    if ev.contradicted and (ev.near_copy or swapped or ev.traded):  # a flipped or swapped near-copy: the words decide
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "contradicted")
     # a "not" or another term in a longer answer, or a denying verb dropped: maybe the opposite, maybe an explanation
     doubted = ev.contradicted or bool(ev.doubts) or bool(ev.denied)

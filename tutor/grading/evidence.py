@@ -30,7 +30,7 @@ import numpy as np
 from tutor.grading.reading import (
     SOFT_NEGATORS, WORD, Text, content_words, is_number, misspelt, opposed, opposite_pairs, read, same_number,
 )
-from tutor.grading.text import NEGATIONS, STOPWORDS, salad, stem
+from tutor.grading.text import NEGATIONS, STOPWORDS, salad, stem, traded
 
 MEANING_AT = 0.5  # contextual cosine from which a word states a point's word (fitted on the tuning split)
 FRAME_KEPT = 0.5  # share of the point's words an answer states for a flip or a substitution in it to count
@@ -82,6 +82,7 @@ class Evidence:
     keyword_list: bool = False  # the answer is a bare list of words, no sentence
     listed: bool = False  # the answer is a list of short names between commas ("data lake, data warehouse, S3, ...")
     salad: bool = False  # the point's own words, about all of them, in no sentence's order (`text.salad`)
+    traded: list[tuple[str, str]] = field(default_factory=list)  # the point word for word, two words trading places
     answer_words: int = 0  # the answer's own content words (not the question's)
 
     @property
@@ -100,7 +101,7 @@ class Evidence:
 
     @property
     def contradicted(self) -> bool:
-        return bool(self.flipped or self.substituted or self.wrong_numbers)
+        return bool(self.flipped or self.substituted or self.wrong_numbers or self.traded)
 
     @property
     def verbatim(self) -> bool:
@@ -286,6 +287,7 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
         numbers=sum(1 for w in words if is_number(w.text) and w.text in results and not w.given),
         right_numbers=sum(1 for w in words if is_number(w.text) and w.text in results and not w.given and w.how),
         keyword_list=_keyword_list(answer), listed=_listed(answer), salad=salad(answer, point), answer_words=len(a_new),
+        traded=traded(answer, point),
         doubts=info["doubts"] if recall >= FRAME_KEPT else [],
         denied=info["denied"],  # "LSTMs don't use any gates": never credited by meaning alone
         quoted=_quoted(answer, point),

@@ -148,7 +148,7 @@ def to_check(ev: Evidence | None) -> str:
 
 def _opposite_pairs(ev: Evidence) -> list[tuple[str, str]]:
     """(the point's words, the answer's) where the answer says otherwise: a wrong number, another term, a flip."""
-    return ev.wrong_numbers or ev.substituted or ev.flipped
+    return ev.wrong_numbers or ev.substituted or ev.flipped or ev.traded
 
 
 def _incorrect(j: Judged, key: str, ev: Evidence | None, says: str, who: str) -> list[str]:

@@ -332,6 +332,25 @@ def salad(answer: str, point: str) -> bool:
 _PLAIN = re.compile(r"[a-z0-9]+")
 
 
+def traded(answer: str, point: str) -> list[tuple[str, str]]:
+    """The point copied word for word but for two of its words trading places ("Many tiny bubbles will rise from the
+    cold when the calcite contacts the calcite acid."), as (the point's word, the answer's word in its place) for
+    each; [] otherwise. Every word counts, the question's too; small words trading places, and two words joined
+    by "and", "or" or a comma said the other way round ("CNNs and RNNs"), say the same."""
+    a, p = _PLAIN.findall(answer.lower()), _PLAIN.findall(point.lower())
+    if len(a) != len(p) or len(a) < 4:
+        return []
+    diff = [k for k, (x, y) in enumerate(zip(a, p)) if x != y]
+    if len(diff) != 2:
+        return []
+    i, j = diff
+    if a[i] != p[j] or a[j] != p[i] or p[i] in STOPWORDS or p[j] in STOPWORDS:
+        return []
+    if (j - i == 2 and p[i + 1] in ("and", "or")) or re.search(rf"\b{p[i]}\W*,\W*{p[j]}\b", point.lower()):
+        return []
+    return [(p[i], a[i]), (p[j], a[j])]
+
+
 def bigrams(stems: list[str]) -> set[tuple[str, str]]:
     return set(zip(stems, stems[1:]))
 
