@@ -351,3 +351,15 @@ def test_two_words_trading_places_in_a_word_for_word_copy_are_read():
     assert traded(point, point) == []
     assert traded("CNNs and RNNs read sequences.", "RNNs and CNNs read sequences.") == []  # said the other way round
     assert traded("The crystals are a the same shape.", "The crystals are the a same shape.") == []  # small words
+
+
+def test_a_few_of_the_points_words_alone_out_of_order_are_no_answer():
+    from tutor.grading.text import bare_words
+
+    point = "The crystals were square with Xs on the surface."
+    assert bare_words("crystals square surface xs", point)
+    assert bare_words("coin, harder, scratch", "The harder coin will scratch the other.")
+    assert not bare_words("crystals square xs surface", point)  # in the point's order: terse
+    assert not bare_words("maximum output length", "Sets the maximum length of the output sequence.")
+    assert not bare_words("regression: box coordinates; classification: class label",
+                          "Classification Head: Assigns a class label; Regression Head: Predicts box coordinates.")

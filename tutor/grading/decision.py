@@ -117,10 +117,11 @@ def no_sentence(ev: Evidence) -> bool:
     word vectors" says them in its own forms: a terse answer), or a short point's words copied and shuffled (in a
     long reference, whose words recur across its sentences, a paraphrase's order says nothing), or the point's words
     all but none, every small word too, in no sentence's order (`text.salad`: the words a question leaves to the
-    answer are often one or two, and always in order)."""
+    answer are often one or two, and always in order), or a few of its words alone, out of its order
+    (`text.bare_words`: "coin, harder, scratch")."""
     out_of_order = ev.in_order < SHUFFLED or (ev.global_order < SHUFFLED and ev.in_order < CLAUSES_MOVED)
     shuffled = len(ev.stated) >= 5 and ev.lexical_recall >= SAID_BACK - 0.2 and out_of_order and ev.near_copy
-    return ev.salad or ev.verbatim and ((ev.keyword_list and ev.precision >= OWN_WORDS_LISTED) or shuffled)
+    return ev.salad or ev.bare or ev.verbatim and ((ev.keyword_list and ev.precision >= OWN_WORDS_LISTED) or shuffled)
 
 
 def decide(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = None, strict: bool = False,

@@ -30,7 +30,7 @@ import numpy as np
 from tutor.grading.reading import (
     SOFT_NEGATORS, WORD, Text, content_words, is_number, misspelt, opposed, opposite_pairs, read, same_number,
 )
-from tutor.grading.text import NEGATIONS, STOPWORDS, salad, stem, traded
+from tutor.grading.text import NEGATIONS, STOPWORDS, bare_words, salad, stem, traded
 
 MEANING_AT = 0.5  # contextual cosine from which a word states a point's word (fitted on the tuning split)
 FRAME_KEPT = 0.5  # share of the point's words an answer states for a flip or a substitution in it to count
@@ -83,6 +83,7 @@ class Evidence:
     listed: bool = False  # the answer is a list of short names between commas ("data lake, data warehouse, S3, ...")
     salad: bool = False  # the point's own words, about all of them, in no sentence's order (`text.salad`)
     traded: list[tuple[str, str]] = field(default_factory=list)  # the point word for word, two words trading places
+    bare: bool = False  # the point's own words and nothing else, out of its order (`text.bare_words`)
     answer_words: int = 0  # the answer's own content words (not the question's)
 
     @property
@@ -287,7 +288,7 @@ def gather(answer: str, point: str, pieces: dict[str, tuple], given: Iterable[st
         numbers=sum(1 for w in words if is_number(w.text) and w.text in results and not w.given),
         right_numbers=sum(1 for w in words if is_number(w.text) and w.text in results and not w.given and w.how),
         keyword_list=_keyword_list(answer), listed=_listed(answer), salad=salad(answer, point), answer_words=len(a_new),
-        traded=traded(answer, point),
+        traded=traded(answer, point), bare=bare_words(answer, point),
         doubts=info["doubts"] if recall >= FRAME_KEPT else [],
         denied=info["denied"],  # "LSTMs don't use any gates": never credited by meaning alone
         quoted=_quoted(answer, point),
