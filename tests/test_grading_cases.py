@@ -658,3 +658,12 @@ def test_a_copy_with_two_words_trading_places_is_contradicted(real):
                    reference="The crystals are the same shape as the alum crystals.")
     assert graded["verdict"] == "incorrect" and graded["reason"] == "contradicted", graded
     assert "alum" in graded["feedback"] and "shape" in graded["feedback"], graded
+
+
+def test_another_questions_answer_is_never_guessed_partly_right(real):
+    """Another question's reference as the answer was "not sure, best guess 0.53", and --strict made it partly
+    correct: little of the point stated and a sentence about something else guess below partly right."""
+    answer = "Many tiny bubbles will rise from the calcite when the calcite contacts the cold acid."
+    reference = "A rock is made up of many substances which are minerals. A mineral is an earth material that is one substance."
+    graded = grade(real, answer, "What is the difference between a rock and a mineral?", reference=reference)
+    assert graded["verdict"] in ("unsure", "incorrect") and graded["score"] < 0.4, graded

@@ -38,7 +38,9 @@ The first case that holds decides:
                                                      incorrect   ("off_topic")
     anything else                                    unsure, with a best-guess score (no more than an even
                                                                   guess where no word of the point is stated
-                                                                  and the sentence is no paraphrase of it)
+                                                                  and the sentence is no paraphrase of it; below
+                                                                  partly right where little of it is stated and
+                                                                  the sentence reads about something else)
 
 and then a comparison answered for one side only (it names one compared term and never the other, and states
 little of the other's point): at most partially correct ("one_side").
@@ -78,6 +80,7 @@ AT_LEAST_WRONG = 0.9  # calibrated P(contradictory + unrelated) from which meani
 FOUND_SOME = 0.2  # the share of the point found in an answer (by words and their meanings) below which meaning alone never credits it
 DENIED_GUESS = 0.69  # the best guess, no higher than partly right, where meaning reads partly right but cannot decide
 NOTHING_STATED_GUESS = 0.5  # the best guess, at most, where the answer states no word of the point (meaning alone)
+ELSEWHERE_GUESS = 0.35  # ... where it states little of it and its sentence is about something else (below partly right)
 PARAPHRASE = 0.4  # sentence cosine from which MiniLM reads two texts as saying the same thing
 EVIDENCE = 0.95  # the confidence of a verdict the evidence settles (measured on the tuning split)
 
@@ -166,6 +169,10 @@ def decided(ev: Evidence | None, pair: np.ndarray, sibling: Evidence | None = No
     # unsure grade's best guess is then no more than even (a right answer in other words sits closer: SciEntsBank)
     far = ev.recall == 0 and not ev.quoted and similarity < PARAPHRASE
     guess = min(credit, NOTHING_STATED_GUESS) if far else credit
+    # ... and below partly right where little of the point is stated and the sentence reads about something else
+    # (another question's answer: "Many tiny bubbles will rise from the calcite" to how a rock and a mineral differ)
+    if ev.recall < STATES_PART and not ev.quoted and similarity < OFF_TOPIC:
+        guess = min(guess, ELSEWHERE_GUESS)
     if no_sentence(ev) and not sides_said_back:
         return Decision("incorrect", banded("incorrect", min(credit, 0.5)), EVIDENCE, "no_sentence")
     if ev.numbers_right and ev.recall >= FRAME_KEPT:
