@@ -357,7 +357,8 @@ def test_a_few_of_the_points_words_alone_out_of_order_are_no_answer():
     from tutor.grading.text import bare_words
 
     point = "The crystals were square with Xs on the surface."
-    assert bare_words("crystals square surface xs", point)
+    assert bare_words("xs crystals surface square", point)  # no two of them neighbours in the point
+    assert not bare_words("surface crystals square xs", point)  # keeps a phrase of the point: terse, read as any
     assert bare_words("coin, harder, scratch", "The harder coin will scratch the other.")
     assert not bare_words("crystals square xs surface", point)  # in the point's order: terse
     assert not bare_words("maximum output length", "Sets the maximum length of the output sequence.")

@@ -334,18 +334,23 @@ _PLAIN = re.compile(r"[a-z0-9]+")
 
 def bare_words(answer: str, point: str) -> bool:
     """Three or more of the point's own words and nothing else, no small word joining them, out of the point's order:
-    "coin, harder, scratch" or "crystals square surface xs" for "The crystals were square with Xs on the surface".
-    Four or more words in a row, or three or more single words between commas; a terse answer with a structure of
-    its own ("regression: box coordinates; classification: class label", "lake = raw, warehouse = structured") or a
-    noun phrase of three ("maximum output length") is an answer."""
+    three or more single words between commas ("coin, harder, scratch" for "The harder coin will scratch the
+    other."), or four or more in a row none of whose neighbours are neighbours in the point ("hardest least minerals
+    none scratch tool tools topaz"). A terse answer keeps some of the point's phrases ("randomly drops neurons"), or
+    has a structure of its own ("regression: box coordinates; classification: class label", "lake = raw,
+    warehouse = structured"), or is a noun phrase of three ("maximum output length"): an answer."""
     a, p = _PLAIN.findall(answer.lower()), _PLAIN.findall(point.lower())
     if len(a) < 3 or any(t in STOPWORDS or t not in p for t in a) or re.search(r"[:=;/()]", answer):
         return False
-    items = [i for i in answer.split(",") if i.strip()]
-    if not ((len(a) >= 4 and len(items) == 1) or (len(items) >= 3 and all(len(_PLAIN.findall(i)) == 1 for i in items))):
-        return False
     at = [p.index(t) for t in a]
-    return any(later < earlier for earlier, later in zip(at, at[1:]))
+    if not any(later < earlier for earlier, later in zip(at, at[1:])):
+        return False
+    items = [i for i in answer.split(",") if i.strip()]
+    if len(items) >= 3 and all(len(_PLAIN.findall(i)) == 1 for i in items):
+        return True
+    content = [t for t in p if t not in STOPWORDS]
+    phrases = set(zip(content, content[1:]))
+    return len(a) >= 4 and len(items) == 1 and not any(pair in phrases for pair in zip(a, a[1:]))
 
 
 def traded(answer: str, point: str) -> list[tuple[str, str]]:
