@@ -321,6 +321,7 @@ def test_a_follow_up_answered_by_a_line_of_the_last_answer_points_back_to_it(tut
     turns = [" ".join(t.split("\n", 1)[1].split("Ask next")[0].replace("│", " ").split())
              for t in ran.stdout.split("you> ")[1:5]]
     assert turns[1].startswith("That is in the answer above: “Medical Imaging: Analyze 3D scans"), turns[1]
+    assert "Feature Map" not in turns[1]  # nothing far from the question added after it
     assert "answer above" not in turns[3] and "mAP" in turns[3], turns[3]
 
 

@@ -207,8 +207,10 @@ def compose_answer(
     lines = [_shown(lead, bullet=False)] + ([""] + [_shown(c) for c in chosen] if chosen else [])
     back = _said_before(question, lead, told, said, explained_first(passages), (about, ideas, companion),
                         previous, embed) if previous else None
-    if back is not None:  # the line that answers it was in the last answer: pointed back to, then what is new
-        lines = [f"That is in the answer above: {_shown(back, bullet=False)}", "", _shown(lead), *lines[2:]]
+    if back is not None:  # the line that answers it was in the last answer: pointed back to, then what is new on it
+        new = [c for c in [lead, *chosen] if c.sim >= back.sim - BULLET_FLOOR]
+        lines = [f"That is in the answer above: {_shown(back, bullet=False)}"] + ([""] + [_shown(c) for c in new] if new else [])
+        lead, chosen = back, new
     citations: list[Citation] = []
     for c in [lead, *chosen]:
         cite = Citation(source=c.passage.source, section=c.passage.section, kind=c.passage.kind)
@@ -230,7 +232,8 @@ def _said_before(question: str, lead: Candidate, told: list[Candidate], said: Se
     given the next best line as if it were the answer. Never the last answer's first line, nor a line defining what
     the question names (both answered the last question), nor the companion's explanations (they explain; the
     notes' point is what is asked), nor a line of the other direction ("High Temperature" for a low one); and only a
-    line that reads closer to this question than to the last one it answered."""
+    line that reads closer to this question than to the last one it answered. What follows it is only what is
+    about as close to the question (the Feature Map's line after medical imaging was not)."""
     told = [c for c in told if c.sim >= lead.sim + SAID_CLOSER and not (_term(c) and _term_named(question, _term(c)))
             and not c.companion and not repeats(c.text, said[:1]) and not ask.opposite_direction(question, c.text)]
     if told and embed is not None:
