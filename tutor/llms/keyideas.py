@@ -37,6 +37,7 @@ TAUGHT_SIMILARITY = 0.55  # with no name matched, the notes teach a topic their 
 DESCRIBED_SIMILARITY = 0.4
 DESCRIBED_MARGIN = 0.0  # ... and at least as close as the closest line of the notes, less this
 DESCRIBED_WORDS = 4
+AGREED_SIMILARITY = 0.28  # ... or farther, where the notes' closest line and the closest explanation agree
 DESCRIBED_OVER = 0.05  # how much closer an idea's explanation is than the named one's for a description to be of it  # ... and has this many words: a shorter one is a name the notes do not teach ("layer norm")
 NEAR_SPELLING = 0.86  # difflib ratio above which a topic is a misspelling of an idea's name ("backpropogation")
 MAX_STEPS = 8
@@ -287,6 +288,10 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
             entries, similarity = _described(query, library, companion)
             if entries and (not own or similarity >= close[0].similarity - DESCRIBED_MARGIN):
                 result.entries, own = entries, _sections(entries)
+            elif not own and hits:  # farther, where the notes' closest line and the closest explanation agree
+                entries = _agreed(query, hits[0], library, companion)
+                if entries:
+                    result.entries, own = entries, _sections(entries)
         if not own:
             result.mentions = _mentioning(read, hits)
             result.nearest = hits[:3]
@@ -344,6 +349,18 @@ def _described_better(topic: str, entries: list[Entry], library: Library, compan
     if best.idea == entries[0].idea or best_similarity < DESCRIBED_SIMILARITY or best_similarity < named + DESCRIBED_OVER:
         return entries
     return [best]
+
+
+def _agreed(query: str, closest: Retrieved, library: Library, companion: Companion) -> list[Entry]:
+    """The idea a description is about where it reads too far from every explanation to say so alone, but the
+    notes' closest line and the closest explanation are of one section ("getting rid of duplicate boxes": non-maximum
+    suppression, both ways), from AGREED_SIMILARITY on; else none."""
+    for p in library.explained(query, 1):
+        if p.similarity >= AGREED_SIMILARITY and closest.similarity >= AGREED_SIMILARITY and \
+                (p.source, p.section) == (closest.source, closest.section):
+            entry = companion.for_passage(p.source, p.section, p.subsection)
+            return [entry] if entry is not None else []
+    return []
 
 
 def _sections_of(passages: list[Retrieved]) -> list[Section]:
