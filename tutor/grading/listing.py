@@ -25,12 +25,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from tutor.grading.decision import EVIDENCE, banded
+from tutor.grading.model import Grade
 from tutor.grading.text import NEGATIONS, STOPWORDS, stem, tokens
 
 LIST_QUESTION = re.compile(
     r"\b(types|kinds|categories|families|varieties|components|stages|what are the (?:\d+|two|three|four|five|six|seven|"
     r"main)|name (?:the|all)|list (?:the|all)|which (?:\w+ ){0,2}(?:techniques|methods|models|approaches|tools|metrics|"
-    r"parameters|layers|techniques))\b", re.I)
+    r"parameters|layers))\b", re.I)
 _COUNT = re.compile(r"\b(\d+|two|three|four|five|six|seven|eight)\b", re.I)
 _NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
 # words a member's name shares with its kind, which an answer may leave out ("encoder-only" for "Encoder-Only Models")
@@ -52,8 +54,8 @@ def count_asked(question: str) -> int | None:
 
 def members(question: str, best: Any, candidates: Sequence[Any]) -> list[str]:
     """The names of the list a list question asks for: the points of the section whose heading shares most of its
-    words (`best`'s first, where two share as many), by their names (a term, a subsection), in the notes' order; []
-    where the question is no list question."""
+    words (`best`'s first, where two share as many), by their names (a term, a subsection), in the order the
+    search found them; [] where the question is no list question."""
     if not LIST_QUESTION.search(question) or best is None:
         return []
     from tutor.grading.keypoints import GENERIC_TERMS, is_example
@@ -105,11 +107,8 @@ def named(answer: str, names: Sequence[str]) -> list[str]:
 
 
 def list_grade(answer: str, names: Sequence[str], question: str, citations: Sequence[Any] | None,
-               graded_against: str) -> Any:
+               graded_against: str) -> Grade | None:
     """The grade of an answer to a list question, or None where it names too few members to be read this way."""
-    from tutor.grading.decision import EVIDENCE, banded
-    from tutor.grading.model import Grade
-
     if not names or not answer.strip() or not bare(answer, names, question):
         return None
     said = named(answer, names)

@@ -308,6 +308,7 @@ def babble(text: str, known: set[str]) -> bool:
     return foreign >= 0.5 or repeated
 
 
+_PLAIN = re.compile(r"[a-z0-9]+")  # every word, the small ones too, as it stands
 SALAD_WORDS = 0.8  # share of an answer's words (every word, "the" and "a" too) that are the point's own
 SALAD_LENGTH = 0.75  # ... in an answer at least this long against the point
 SALAD_PAIRS = 0.35  # ... of whose neighbouring words fewer than this share are neighbours in the point
@@ -324,12 +325,10 @@ def salad(answer: str, point: str) -> bool:
         return False
     held = Counter(p)
     own = sum(min(n, held[w]) for w, n in Counter(a).items()) / len(a)
-    pairs = set(zip(p, p[1:]))
+    pairs = bigrams(p)
     kept = sum(pair in pairs for pair in zip(a, a[1:])) / (len(a) - 1)
     return own >= SALAD_WORDS and kept < SALAD_PAIRS
 
-
-_PLAIN = re.compile(r"[a-z0-9]+")
 
 
 def bare_words(answer: str, point: str) -> bool:
@@ -348,8 +347,7 @@ def bare_words(answer: str, point: str) -> bool:
     items = [i for i in answer.split(",") if i.strip()]
     if len(items) >= 3 and all(len(_PLAIN.findall(i)) == 1 for i in items):
         return True
-    content = [t for t in p if t not in STOPWORDS]
-    phrases = set(zip(content, content[1:]))
+    phrases = bigrams([t for t in p if t not in STOPWORDS])
     return len(a) >= 4 and len(items) == 1 and not any(pair in phrases for pair in zip(a, a[1:]))
 
 

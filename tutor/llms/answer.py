@@ -235,7 +235,7 @@ def _said_before(question: str, lead: Candidate, told: list[Candidate], said: Se
     line that reads closer to this question than to the last one it answered. What follows it is only what is
     about as close to the question (the Feature Map's line after medical imaging was not)."""
     told = [c for c in told if c.sim >= lead.sim + SAID_CLOSER and not (_term(c) and _term_named(question, _term(c)))
-            and not c.companion and not repeats(c.text, said[:1]) and not ask.opposite_direction(question, c.text)]
+            and not c.companion and not repeats(c.text, said[:1]) and ask.directions(question, c.text) >= 0]
     if told and embed is not None:
         vectors = np.asarray(embed([previous, *[c.read_as for c in told]]), dtype=np.float32)
         norms = np.maximum(np.linalg.norm(vectors[1:], axis=1) * np.linalg.norm(vectors[0]), 1e-9)

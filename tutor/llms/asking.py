@@ -22,8 +22,8 @@ EFFECT_Q = re.compile(r"\b(what happens|what would happen|what if|happen\w*|with
                       r"(really|very) (high|low)|goes? wrong|instead)\b", re.I)
 EFFECT = re.compile(r"\b(lead\w* to|result\w* in|caus\w+|risk\w*|improv\w+|reduc\w+|increas\w+|lower\w*|more|fewer|"
                     r"cannot|can't|no longer|los(e|es|t)|without|otherwise|would|miss\w*|duplicat\w+|unable)\b", re.I)
-PROBLEM_Q = re.compile(r"\b(bad|weak\w*|limit\w*|problem\w*|drawback\w*|hard|challeng\w*|downside\w*|wrong|issue\w*|fall\w* short|shortcoming\w*|catch|cons|"
-                       r"struggle\w*|fail\w*)\b", re.I)
+PROBLEM_Q = re.compile(r"\b(bad|weak\w*|limit\w*|problem\w*|drawback\w*|hard|challeng\w*|downside\w*|wrong|issue\w*|"
+                       r"fall\w* short|shortcoming\w*|catch|cons|struggle\w*|fail\w*)\b", re.I)
 PROBLEM = re.compile(r"\b(limitation\w*|struggl\w+|challeng\w+|ignor\w+|cannot|can't|expensive|intensive|requir\w+|"
                      r"misleading|lack\w*|sensitiv\w+|difficult\w*|costly|stale|outdated)\b", re.I)
 SIMPLER = re.compile(r"\b(simpler|simply|simple terms|plain (words|english)|eli5|like i'?m five|easier|in short)\b", re.I)
@@ -45,10 +45,12 @@ def facet(text: str) -> str:
     "BoW (Bag of Words) — **Limitation**: Ignores ..."; the last label within the line's first 80 characters, or ""."""
     labels = [m["label"] for m in _FACET.finditer(text[:80])]
     return labels[-1] if labels else ""
+
+
 RAISE = re.compile(r"\b(rais\w*|increas\w*|higher|high|larger|bigger|grow\w*|bump\w*)\b", re.I)
-_FROM_TO = re.compile(r"\bfrom\s+(\d+(?:\.\d+)?)\s+to\s+(\d+(?:\.\d+)?)\b", re.I)
-NUMBER = re.compile(r"(?<![\w.-])\d+(?:\.\d+)?(?![\w.]*\w)")
 LOWER = re.compile(r"\b(lower\w*|decreas\w*|reduc\w*|low|smaller|shrink\w*)\b", re.I)
+_FROM_TO = re.compile(r"\bfrom\s+(\d+(?:\.\d+)?)\s+to\s+(\d+(?:\.\d+)?)\b", re.I)
+NUMBER = re.compile(r"(?<![\w.-])\d+(?:\.\d+)?(?![\w.]*\w)")  # "0.2", "5"; not the "3" of "GPT-3"
 
 
 def direction(text: str) -> int:
@@ -60,10 +62,11 @@ def direction(text: str) -> int:
     return 0 if up == down else 1 if up else -1
 
 
-def same_direction(question: str, line: str) -> bool:
-    """The line opens on the direction the question asks ("Increasing the threshold ..." for "bump it from 0.5 to 0.8")."""
-    asked = direction(question)
-    return bool(asked) and direction(" ".join(line.split()[:6])) == asked
+def directions(question: str, line: str) -> int:
+    """+1 where the line opens on the direction the question asks ("Increasing the threshold ..." for "bump it from
+    0.5 to 0.8"), -1 where on the other ("Lowering the threshold improves recall" for "what does raising the
+    decision threshold do?": MiniLM reads the two as near the same), 0 where either says none."""
+    return direction(question) * direction(" ".join(line.split()[:6]))
 
 
 def numbers_said(question: str, line: str) -> int:
@@ -75,9 +78,3 @@ def numbers_said(question: str, line: str) -> int:
         return 0
     return 1 if asked & held else -1
 
-
-def opposite_direction(question: str, line: str) -> bool:
-    """The line opens on the other direction than the question asks ("Lowering the threshold improves recall" for
-    "what does raising the decision threshold do?"): MiniLM reads the two as near the same."""
-    asked = direction(question)
-    return bool(asked) and direction(" ".join(line.split()[:6])) == -asked

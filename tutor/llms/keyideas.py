@@ -34,11 +34,10 @@ PREREQUISITE_MARGIN = 0.03  # a prerequisite's passage, which must also name the
 TAUGHT_SIMILARITY = 0.55  # with no name matched, the notes teach a topic their closest passage is this close to
 # with no name matched and no notes passage that close, a topic described in a learner's words ("switching off random
 # neurons while training") is the idea whose companion explanation, written in plain words too, is this close to it
-DESCRIBED_SIMILARITY = 0.4
-DESCRIBED_MARGIN = 0.0  # ... and at least as close as the closest line of the notes, less this
-DESCRIBED_WORDS = 4
+DESCRIBED_SIMILARITY = 0.4  # ... and at least as close as the closest line of the notes
+DESCRIBED_WORDS = 4  # ... and has this many words: a shorter one is a name the notes do not teach ("layer norm")
 AGREED_SIMILARITY = 0.28  # ... or farther, where the notes' closest line and the closest explanation agree
-DESCRIBED_OVER = 0.05  # how much closer an idea's explanation is than the named one's for a description to be of it  # ... and has this many words: a shorter one is a name the notes do not teach ("layer norm")
+DESCRIBED_OVER = 0.05  # how much closer an idea's explanation is than the named one's for a description to be of it
 NEAR_SPELLING = 0.86  # difflib ratio above which a topic is a misspelling of an idea's name ("backpropogation")
 MAX_STEPS = 8
 
@@ -286,7 +285,7 @@ def plan(topic: str, library: Library, companion: Companion | None) -> Plan:
         described = companion is not None and len(topic.split()) >= DESCRIBED_WORDS and not named
         if described:  # described, not named: the idea whose plain explanation is closer than any line of the notes
             entries, similarity = _described(query, library, companion)
-            if entries and (not own or similarity >= close[0].similarity - DESCRIBED_MARGIN):
+            if entries and (not own or similarity >= close[0].similarity):
                 result.entries, own = entries, _sections(entries)
             elif not own and hits:  # farther, where the notes' closest line and the closest explanation agree
                 entries = _agreed(query, hits[0], library, companion)

@@ -92,8 +92,8 @@ def lead_features(question: str, pool: list[Any], notes: list[Any],
             float(bool(about) and _on_topic(c, about, ideas, companion)),  # a follow-up is about the previous topic
             float(not c.companion and _judged(text, downside, upside, define)),
             float(named_terms and bool(_term(c)) and not _term_named(question, _term(c))),
-            float(ask.opposite_direction(question, text)),
-            float(ask.same_direction(question, text)),
+            float(ask.directions(question, text) < 0),
+            float(ask.directions(question, text) > 0),
             float(ask.numbers_said(question, text)),
         ]
 
