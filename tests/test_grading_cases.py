@@ -616,10 +616,22 @@ def test_a_list_question_is_graded_by_the_members_named(real, question, answer, 
 
 
 def test_a_question_on_one_member_of_a_list_is_no_list_question():
-    from tutor.grading.listing import LIST_QUESTION, named
+    from tutor.grading.keypoints import NotePoint
+    from tutor.grading.listing import members, named
 
-    assert LIST_QUESTION.search("What kinds of tasks are encoder-only models used for?")
-    assert named("What kinds of tasks are encoder-only models used for?", ["Encoder-Only Models"])  # one named
+    section = "4. Main Types of Transformer-Based LLMs"
+    points = [NotePoint(text, concept, "07-transformers.md", section, term) for text, concept, term in [
+        ("Focus on understanding tasks (e.g., classification).", "1. Encoder-Only Models", ""),
+        ("Task: Sentiment analysis.", "1. Encoder-Only Models", "Task"),
+        ("Designed for generative tasks (e.g., text generation).", "2. Decoder-Only Models", ""),
+        ("Combines both encoding and decoding for tasks.", "3. Encoder-Decoder Models", ""),
+    ]]
+    assert members("What are the main types of transformer-based LLMs?", points[0], points) == [
+        "Encoder-Only Models", "Decoder-Only Models", "Encoder-Decoder Models"]
+    assert members("What are the three types of transformer-based LLMs?", points[0], points)
+    assert members("What are the four types of transformer-based LLMs?", points[0], points) == []  # another count
+    # it asks about one of them
+    assert members("What kinds of tasks are encoder-only transformer-based models used for?", points[0], points) == []
     assert named("GPT is a decoder-only model", ["Encoder-Only Models", "Decoder-Only Models"]) == ["Decoder-Only Models"]
     assert named("HITL and HOTL", ["Human-in-the-loop (HITL)", "Human-on-the-loop (HOTL)"]) == [
         "Human-in-the-loop (HITL)", "Human-on-the-loop (HOTL)"]
