@@ -607,12 +607,24 @@ def test_a_list_of_names_is_never_read_as_right_by_meaning_alone(real):
      "Dropout, L1 and L2 regularization, early stopping and data augmentation.", "correct"),
     # three of five asked for: partly right
     ("What are the 5 V's of big data?", "volume and velocity and variety", "partially_correct"),
+    # "encoder" and "decoder" said apart name no "Encoder-Decoder Models": it was "you named all 3"
+    ("What are the main types of transformer-based LLMs?", "encoder only and decoder only", "partially_correct"),
 ])
 def test_a_list_question_is_graded_by_the_members_named(real, question, answer, verdict):
     graded = grade(real, answer, question)
     assert graded["verdict"] == verdict, graded
     if verdict != "correct" or graded["missed"]:
         assert graded["missed"] and all(m in graded["feedback"] for m in graded["missed"]), graded
+
+
+def test_an_unsure_answer_to_a_list_question_is_shown_the_list(real):
+    """The members described, not named, was unsure against Volume's line alone ("Refers to the sheer size of data"):
+    the learner judges it against the whole list."""
+    graded = grade(real, "how much data there is, how fast it comes, how many kinds, how trustworthy, and what it is worth",
+                   "What are the 5 V's of big data?")
+    assert graded["verdict"] == "unsure", graded
+    assert graded["key_point"] == "Volume, Velocity, Variety, Veracity, Value", graded
+    assert graded["missing_words"] == ["Volume", "Velocity", "Variety", "Veracity", "Value"], graded
 
 
 def test_a_question_on_one_member_of_a_list_is_no_list_question():

@@ -31,9 +31,9 @@ from tutor.grading.course import course_terms, course_words
 from tutor.grading.decision import STATES_PART, Decision, decide, expected_credit, said_back
 from tutor.grading.evidence import LEXICAL, Evidence, gather
 from tutor.grading.features import GraderConfig, Prepared, prepare
-from tutor.grading.listing import list_grade
+from tutor.grading.listing import list_grade, with_list_point
 from tutor.grading.feedback import Judged, compose, to_check, without_term
-from tutor.grading.model import Grade, GradingItem
+from tutor.grading.model import UNSURE, Grade, GradingItem
 from tutor.grading.pair import PAIR_LABELS
 from tutor.grading.text import babble, content_stems, stem, tokens
 
@@ -100,10 +100,20 @@ class OfflineGrader:
         if not read:
             return []
         believed = self.belief.probabilities(np.stack([x for *_, x in read]))
-        # a list question ("What are the 5 V's?") answered by its members' names: read by the members named
-        return [(c.item.members and list_grade(c.prepared.answer, c.item.members, c.item.question, c.prepared.citations,
-                                               c.item.graded_against)) or self._grade(c, *e, pair, x, b, strict)
-                for (c, e, pair, x), b in zip(read, believed)]
+        return [self._graded(c, e, pair, x, b, strict) for (c, e, pair, x), b in zip(read, believed)]
+
+    def _graded(self, c: _Case, e: tuple, pair: np.ndarray, signal: np.ndarray, believed: np.ndarray,
+                strict: bool) -> Grade:
+        """A list question ("What are the 5 V's?") answered by its members' names is read by the members named;
+        any other answer as `_grade` reads it, and where unsure, against the list."""
+        members = c.item.members
+        if not members:
+            return self._grade(c, *e, pair, signal, believed, strict)
+        listed = list_grade(c.prepared.answer, members, c.item.question, c.prepared.citations, c.item.graded_against)
+        if listed is not None:
+            return listed
+        graded = self._grade(c, *e, pair, signal, believed, strict)
+        return with_list_point(graded, c.prepared.answer, members) if graded.verdict == UNSURE else graded
 
     def signals(self, items: Iterable[GradingItem | Mapping[str, Any] | Sequence[Any]]) -> np.ndarray:
         """The belief's inputs for each item, (N, len(belief.FEATURES)): what `python -m tutor.grading.fit_belief`

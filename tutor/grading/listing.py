@@ -94,13 +94,15 @@ def members(question: str, best: Any, candidates: Sequence[Any]) -> list[str]:
 
 
 def named(answer: str, names: Sequence[str]) -> list[str]:
-    """The members an answer names: every word of a member's name but its kind's ("models"), as stems."""
-    said = {stem(t) for t in tokens(answer.lower())}
+    """The members an answer names: the words of a member's name but its kind's ("models"), as stems, side by side
+    in the name's order, small joining words aside ("L1 and L2 regularization" names "L1/L2 Regularization";
+    "encoder only and decoder only" does not name "Encoder-Decoder Models")."""
+    said = [stem(t) for t in tokens(answer.lower()) if t not in _JOINERS]
 
     def says(form: str) -> bool:
         words = [t for t in tokens(form.lower()) if t not in _JOINERS]
-        own = [t for t in words if t not in _KIND_WORDS] or words
-        return bool(own) and all(stem(t) in said for t in own)
+        own = [stem(t) for t in words if t not in _KIND_WORDS] or [stem(t) for t in words]
+        return bool(own) and any(said[k:k + len(own)] == own for k in range(len(said)))
 
     # a name or its short form in brackets ("Human-in-the-loop (HITL)": "human in the loop", or "HITL")
     return [n for n in names if any(says(f) for f in (re.sub(r"\s*\(.*?\)", " ", n), *re.findall(r"\((.*?)\)", n)))]
@@ -130,6 +132,15 @@ def list_grade(answer: str, names: Sequence[str], question: str, citations: Sequ
     return Grade(score=banded(verdict, share), verdict=verdict, covered=said, missed=missed, feedback=feedback,
                  citations=list(citations or []), confidence=EVIDENCE, graded_against=graded_against,
                  key_point=listed, stated_words=said, missing_words=missed, reason="listed")
+
+
+def with_list_point(grade: Grade, answer: str, names: Sequence[str]) -> Grade:
+    """An unsure grade of a list question shows the list as the key point, its names said or not marked: the learner
+    judges an answer that describes the members ("how much data, how fast it comes, ...") against all of them, not
+    against the one point the answer was read against ("Volume: Refers to the sheer size of data")."""
+    said = named(answer, names)
+    return grade.model_copy(update={"key_point": ", ".join(names), "stated_words": said, "check": "",
+                                    "missing_words": [n for n in names if n not in said]})
 
 
 def bare(answer: str, names: Sequence[str], question: str) -> bool:
